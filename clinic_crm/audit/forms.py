@@ -1,0 +1,38 @@
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from clinic_crm.staff.models import User
+
+from .models import AuditAction
+
+
+class AuditFilterForm(forms.Form):
+    actor = forms.ModelChoiceField(
+        queryset=User.objects.order_by("email"), required=False, label=_("User")
+    )
+    action = forms.ChoiceField(
+        choices=[("", _("Any action")), *AuditAction.choices], required=False, label=_("Action")
+    )
+    patient_id = forms.IntegerField(required=False, min_value=1, label=_("Patient id"))
+    date_from = forms.DateField(
+        required=False, label=_("From"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+    date_to = forms.DateField(
+        required=False, label=_("To"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            css = (
+                "form-select form-select-sm"
+                if isinstance(field.widget, forms.Select)
+                else "form-control form-control-sm"
+            )
+            field.widget.attrs["class"] = css
+
+    def clean(self):
+        data = super().clean()
+        if data.get("date_from") and data.get("date_to") and data["date_from"] > data["date_to"]:
+            raise forms.ValidationError(_("“From” must not be after “To”."))
+        return data

@@ -1,0 +1,61 @@
+"""Writing the audit log. Every read of a patient record, every change, every export and
+every login outcome goes through :func:`audit_record`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.http import HttpRequest
+
+from .models import AuditAction, AuditEvent
+
+
+def client_ip(request: HttpRequest) -> str | None:
+    """The client's address: REMOTE_ADDR, or the address the trusted proxies saw."""
+    proxies = settings.TRUSTED_PROXY_COUNT
+    if proxies:
+        forwarded = [
+            part.strip()
+            for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")
+            if part.strip()
+        ]
+        if len(forwarded) >= proxies:
+            return forwarded[-proxies]
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def audit_record(
+    *,
+    action: AuditAction | str,
+    request: HttpRequest | None = None,
+    actor=None,
+    actor_email: str = "",
+    obj: models.Model | None = None,
+    patient_id: int | None = None,
+    details: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """Appends one audit event. ``obj`` names the record; ``patient_id`` ties it to a
+    patient (taken from ``obj`` when it is a patient or has a ``patient_id``)."""
+    if actor is None and request is not None:
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            actor = user
+    if obj is not None and patient_id is None:
+        if obj._meta.label == "patients.Patient":
+            patient_id = obj.pk
+        else:
+            patient_id = getattr(obj, "patient_id", None)
+    return AuditEvent.objects.create(
+        action=action,
+        actor=actor,
+        actor_email=(actor_email or (actor.email if actor is not None else ""))[:254],
+        object_type=obj._meta.label if obj is not None else "",
+        object_id=str(obj.pk) if obj is not None else "",
+        patient_id=patient_id,
+        ip_address=client_ip(request) if request is not None else None,
+        user_agent=request.META.get("HTTP_USER_AGENT", "")[:300] if request is not None else "",
+        path=request.path[:300] if request is not None else "",
+        details=details or {},
+    )

@@ -1,0 +1,29 @@
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from clinic_crm.staff.access import role_required
+from clinic_crm.staff.roles import Role
+
+from .forms import AuditFilterForm
+from .selectors import audit_events
+
+
+@role_required(Role.MANAGER)
+def audit_list_view(request: HttpRequest) -> HttpResponse:
+    form = AuditFilterForm(request.GET or None)
+    filters = {}
+    if form.is_valid():
+        data = form.cleaned_data
+        filters = {
+            "actor_id": data["actor"].pk if data["actor"] else None,
+            "action": data["action"],
+            "patient_id": data["patient_id"],
+            "date_from": data["date_from"],
+            "date_to": data["date_to"],
+        }
+    page = Paginator(audit_events(**filters), 50).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    template = "audit/audit_list_rows.html" if request.htmx else "audit/audit_list.html"
+    return render(request, template, {"form": form, "page": page, "query": query.urlencode()})

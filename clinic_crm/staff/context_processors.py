@@ -1,0 +1,30 @@
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from .roles import Role
+
+# (url name, label, icon, roles that see it)
+NAVIGATION = [
+    ("staff:home", _("Home"), "house", tuple(Role.values)),
+    ("patients:list", _("Patients"), "people", tuple(Role.values)),
+    ("staff:staff_list", _("Staff"), "person-badge", (Role.MANAGER,)),
+    ("audit:list", _("Audit log"), "journal-text", (Role.MANAGER,)),
+]
+
+
+def staff_navigation(request):
+    user = getattr(request, "user", None)
+    if not (user and user.is_authenticated and user.is_verified()):
+        return {"nav_items": []}
+    current = getattr(getattr(request, "resolver_match", None), "view_name", "")
+    items = [
+        {"url": reverse(name), "label": label, "icon": icon, "active": name == current}
+        for name, label, icon, roles in NAVIGATION
+        if user.has_role(*roles)
+    ]
+    role = user.role
+    return {
+        "nav_items": items,
+        "user_role": role,
+        "user_role_label": Role(role).label if role else "",
+    }

@@ -1,0 +1,70 @@
+"""Staff roles. Each role is a Django group; its permissions are declared here so that
+`migrate` keeps the groups in step with the code."""
+
+from __future__ import annotations
+
+from django.db.models import TextChoices
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(TextChoices):
+    ADMINISTRATOR = "administrator", _("Administrator")
+    DOCTOR = "doctor", _("Doctor")
+    CURATOR = "curator", _("Curator")
+    MANAGER = "manager", _("Manager")
+
+
+# "app_label.codename" permissions per role. Later apps add their own.
+ROLE_PERMISSIONS: dict[str, list[str]] = {
+    Role.ADMINISTRATOR: [
+        "patients.view_patient",
+        "patients.add_patient",
+        "patients.change_patient",
+        "journeys.view_branch",
+        "journeys.view_specialty",
+    ],
+    Role.DOCTOR: [
+        "patients.view_patient",
+        "journeys.view_branch",
+        "journeys.view_specialty",
+    ],
+    Role.CURATOR: [
+        "patients.view_patient",
+        "patients.change_patient",
+        "journeys.view_branch",
+        "journeys.view_specialty",
+    ],
+    Role.MANAGER: [
+        "patients.view_patient",
+        "journeys.view_branch",
+        "journeys.view_specialty",
+        "journeys.add_branch",
+        "journeys.change_branch",
+        "journeys.add_specialty",
+        "journeys.change_specialty",
+        "audit.view_auditevent",
+        "staff.view_user",
+        "staff.reset_second_factor",
+    ],
+}
+
+
+def roles_sync(**_kwargs) -> None:
+    """Creates the role groups and sets exactly the declared permissions on each."""
+    from django.contrib.auth.models import Group, Permission
+
+    for role, names in ROLE_PERMISSIONS.items():
+        group, _created = Group.objects.get_or_create(name=role)
+        permissions = []
+        for name in names:
+            app_label, codename = name.split(".")
+            permission = Permission.objects.filter(
+                content_type__app_label=app_label, codename=codename
+            ).first()
+            if permission is not None:
+                permissions.append(permission)
+        group.permissions.set(permissions)
+
+
+def roles_sync_after_migrate(**kwargs) -> None:
+    roles_sync(**kwargs)

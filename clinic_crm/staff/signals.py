@@ -1,0 +1,31 @@
+from axes.signals import user_locked_out
+from django.contrib.auth.signals import user_logged_in, user_login_failed
+from django.dispatch import receiver
+
+from clinic_crm.audit.models import AuditAction
+from clinic_crm.audit.services import audit_record
+
+
+@receiver(user_logged_in, dispatch_uid="audit_login_success")
+def audit_login_success(sender, request, user, **kwargs):
+    audit_record(
+        action=AuditAction.LOGIN_SUCCESS,
+        request=request,
+        actor=user,
+        details={"step": "password"},
+    )
+
+
+@receiver(user_login_failed, dispatch_uid="audit_login_failure")
+def audit_login_failure(sender, credentials, request=None, **kwargs):
+    # Django has already masked the password in ``credentials``.
+    audit_record(
+        action=AuditAction.LOGIN_FAILURE,
+        request=request,
+        actor_email=str(credentials.get("username", ""))[:254],
+    )
+
+
+@receiver(user_locked_out, dispatch_uid="audit_lockout")
+def audit_lockout(sender, request, username=None, ip_address=None, **kwargs):
+    audit_record(action=AuditAction.LOCKOUT, request=request, actor_email=username or "")

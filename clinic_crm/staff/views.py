@@ -1,0 +1,165 @@
+from __future__ import annotations
+
+import segno
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import logout as auth_logout
+from django.contrib.auth import views as auth_views
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from clinic_crm.audit.models import AuditAction
+from clinic_crm.audit.services import audit_record
+
+from . import selectors, services
+from .access import password_only, public, role_required
+from .forms import LoginForm, TokenForm
+from .models import User
+from .roles import Role
+
+BACKUP_CODES_SESSION_KEY = "staff_backup_codes_once"
+
+
+def _safe_next(request: HttpRequest, default: str = "staff:home") -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return default
+
+
+class LoginView(auth_views.LoginView):
+    """Password step. Success leads to the second-factor step, never to data."""
+
+    template_name = "staff/login.html"
+    authentication_form = LoginForm
+    redirect_authenticated_user = False
+
+    def form_valid(self, form):
+        super().form_valid(form)
+        target = "staff:otp" if services.has_confirmed_totp(form.get_user()) else "staff:enrol"
+        response = redirect(target)
+        next_url = self.request.POST.get("next")
+        if next_url and url_has_allowed_host_and_scheme(
+            next_url, allowed_hosts={self.request.get_host()}
+        ):
+            response["Location"] += "?next=" + next_url
+        return response
+
+    def form_invalid(self, form):
+        if getattr(self.request, "axes_locked_out", False):
+            return locked_out(self.request)
+        return super().form_invalid(form)
+
+
+login_view = public(LoginView.as_view())
+
+
+def locked_out(request: HttpRequest, credentials=None, *args, **kwargs) -> HttpResponse:
+    minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
+    return render(request, "staff/locked_out.html", {"minutes": minutes}, status=429)
+
+
+@password_only
+def otp_view(request: HttpRequest) -> HttpResponse:
+    """Second step: a code from the authenticator app or a backup code."""
+    if request.user.is_verified():
+        return redirect(_safe_next(request))
+    if not services.has_confirmed_totp(request.user):
+        return redirect("staff:enrol")
+    form = TokenForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.second_factor_verify(
+                request=request, user=request.user, token=form.cleaned_data["token"]
+            )
+        except services.StaffError as exc:
+            form.add_error("token", str(exc))
+        else:
+            return redirect(_safe_next(request))
+    status = 400 if form.errors else 200
+    return render(
+        request,
+        "staff/otp.html",
+        {"form": form, "next": request.GET.get("next", "")},
+        status=status,
+    )
+
+
+@password_only
+def enrol_view(request: HttpRequest) -> HttpResponse:
+    """Set up the authenticator app: QR code and secret, confirmed by a valid code."""
+    if services.has_confirmed_totp(request.user):
+        # Adding a device needs a verified session; an unverified one may not enrol.
+        return redirect("staff:otp" if not request.user.is_verified() else "staff:home")
+    form = TokenForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            codes = services.totp_enrolment_confirm(
+                request=request, user=request.user, token=form.cleaned_data["token"]
+            )
+        except services.StaffError as exc:
+            form.add_error("token", str(exc))
+        else:
+            request.session[BACKUP_CODES_SESSION_KEY] = codes
+            return redirect("staff:backup_codes")
+    enrolment = services.totp_enrolment_start(user=request.user)
+    qr_svg = segno.make(enrolment.config_url, error="m").svg_inline(scale=5, border=2)
+    return render(
+        request,
+        "staff/enrol.html",
+        {"form": form, "secret": enrolment.secret, "qr_svg": qr_svg},
+        status=400 if form.errors else 200,
+    )
+
+
+def backup_codes_view(request: HttpRequest) -> HttpResponse:
+    """Shows freshly issued backup codes once; a POST issues a new set."""
+    if request.method == "POST":
+        codes = services.backup_codes_issue(request=request, user=request.user)
+    else:
+        codes = request.session.pop(BACKUP_CODES_SESSION_KEY, None)
+    return render(request, "staff/backup_codes.html", {"codes": codes})
+
+
+@public
+@require_POST
+def logout_view(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        audit_record(action=AuditAction.LOGOUT, request=request)
+    auth_logout(request)
+    messages.info(request, _("You have logged out."))
+    return redirect(settings.LOGOUT_REDIRECT_URL)
+
+
+def home_view(request: HttpRequest) -> HttpResponse:
+    role = request.user.role
+    if role is None:
+        return render(request, "staff/no_role.html", status=403)
+    return render(request, f"staff/home_{role}.html", {"role": role})
+
+
+@role_required(Role.MANAGER)
+def staff_list_view(request: HttpRequest) -> HttpResponse:
+    return render(request, "staff/staff_list.html", {"members": selectors.staff_with_devices()})
+
+
+@role_required(Role.MANAGER)
+@require_POST
+def second_factor_reset_view(request: HttpRequest, user_id: int) -> HttpResponse:
+    target = get_object_or_404(User, pk=user_id)
+    try:
+        services.second_factor_reset(request=request, actor=request.user, user=target)
+    except services.StaffError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(
+            request,
+            _("Second factor of %(name)s was reset; they will set it up at next login.")
+            % {"name": target},
+        )
+    return redirect("staff:staff_list")

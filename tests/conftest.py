@@ -1,0 +1,145 @@
+"""Shared fixtures: staff personas of each role, logged in with both factors or only with
+a password, against the real PostgreSQL and Redis."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+from django.db.backends.signals import connection_created
+from django.test import Client
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.oath import totp
+
+from clinic_crm.staff.roles import Role
+from clinic_crm.staff.services import staff_create
+from tests.factories import TOTPDeviceFactory
+
+PASSWORD = "Correct-horse-battery-42"
+_emails = itertools.count(1)
+
+
+def _allow_audit_truncate(sender, connection, **kwargs):
+    # pytest-django flushes the database with TRUNCATE after transactional tests; the
+    # audit table's trigger lets that through only in a session that asks for it.
+    with connection.cursor() as cursor:
+        cursor.execute("SET clinic_crm.audit_maintenance = 'on'")
+
+
+connection_created.connect(_allow_audit_truncate, dispatch_uid="tests_audit_truncate")
+
+
+def current_totp(device) -> str:
+    return f"{totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits):06d}"
+
+
+@pytest.fixture
+def make_staff(db):
+    """Creates a staff member of a role, with a confirmed authenticator unless told not."""
+
+    def make(role: str = Role.DOCTOR, *, with_device: bool = True, email: str | None = None):
+        user, _ = staff_create(
+            email=email or f"staff{next(_emails)}@clinic.test",
+            role=role,
+            password=PASSWORD,
+            first_name="Test",
+            last_name=role.title(),
+        )
+        user.device = TOTPDeviceFactory(user=user) if with_device else None
+        return user
+
+    return make
+
+
+def verified_client_for(user) -> Client:
+    """A client whose session passed both factors (the device is the user's own)."""
+    client = Client()
+    client.force_login(user)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = user.device.persistent_id
+    session.save()
+    return client
+
+
+def password_only_client_for(user) -> Client:
+    client = Client()
+    assert (
+        client.post("/accounts/login/", {"username": user.email, "password": PASSWORD}).status_code
+        == 302
+    )
+    return client
+
+
+@pytest.fixture
+def staff_client(make_staff):
+    """``staff_client(role)`` -> (client with both factors verified, user)."""
+
+    def make(role: str = Role.DOCTOR):
+        user = make_staff(role)
+        return verified_client_for(user), user
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def celery_worker_process(django_db_setup, django_db_blocker):
+    """A real Celery worker in its own process, consuming from the real Redis broker and
+    writing to the test database."""
+    import os
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    from django.db import connection
+
+    from clinic_crm.celery import app
+
+    app.control.purge()
+    root = Path(__file__).resolve().parent.parent
+    database = connection.settings_dict
+    env = {
+        **os.environ,
+        "DATABASE_URL": (
+            f"postgres://{database['USER'] or 'postgres'}@{database['HOST'] or '127.0.0.1'}:"
+            f"{database['PORT'] or 5432}/{database['NAME']}"
+        ),
+    }
+    (root / "var").mkdir(exist_ok=True)
+    log = open(root / "var" / "test-celery-worker.log", "w")  # noqa: SIM115
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "clinic_crm",
+            "worker",
+            "--pool=solo",
+            "--loglevel=INFO",
+            "--without-gossip",
+            "--without-mingle",
+            f"--hostname=test-worker-{os.getpid()}@%h",
+        ],
+        cwd=root,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if app.control.ping(timeout=0.5):
+                break
+            if process.poll() is not None:
+                raise RuntimeError("Celery worker exited; see var/test-celery-worker.log")
+        else:
+            raise RuntimeError("Celery worker did not answer within 60 s")
+        yield process
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
