@@ -12,4 +12,6 @@ class StaffConfig(AppConfig):
 
         from . import roles, signals  # noqa: F401
 
-        post_migrate.connect(roles.roles_sync_after_migrate, sender=self)
+        # Not limited to this app's signal: permissions of apps listed after this one
+        # exist only once their own post_migrate has run, so every app's run re-syncs.
+        post_migrate.connect(roles.roles_sync_after_migrate, dispatch_uid="staff_roles_sync")
