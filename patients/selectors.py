@@ -1,19 +1,245 @@
+"""Reads of patients and consents shared by pages, the API and other apps."""
+
+from __future__ import annotations
+
+import datetime
+import re
+from collections.abc import Iterable
+
 from django.db.models import Q, QuerySet
 
-from .models import Patient
+from clinic_crm.staff.roles import Role
+
+from .models import ConsentChannel, ConsentKind, ConsentRecord, Patient
+
+# Long queries are cut: nobody types more, and every word is one more LIKE.
+MAX_QUERY_LENGTH = 100
+MAX_QUERY_WORDS = 5
+MIN_PHONE_DIGITS = 4
+_WORD = re.compile(r"[^\W\d_]+(?:[-'][^\W\d_]+)*", re.UNICODE)
 
 
-def patient_search(*, query: str = "") -> QuerySet[Patient]:
-    patients = Patient.objects.select_related("home_branch").order_by("last_name", "first_name")
-    query = query.strip()
+def fold(text: str) -> str:
+    """Lower case with ё as е: how ``Patient.search_name`` is computed in PostgreSQL."""
+    return text.lower().replace("ё", "е")
+
+
+def search_words(query: str) -> list[str]:
+    return [fold(word) for word in _WORD.findall(query[:MAX_QUERY_LENGTH])][:MAX_QUERY_WORDS]
+
+
+def _phone_condition(query: str) -> Q | None:
+    digits = "".join(ch for ch in query if ch.isdigit())
+    if len(digits) < MIN_PHONE_DIGITS:
+        return None
+    # Trigram index on phone: LIKE '%digits%'.
+    condition = Q(phone__contains=digits)
+    if digits.startswith("8") and not query.lstrip().startswith("+"):
+        # Russians dial 8 for +7: "8 916 12…" means "+7916 12…".
+        condition |= Q(phone__startswith="+7" + digits[1:])
+    return condition
+
+
+def _card_number_condition(query: str) -> Q | None:
+    """A query that is a card number ("#123", or a bare "123") finds that card."""
+    stripped = query.strip().lstrip("#")
+    if stripped.isdigit() and len(stripped) <= 12:
+        return Q(pk=int(stripped))
+    return None
+
+
+def branch_scope(user) -> int | None:
+    """The branch whose patients ``user`` sees, or None for all.
+
+    Doctors and curators attached to a branch see the patients of that branch (and
+    patients not yet attached to any branch); administrators and managers see all.
+    """
+    if user.has_role(Role.ADMINISTRATOR, Role.MANAGER):
+        return None
+    profile = getattr(user, "profile", None)
+    return profile.branch_id if profile is not None else None
+
+
+def _visible(patients: QuerySet[Patient], branch_id: int | None) -> QuerySet[Patient]:
+    if branch_id is None:
+        return patients
+    return patients.filter(Q(home_branch_id=branch_id) | Q(home_branch__isnull=True))
+
+
+def patient_search(
+    *, query: str = "", branch_id: int | None = None, limit: int | None = None
+) -> QuerySet[Patient]:
+    """Live (not merged) patients matching ``query``, by name then id.
+
+    Every word of the query must occur in the folded full name ("петр ива" finds
+    "Петров Иван"); four or more digits search the phone number as a fragment; a bare
+    number also finds the card with that id, and "#123" finds only that card. Both
+    LIKEs are served by trigram GIN indexes (``patient_search_name_trgm``,
+    ``patient_phone_trgm``).
+    """
+    patients = _visible(
+        Patient.objects.filter(merged_into__isnull=True).select_related("home_branch"),
+        branch_id,
+    )
+    query = (query or "").strip()[:MAX_QUERY_LENGTH]
+    if query.startswith("#"):
+        card = _card_number_condition(query)
+        return patients.filter(card) if card is not None else patients.none()
     if query:
-        digits = "".join(ch for ch in query if ch.isdigit())
-        condition = Q(last_name__icontains=query) | Q(first_name__icontains=query)
-        if len(digits) >= 4:
-            condition |= Q(phone__contains=digits)
+        words = search_words(query)
+        conditions = []
+        if words:
+            name_condition = Q()
+            for word in words:
+                # search_name is folded already, so a case-sensitive LIKE is enough and
+                # uses the trigram index (icontains would wrap the column in UPPER()).
+                name_condition &= Q(search_name__contains=word)
+            conditions.append(name_condition)
+        phone = _phone_condition(query)
+        if phone is not None:
+            conditions.append(phone)
+        # Words and digits together ("Иванов 4567") must both match.
+        condition = None
+        for part in conditions:
+            condition = part if condition is None else condition & part
+        card = _card_number_condition(query)
+        if card is not None:
+            condition = card if condition is None else condition | card
+        if condition is None:
+            return patients.none()
         patients = patients.filter(condition)
+    patients = patients.order_by("last_name", "first_name", "id")
+    if limit is not None:
+        patients = patients[:limit]
     return patients
 
 
-def patient_detail(*, patient_id: int) -> Patient:
-    return Patient.objects.select_related("home_branch").get(pk=patient_id)
+def patient_visible(*, branch_id: int | None = None) -> QuerySet[Patient]:
+    """All patients ``branch_id`` lets one see, merged cards included (they stay
+    readable, with a pointer to the card they were merged into)."""
+    return _visible(Patient.objects.all(), branch_id)
+
+
+def patient_detail(*, patient_id: int, branch_id: int | None = None) -> Patient:
+    """The card with what the detail page shows; raises ``Patient.DoesNotExist``."""
+    return (
+        patient_visible(branch_id=branch_id)
+        .select_related("home_branch", "referred_by", "family_group", "merged_into")
+        .get(pk=patient_id)
+    )
+
+
+def likely_duplicates_for(
+    *,
+    last_name: str,
+    first_name: str,
+    birth_date: datetime.date | None,
+    phone: str,
+    exclude_id: int | None = None,
+) -> QuerySet[Patient]:
+    """Live cards with the same phone, or the same last and first name (any case) and
+    birth date. ``phone`` is in E.164."""
+    condition = Q()
+    if phone:
+        condition |= Q(phone=phone)
+    if last_name and first_name and birth_date:
+        condition |= Q(
+            last_name__iexact=last_name.strip(),
+            first_name__iexact=first_name.strip(),
+            birth_date=birth_date,
+        )
+    if not condition:
+        return Patient.objects.none()
+    duplicates = Patient.objects.filter(condition, merged_into__isnull=True)
+    if exclude_id is not None:
+        duplicates = duplicates.exclude(pk=exclude_id)
+    return duplicates.select_related("home_branch").order_by("last_name", "first_name", "id")
+
+
+def likely_duplicates(*, patient: Patient) -> QuerySet[Patient]:
+    if patient.merged_into_id is not None:
+        return Patient.objects.none()
+    return likely_duplicates_for(
+        last_name=patient.last_name,
+        first_name=patient.first_name,
+        birth_date=patient.birth_date,
+        phone=patient.phone,
+        exclude_id=patient.pk,
+    )
+
+
+def family_members(*, patient: Patient) -> QuerySet[Patient]:
+    if patient.family_group_id is None:
+        return Patient.objects.none()
+    return (
+        Patient.objects.filter(family_group_id=patient.family_group_id, merged_into__isnull=True)
+        .exclude(pk=patient.pk)
+        .order_by("birth_date", "id")
+    )
+
+
+def referrals(*, patient: Patient) -> QuerySet[Patient]:
+    return patient.referrals.filter(merged_into__isnull=True).order_by("-created_at", "-id")
+
+
+def consent_history(*, patient: Patient) -> QuerySet[ConsentRecord]:
+    """Every consent record of the patient, newest first."""
+    return (
+        ConsentRecord.objects.filter(patient=patient)
+        .select_related("recorded_by")
+        .order_by("-recorded_at", "-id")
+    )
+
+
+def _latest_per_key(records: Iterable[ConsentRecord]) -> dict[tuple[str, str], ConsentRecord]:
+    state: dict[tuple[str, str], ConsentRecord] = {}
+    for record in records:
+        key = (record.kind, record.channel)
+        current = state.get(key)
+        if current is None or (record.recorded_at, record.pk) > (current.recorded_at, current.pk):
+            state[key] = record
+    return state
+
+
+def consent_state(
+    patient: Patient, *, history: Iterable[ConsentRecord] | None = None
+) -> dict[tuple[str, str], ConsentRecord]:
+    """The current consent per (kind, channel): the latest record for that pair.
+
+    Pass ``history`` (e.g. ``consent_history``'s rows, already fetched for a page) to
+    avoid a second query.
+    """
+    if history is None:
+        history = (
+            ConsentRecord.objects.filter(patient=patient)
+            .order_by("kind", "channel", "-recorded_at", "-id")
+            .distinct("kind", "channel")
+            .select_related("recorded_by")
+        )
+    return _latest_per_key(history)
+
+
+def has_consent(patient: Patient, kind: str, channel: str) -> bool:
+    """Whether ``patient`` currently consents to ``kind`` on ``channel``.
+
+    The newest of the channel's own record and the "any channel" record decides (on the
+    same instant the channel's own record wins); no record at all means no consent. Only
+    consent is judged here: deceased, archived or merged cards are the sender's business.
+    """
+    if kind not in ConsentKind.values or channel not in ConsentChannel.values:
+        raise ValueError(f"unknown consent kind or channel: {kind!r}, {channel!r}")
+    channels = {channel, ConsentChannel.ANY}
+    records = list(
+        ConsentRecord.objects.filter(patient=patient, kind=kind, channel__in=channels)
+        .order_by("channel", "-recorded_at", "-id")
+        .distinct("channel")
+    )
+    if not records:
+        return False
+    specific = next((r for r in records if r.channel == channel), None)
+    general = next((r for r in records if r.channel == ConsentChannel.ANY), None)
+    if specific is None or general is None:
+        return (specific or general).granted
+    if channel == ConsentChannel.ANY or specific.recorded_at >= general.recorded_at:
+        return specific.granted
+    return general.granted
