@@ -169,11 +169,20 @@ CELERY_BEAT_SCHEDULE_FILENAME = env_str(
     "CELERY_BEAT_SCHEDULE_FILENAME", str(BASE_DIR / "var" / "celerybeat-schedule")
 )
 CELERY_BEAT_SCHEDULE = {
+    "worklist-rules": {
+        "task": "journeys.tasks.worklist_rules_run_task",
+        "schedule": timedelta(minutes=15),
+    },
     "clear-expired-sessions": {
         "task": "clinic_crm.staff.tasks.sessions_clear_expired",
         "schedule": timedelta(hours=1),
     },
 }
+
+# --- Journey rules. ----------------------------------------------------------------------
+JOURNEY_STALLED_AFTER_DAYS = env_int("JOURNEY_STALLED_AFTER_DAYS", 7)
+JOURNEY_HANDOFF_GRACE_DAYS = env_int("JOURNEY_HANDOFF_GRACE_DAYS", 3)
+PATIENT_LINK_MAX_AGE_DAYS = env_int("PATIENT_LINK_MAX_AGE_DAYS", 30)
 
 # --- Authentication: email login, password + mandatory second factor. -------------------
 AUTH_USER_MODEL = "staff.User"

@@ -29,6 +29,16 @@ def _allow_audit_truncate(sender, connection, **kwargs):
 connection_created.connect(_allow_audit_truncate, dispatch_uid="tests_audit_truncate")
 
 
+@pytest.fixture(autouse=True)
+def _english_messages_in_test_code():
+    """Service and form messages raised in the test's own thread are asserted in English;
+    requests still pick their language as users' do (LocaleMiddleware, Russian default)."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield
+
+
 def current_totp(device) -> str:
     return f"{totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits):06d}"
 
@@ -79,6 +89,38 @@ def staff_client(make_staff):
         return verified_client_for(user), user
 
     return make
+
+
+@pytest.fixture
+def clinic(make_staff):
+    """A branch with two doctors who work every day 08–20 (an orthodontist and a
+    surgeon), a curator, an administrator, a manager, a service and a patient."""
+    from tests.factories import BranchFactory, PatientFactory, SpecialtyFactory
+    from tests.journeys.factories import ServiceFactory, full_week
+
+    class Clinic:
+        pass
+
+    c = Clinic()
+    c.branch = BranchFactory(name="Central", time_zone="Europe/Moscow")
+    c.ortho = SpecialtyFactory(name="Orthodontics")
+    c.surgery = SpecialtyFactory(name="Surgery")
+    c.service = ServiceFactory(name="Braces check", specialty=c.ortho, duration_minutes=30)
+    c.doctor = make_staff(Role.DOCTOR)
+    c.doctor.profile.specialty = c.ortho
+    c.doctor.profile.branch = c.branch
+    c.doctor.profile.save()
+    c.surgeon = make_staff(Role.DOCTOR)
+    c.surgeon.profile.specialty = c.surgery
+    c.surgeon.profile.branch = c.branch
+    c.surgeon.profile.save()
+    c.curator = make_staff(Role.CURATOR)
+    c.admin = make_staff(Role.ADMINISTRATOR)
+    c.manager = make_staff(Role.MANAGER)
+    full_week(c.doctor, c.branch)
+    full_week(c.surgeon, c.branch)
+    c.patient = PatientFactory(home_branch=c.branch)
+    return c
 
 
 @pytest.fixture(scope="session")

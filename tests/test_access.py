@@ -10,7 +10,13 @@ from tests.factories import PatientFactory
 pytestmark = pytest.mark.django_db
 
 # Adding a name here is a conscious decision that the page shows no staff data.
-PUBLIC_URL_NAMES = {"healthz", "set_language", "staff:login", "staff:logout"}
+PUBLIC_URL_NAMES = {
+    "healthz",
+    "set_language",
+    "staff:login",
+    "staff:logout",
+    "journeys:patient_calendar",  # signed, expiring link; tested in tests/journeys
+}
 PASSWORD_ONLY_URL_NAMES = {"staff:otp", "staff:enrol"}
 SAMPLE_VALUES = {
     "int": "1",

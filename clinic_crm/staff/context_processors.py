@@ -6,7 +6,20 @@ from .roles import Role
 # (url name, label, icon, roles that see it)
 NAVIGATION = [
     ("staff:home", _("Home"), "house", tuple(Role.values)),
+    (
+        "journeys:calendar_day",
+        _("Calendar"),
+        "calendar3",
+        (Role.ADMINISTRATOR, Role.DOCTOR, Role.MANAGER),
+    ),
     ("patients:list", _("Patients"), "people", tuple(Role.values)),
+    (
+        "journeys:routing_queue",
+        _("Routing queue"),
+        "signpost-split",
+        (Role.ADMINISTRATOR, Role.CURATOR),
+    ),
+    ("journeys:worklist", _("Worklist"), "list-check", (Role.CURATOR,)),
     ("staff:staff_list", _("Staff"), "person-badge", (Role.MANAGER,)),
     ("audit:list", _("Audit log"), "journal-text", (Role.MANAGER,)),
 ]

@@ -58,3 +58,21 @@ def screenshot(page):
         return path
 
     return take
+
+
+def log_in(page, user) -> None:
+    """Logs ``user`` in through the real pages: password, then a TOTP code."""
+    import re
+
+    from playwright.sync_api import expect
+
+    from tests.conftest import PASSWORD, current_totp
+
+    page.goto("/accounts/login/")
+    page.fill("input[name=username]", user.email)
+    page.fill("input[name=password]", PASSWORD)
+    page.locator("main form button[type=submit]").click()
+    expect(page).to_have_url(re.compile(r"/accounts/otp/"))
+    page.fill("input[name=token]", current_totp(user.device))
+    page.locator("main form button[type=submit]").first.click()
+    expect(page.locator("[data-testid=current-user]")).to_be_visible()

@@ -1,6 +1,5 @@
-"""Demo data: branches, specialties, one staff member per role and a few patients.
-
-`make run` calls it with --if-empty, so a database that has staff is never touched.
+"""Demo data: branches, staff with one account per role, patients, and journeys in every
+state. `make run` calls it with --if-empty, so a database that has staff is never touched.
 """
 
 import random
@@ -12,10 +11,9 @@ from django.db import transaction
 from clinic_crm.staff.models import User
 from clinic_crm.staff.roles import Role
 from clinic_crm.staff.services import staff_create
+from journeys.demo import DEMO_PASSWORD, demo_journeys_create
 from journeys.models import Branch, Specialty
 from patients.models import Patient
-
-DEMO_PASSWORD = "Clinic-demo-2026"  # noqa: S105 - demo accounts only, printed by make run
 
 STAFF = [
     ("admin@demo.clinic", Role.ADMINISTRATOR, "Анна", "Смирнова", None, ""),
@@ -62,10 +60,18 @@ FIRST_NAMES = [
     "Роман",
     "Егор",
 ]
+BRANCHES = [
+    (
+        "Центральный филиал",
+        "Москва, ул. Тверская, 10",
+        "Парковка во дворе, въезд с Малого Гнездниковского переулка.",
+    ),
+    ("Филиал на Соколе", "Москва, Ленинградский пр-т, 75", "5 минут от метро «Сокол», выход №2."),
+]
 
 
 class Command(BaseCommand):
-    help = "Loads demo data (branches, staff with one account per role, patients)."
+    help = "Loads demo data: branches, staff (one account per role), patients and journeys."
 
     def add_arguments(self, parser):
         parser.add_argument(
@@ -80,24 +86,13 @@ class Command(BaseCommand):
             self.stdout.write("Demo data skipped: the database already has staff accounts.")
             return
         rng = random.Random(options["seed"])  # noqa: S311 - repeatable demo data
-        central, _ = Branch.objects.get_or_create(
-            name="Центральный филиал",
-            defaults={
-                "address": "Москва, ул. Тверская, 10",
-                "directions": "Парковка во дворе, въезд с Малого Гнездниковского переулка.",
-            },
-        )
-        Branch.objects.get_or_create(
-            name="Филиал на Соколе",
-            defaults={
-                "address": "Москва, Ленинградский пр-т, 75",
-                "directions": "5 минут от метро «Сокол», выход №2.",
-            },
-        )
-        specialties = {
-            name: Specialty.objects.get_or_create(name=name)[0]
-            for name in ["Ортодонтия", "Терапия", "Хирургия", "Ортопедия", "Гигиена"]
-        }
+        branches = [
+            Branch.objects.get_or_create(
+                name=name, defaults={"address": address, "directions": directions}
+            )[0]
+            for name, address, directions in BRANCHES
+        ]
+        orthodontics = Specialty.objects.get_or_create(name="Ортодонтия")[0]
         for email, role, first, last, specialty, bio in STAFF:
             if User.objects.filter(email=email).exists():
                 continue
@@ -107,14 +102,12 @@ class Command(BaseCommand):
                 password=DEMO_PASSWORD,
                 first_name=first,
                 last_name=last,
-                branch=central,
-                specialty=specialties.get(specialty) if specialty else None,
+                branch=branches[0],
+                specialty=orthodontics if specialty else None,
                 short_bio=bio,
             )
-        branches = list(Branch.objects.all())
-        patients = []
-        for _i in range(options["patients"]):
-            patients.append(
+        created = Patient.objects.bulk_create(
+            [
                 Patient(
                     last_name=rng.choice(LAST_NAMES),
                     first_name=rng.choice(FIRST_NAMES),
@@ -122,11 +115,14 @@ class Command(BaseCommand):
                     phone="+79" + "".join(str(rng.randrange(10)) for _ in range(9)),
                     home_branch=rng.choice(branches),
                 )
-            )
-        Patient.objects.bulk_create(patients, batch_size=5000)
+                for _ in range(options["patients"])
+            ],
+            batch_size=5000,
+        )
+        counts = demo_journeys_create(patients=created[:60], rng=rng)
         self.stdout.write(
             self.style.SUCCESS(
-                f"Demo data loaded: {len(branches)} branches, {len(STAFF)} staff, "
-                f"{len(patients)} patients."
+                f"Demo data loaded: {len(branches)} branches, {User.objects.count()} staff, "
+                f"{len(created)} patients, plans by state: {counts}."
             )
         )

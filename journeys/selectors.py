@@ -1,0 +1,230 @@
+"""Reads shared by the journey pages (scheduling reads live in selectors_scheduling)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.db.models import F, Prefetch, QuerySet
+from django.utils import timezone
+
+from patients.models import Patient
+
+from .models import Handoff, JourneyEvent, PlanOption, Stage, TreatmentPlan, Visit
+
+TIMELINE_EVENT_LIMIT = 300
+
+
+@dataclass
+class PlanProgress:
+    plan: TreatmentPlan
+    stages: list[Stage]
+    done: int
+    total: int
+
+    @property
+    def percent(self) -> int:
+        return round(100 * self.done / self.total) if self.total else 0
+
+    @property
+    def next_stage(self) -> Stage | None:
+        return next((s for s in self.stages if s.status in ("planned", "booked")), None)
+
+
+@dataclass
+class Timeline:
+    patient: Patient
+    plans: list[PlanProgress]
+    upcoming_visits: list[Visit]
+    past_visits: list[Visit]
+    handoffs: list[Handoff]
+    events: list[JourneyEvent]
+    kinds: list[str] = field(default_factory=list)
+
+
+def plans_with_stages(*, patient_id: int) -> QuerySet[TreatmentPlan]:
+    return (
+        TreatmentPlan.objects.filter(patient_id=patient_id)
+        .select_related("lead_doctor", "curator", "branch", "chosen_option")
+        .prefetch_related(
+            Prefetch(
+                "options",
+                queryset=PlanOption.objects.prefetch_related(
+                    Prefetch(
+                        "stages", queryset=Stage.objects.select_related("specialty", "service")
+                    )
+                ),
+            )
+        )
+        .order_by("-created_at")
+    )
+
+
+def timeline_events(*, patient_id: int, kinds: list[str] | None = None) -> QuerySet[JourneyEvent]:
+    events = JourneyEvent.objects.filter(patient_id=patient_id).select_related(
+        "actor", "plan", "stage", "visit__service", "handoff__to_specialty"
+    )
+    if kinds:
+        events = events.filter(kind__in=kinds)
+    return events.order_by("-at", "-id")[:TIMELINE_EVENT_LIMIT]
+
+
+def patient_timeline(*, patient: Patient, kinds: list[str] | None = None) -> Timeline:
+    """Everything a doctor needs to read a patient's journey, in a fixed number of
+    queries whatever the number of plans, visits and events."""
+    plans = []
+    for plan in plans_with_stages(patient_id=patient.pk):
+        chosen = next((o for o in plan.options.all() if o.pk == plan.chosen_option_id), None)
+        stages = list(chosen.stages.all()) if chosen else []
+        done = sum(1 for s in stages if s.status in ("done", "skipped"))
+        plans.append(PlanProgress(plan=plan, stages=stages, done=done, total=len(stages)))
+    visits = list(
+        Visit.objects.filter(patient_id=patient.pk)
+        .select_related("doctor", "service", "branch", "stage")
+        .order_by("-starts_at")
+    )
+    now = timezone.now()
+    upcoming = sorted(
+        (v for v in visits if v.starts_at >= now and v.status in Visit.UPCOMING),
+        key=lambda v: v.starts_at,
+    )
+    past = [v for v in visits if v not in upcoming]
+    handoffs = list(
+        Handoff.objects.filter(patient_id=patient.pk)
+        .select_related("to_specialty", "to_doctor", "from_doctor", "curator")
+        .order_by("-created_at")
+    )
+    return Timeline(
+        patient=patient,
+        plans=plans,
+        upcoming_visits=upcoming,
+        past_visits=past,
+        handoffs=handoffs,
+        events=list(timeline_events(patient_id=patient.pk, kinds=kinds)),
+        kinds=kinds or [],
+    )
+
+
+# --- Worklist and routing queue ---------------------------------------------------------
+
+
+def curator_worklist(*, assignee, include_unassigned: bool = True) -> QuerySet:
+    """Open tasks of a curator, soonest due first, riskiest first within the same hour."""
+    from django.db.models import Q
+    from django.db.models.functions import TruncHour
+
+    from .models import Task
+
+    condition = Q(assignee=assignee)
+    if include_unassigned:
+        condition |= Q(assignee__isnull=True)
+    return (
+        Task.objects.filter(condition, state__in=Task.OPEN_STATES)
+        .select_related("patient", "plan", "handoff__to_specialty", "assignee")
+        .annotate(due_hour=TruncHour("due_at"))
+        .order_by("due_hour", "-risk", "id")
+    )
+
+
+@dataclass
+class RoutingItem:
+    reason: str  # "stage", "handoff", "recall"
+    patient: Patient
+    due: object  # date
+    title: str
+    specialty_id: int | None
+    stage_id: int | None = None
+    handoff_id: int | None = None
+    plan_id: int | None = None
+
+    @property
+    def overdue_days(self) -> int:
+        return (timezone.localdate() - self.due).days
+
+
+def routing_queue(
+    *, branch_id: int | None = None, horizon_days: int = 7, limit: int = 200
+) -> list[RoutingItem]:
+    """Every patient who must be booked now, most overdue first: the next stage of a plan
+    due within ``horizon_days`` with no visit booked for it, an open handoff, a check-up
+    due. Three queries whatever the size of the clinic."""
+    from datetime import timedelta
+
+    from django.db.models import Exists, OuterRef
+
+    today = timezone.localdate()
+    horizon = today + timedelta(days=horizon_days)
+    upcoming = Visit.objects.filter(status__in=Visit.UPCOMING, starts_at__gte=timezone.now())
+    earlier_open = Stage.objects.filter(
+        option_id=OuterRef("option_id"),
+        position__lt=OuterRef("position"),
+        status__in=[Stage.Status.PLANNED, Stage.Status.BOOKED, Stage.Status.IN_PROGRESS],
+    )
+    stages = (
+        Stage.objects.filter(
+            status=Stage.Status.PLANNED,
+            window_start__lte=horizon,
+            option__plan__status__in=TreatmentPlan.ACTIVE_STATUSES,
+            option__plan__chosen_option_id=F("option_id"),
+        )
+        .annotate(
+            blocked=Exists(earlier_open), booked=Exists(upcoming.filter(stage_id=OuterRef("pk")))
+        )
+        .filter(blocked=False, booked=False)
+        .select_related("option__plan__patient", "specialty")
+        .order_by("window_start")
+    )
+    handoffs = (
+        Handoff.objects.filter(state=Handoff.State.OPEN)
+        .select_related("patient", "to_specialty")
+        .order_by("due_date")
+    )
+    recalls = (
+        TreatmentPlan.objects.filter(
+            status=TreatmentPlan.Status.COMPLETED, recall_due_on__lte=horizon
+        )
+        .annotate(has_future=Exists(upcoming.filter(patient_id=OuterRef("patient_id"))))
+        .filter(has_future=False)
+        .select_related("patient", "lead_doctor__profile")
+        .order_by("recall_due_on")
+    )
+    if branch_id:
+        stages = stages.filter(option__plan__branch_id=branch_id)
+        handoffs = handoffs.filter(patient__home_branch_id=branch_id)
+        recalls = recalls.filter(branch_id=branch_id)
+    items = [
+        RoutingItem(
+            reason="stage",
+            patient=s.option.plan.patient,
+            due=s.window_start,
+            title=s.title,
+            specialty_id=s.specialty_id,
+            stage_id=s.pk,
+            plan_id=s.option.plan_id,
+        )
+        for s in stages[:limit]
+    ]
+    items += [
+        RoutingItem(
+            reason="handoff",
+            patient=h.patient,
+            due=h.due_date,
+            title=h.reason,
+            specialty_id=h.to_specialty_id,
+            handoff_id=h.pk,
+            plan_id=h.plan_id,
+        )
+        for h in handoffs[:limit]
+    ]
+    items += [
+        RoutingItem(
+            reason="recall",
+            patient=p.patient,
+            due=p.recall_due_on,
+            title=p.title,
+            specialty_id=getattr(getattr(p.lead_doctor, "profile", None), "specialty_id", None),
+            plan_id=p.pk,
+        )
+        for p in recalls[:limit]
+    ]
+    items.sort(key=lambda item: (item.due, item.reason))
+    return items[:limit]

@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+from typing import Any
+
+from journeys.models import Handoff, JourneyEvent, Stage, TreatmentPlan, Visit
+
+
+def journey_event_record(
+    *,
+    patient_id: int,
+    kind: str,
+    actor=None,
+    plan: TreatmentPlan | None = None,
+    visit: Visit | None = None,
+    stage: Stage | None = None,
+    handoff: Handoff | None = None,
+    summary: str = "",
+    data: dict[str, Any] | None = None,
+) -> JourneyEvent:
+    """Appends one fact to the patient's journey. Call it inside the service's
+    transaction, so the fact and the change it describes commit together."""
+    return JourneyEvent.objects.create(
+        patient_id=patient_id,
+        kind=kind,
+        actor=actor if actor is not None and actor.is_authenticated else None,
+        plan=plan,
+        visit=visit,
+        stage=stage,
+        handoff=handoff,
+        summary=summary,
+        data=data or {},
+    )
+
+
+def after_journey_change(*, patient_id: int) -> None:
+    """Re-runs the worklist rules for this patient once the change is committed. If the
+    broker is unreachable the 15-minute beat run catches up; the change itself stands."""
+    import logging
+
+    from django.db import transaction
+
+    def enqueue() -> None:
+        from journeys.tasks import worklist_rules_run_task
+
+        try:
+            worklist_rules_run_task.delay(patient_id=patient_id)
+        except Exception:  # broker down: logged, beat will run the rules anyway
+            logging.getLogger(__name__).warning("worklist rules not queued", exc_info=True)
+
+    transaction.on_commit(enqueue)

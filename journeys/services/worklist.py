@@ -1,0 +1,263 @@
+"""Rules that open worklist tasks, and the journey-health score that sorts them.
+
+Each rule finds its causes with one query, opens at most one task per cause (a partial
+unique index on ``Task.cause_key`` among open tasks, with ``ON CONFLICT DO NOTHING``),
+and closes the tasks whose cause has gone away (a visit got booked). Running a rule
+twice does nothing the second time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from journeys.models import Handoff, Stage, Task, TreatmentPlan, Visit
+
+
+def _setting(name: str, default: int) -> int:
+    return int(getattr(settings, name, default))
+
+
+def stalled_after_days() -> int:
+    return _setting("JOURNEY_STALLED_AFTER_DAYS", 7)
+
+
+def handoff_grace_days() -> int:
+    return _setting("JOURNEY_HANDOFF_GRACE_DAYS", 3)
+
+
+TASK_SLA = timedelta(hours=24)
+
+
+def health_score(
+    *, overdue_days: int, no_shows: int, cancellations: int, lost_handoffs: int
+) -> int:
+    """Dropout risk of a journey, 0 (healthy) … 100 (about to be lost).
+
+    risk = min(100, 2·overdue days + 15·no-shows + 5·cancellations + 20·lost handoffs)
+    Overdue days count how long the next stage is past its window; a no-show weighs three
+    cancellations, a lost handoff four.
+    """
+    raw = 2 * max(overdue_days, 0) + 15 * no_shows + 5 * cancellations + 20 * lost_handoffs
+    return min(100, raw)
+
+
+def future_visit_exists(patient_ref: str = "patient_id") -> Exists:
+    return Exists(
+        Visit.objects.filter(
+            patient_id=OuterRef(patient_ref),
+            status__in=Visit.UPCOMING,
+            starts_at__gte=timezone.now(),
+        )
+    )
+
+
+def plans_with_health(plans: QuerySet[TreatmentPlan]) -> QuerySet[TreatmentPlan]:
+    """Annotates plans with the counts that the health score needs."""
+    return plans.annotate(
+        no_shows=Count(
+            "patient__visits", filter=Q(patient__visits__status=Visit.Status.NO_SHOW), distinct=True
+        ),
+        cancellations=Count(
+            "patient__visits",
+            filter=Q(patient__visits__status=Visit.Status.CANCELLED_BY_PATIENT),
+            distinct=True,
+        ),
+        lost_handoffs=Count(
+            "handoffs", filter=Q(handoffs__state=Handoff.State.LOST), distinct=True
+        ),
+    )
+
+
+@dataclass
+class RuleResult:
+    opened: int = 0
+    closed: int = 0
+
+
+def _open_tasks(tasks: list[Task]) -> int:
+    if not tasks:
+        return 0
+    before = Task.objects.filter(
+        cause_key__in=[t.cause_key for t in tasks], state__in=Task.OPEN_STATES
+    ).count()
+    Task.objects.bulk_create(tasks, ignore_conflicts=True)
+    after = Task.objects.filter(
+        cause_key__in=[t.cause_key for t in tasks], state__in=Task.OPEN_STATES
+    ).count()
+    return after - before
+
+
+def _close_resolved(
+    kind: str, still_open_causes: set[str], outcome: str, patient_id: int | None
+) -> int:
+    stale = Task.objects.filter(kind=kind, state__in=Task.OPEN_STATES)
+    if patient_id is not None:
+        stale = stale.filter(patient_id=patient_id)
+    return stale.exclude(cause_key__in=still_open_causes).update(
+        state=Task.State.DONE, outcome=outcome, closed_at=timezone.now()
+    )
+
+
+@transaction.atomic
+def rule_stalled_journeys(*, patient_id: int | None = None) -> RuleResult:
+    """A plan in treatment with no future visit and a stage overdue by N days: the
+    curator calls the patient — “where the patient stopped”."""
+    today = timezone.localdate()
+    cutoff = today - timedelta(days=stalled_after_days())
+    overdue_stage = Stage.objects.filter(
+        option_id=OuterRef("chosen_option_id"),
+        status=Stage.Status.PLANNED,
+        window_end__lt=cutoff,
+    ).order_by("position")
+    plans = (
+        TreatmentPlan.objects.filter(status__in=TreatmentPlan.ACTIVE_STATUSES)
+        .annotate(has_future=future_visit_exists(), has_overdue=Exists(overdue_stage))
+        .filter(has_future=False, has_overdue=True)
+    )
+    if patient_id is not None:
+        plans = plans.filter(patient_id=patient_id)
+    plans = plans_with_health(plans).select_related("patient")
+    stages = {
+        s.option_id: s
+        for s in Stage.objects.filter(
+            option__plan__in=plans, status=Stage.Status.PLANNED, window_end__lt=cutoff
+        ).order_by("option_id", "-position")
+    }  # the earliest overdue stage per option wins (ordered so it is written last)
+    now = timezone.now()
+    tasks, causes = [], set()
+    for plan in plans:
+        stage = stages.get(plan.chosen_option_id)
+        if stage is None:
+            continue
+        overdue = (today - stage.window_end).days
+        cause = f"stalled:plan:{plan.pk}"
+        causes.add(cause)
+        tasks.append(
+            Task(
+                kind=Task.Kind.STALLED_JOURNEY,
+                patient_id=plan.patient_id,
+                plan=plan,
+                assignee_id=plan.curator_id,
+                cause_key=cause,
+                due_at=now + TASK_SLA,
+                title=_("Stopped before “%(stage)s”, %(days)s days overdue")
+                % {"stage": stage.title, "days": overdue},
+                details=stage.purpose,
+                risk=health_score(
+                    overdue_days=overdue,
+                    no_shows=plan.no_shows,
+                    cancellations=plan.cancellations,
+                    lost_handoffs=plan.lost_handoffs,
+                ),
+            )
+        )
+    opened = _open_tasks(tasks)
+    closed = _close_resolved(Task.Kind.STALLED_JOURNEY, causes, _("A visit is booked."), patient_id)
+    return RuleResult(opened=opened, closed=closed)
+
+
+@transaction.atomic
+def rule_handoffs_not_booked(*, patient_id: int | None = None) -> RuleResult:
+    """An open handoff not booked within N days (or past its “book by” date)."""
+    now = timezone.now()
+    today = timezone.localdate()
+    handoffs = (
+        Handoff.objects.filter(state=Handoff.State.OPEN)
+        .filter(
+            Q(created_at__lt=now - timedelta(days=handoff_grace_days())) | Q(due_date__lt=today)
+        )
+        .select_related("plan", "to_specialty")
+    )
+    if patient_id is not None:
+        handoffs = handoffs.filter(patient_id=patient_id)
+    tasks, causes = [], set()
+    for handoff in handoffs:
+        cause = f"handoff:{handoff.pk}"
+        causes.add(cause)
+        late = max((today - handoff.due_date).days, 0)
+        tasks.append(
+            Task(
+                kind=Task.Kind.HANDOFF_NOT_BOOKED,
+                patient_id=handoff.patient_id,
+                plan=handoff.plan,
+                handoff=handoff,
+                cause_key=cause,
+                assignee_id=handoff.curator_id
+                or (handoff.plan.curator_id if handoff.plan else None),
+                due_at=now + TASK_SLA,
+                title=_("Book the %(specialty)s visit (handoff)")
+                % {"specialty": handoff.to_specialty},
+                details=handoff.reason,
+                risk=health_score(overdue_days=late, no_shows=0, cancellations=0, lost_handoffs=0),
+            )
+        )
+    opened = _open_tasks(tasks)
+    closed = _close_resolved(
+        Task.Kind.HANDOFF_NOT_BOOKED, causes, _("The handoff is booked."), patient_id
+    )
+    return RuleResult(opened=opened, closed=closed)
+
+
+@transaction.atomic
+def rule_recalls_due(*, patient_id: int | None = None) -> RuleResult:
+    """A completed plan whose check-up is due and nothing is booked."""
+    today = timezone.localdate()
+    now = timezone.now()
+    plans = (
+        TreatmentPlan.objects.filter(
+            status=TreatmentPlan.Status.COMPLETED, recall_due_on__lte=today
+        )
+        .annotate(has_future=future_visit_exists())
+        .filter(has_future=False)
+    )
+    if patient_id is not None:
+        plans = plans.filter(patient_id=patient_id)
+    tasks, causes = [], set()
+    for plan in plans:
+        cause = f"recall:plan:{plan.pk}:{plan.recall_due_on.isoformat()}"
+        causes.add(cause)
+        tasks.append(
+            Task(
+                kind=Task.Kind.RECALL_DUE,
+                patient_id=plan.patient_id,
+                plan=plan,
+                assignee_id=plan.curator_id,
+                cause_key=cause,
+                due_at=now + timedelta(days=3),
+                title=_("Invite for the check-up after “%(plan)s”") % {"plan": plan.title},
+                risk=min(100, (today - plan.recall_due_on).days),
+            )
+        )
+    opened = _open_tasks(tasks)
+    closed = _close_resolved(Task.Kind.RECALL_DUE, causes, _("A visit is booked."), patient_id)
+    return RuleResult(opened=opened, closed=closed)
+
+
+RULES = (rule_stalled_journeys, rule_handoffs_not_booked, rule_recalls_due)
+
+
+def worklist_rules_run(*, patient_id: int | None = None) -> dict[str, RuleResult]:
+    return {rule.__name__: rule(patient_id=patient_id) for rule in RULES}
+
+
+@transaction.atomic
+def task_close(*, actor, task: Task, outcome: str) -> Task:
+    from journeys.errors import JourneyError
+
+    outcome = (outcome or "").strip()
+    if not outcome:
+        raise JourneyError(_("Write what came of it."))
+    updated = Task.objects.filter(pk=task.pk, state__in=Task.OPEN_STATES).update(
+        state=Task.State.DONE, outcome=outcome, closed_at=timezone.now()
+    )
+    if not updated:
+        raise JourneyError(_("This task is already closed."))
+    task.refresh_from_db()
+    return task

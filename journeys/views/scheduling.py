@@ -1,0 +1,680 @@
+"""The administrators' calendar: day and week views of doctors × time per branch, slot
+search, and the visit panel with book, move, cancel and status steps, all over HTMX.
+
+Every write answers with the visit panel (or the form with its error) for the modal,
+and an ``HX-Trigger: visits-changed`` header that makes the calendar grid and the slot
+list on the page fetch themselves again; the page itself never reloads.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from urllib.parse import urlencode
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.cache import patch_vary_headers
+from django.utils.dateparse import parse_date
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from clinic_crm.audit.models import AuditAction
+from clinic_crm.audit.services import audit_record
+from clinic_crm.staff.access import role_required
+from clinic_crm.staff.roles import Role
+from journeys import selectors_scheduling as selectors
+from journeys.errors import JourneyError
+from journeys.forms_scheduling import (
+    BookingForm,
+    CancelForm,
+    MoveForm,
+    SlotSearchForm,
+    StatusForm,
+    end_preview,
+)
+from journeys.models import Branch, Handoff, Stage, Visit
+from journeys.services import scheduling as services
+from patients.models import Patient
+from patients.selectors import patient_search
+
+READ_ROLES = (Role.ADMINISTRATOR, Role.DOCTOR, Role.MANAGER)
+WRITE_ROLES = (Role.ADMINISTRATOR,)
+GRID_MINUTES = 15
+DEFAULT_DAY = (time(8, 0), time(20, 0))
+VISITS_CHANGED = "visits-changed"
+PATIENT_OPTIONS = 8
+
+STATUS_ACTIONS = {
+    "confirm": Visit.Status.CONFIRMED,
+    "arrive": Visit.Status.ARRIVED,
+    "start": Visit.Status.IN_PROGRESS,
+    "no_show": Visit.Status.NO_SHOW,
+}
+STATUS_NOTICE = {
+    Visit.Status.CONFIRMED: gettext_lazy("The visit is confirmed."),
+    Visit.Status.ARRIVED: gettext_lazy("Arrival is marked."),
+    Visit.Status.IN_PROGRESS: gettext_lazy("The visit is in progress."),
+    Visit.Status.NO_SHOW: gettext_lazy("The visit is marked as a no-show."),
+}
+
+
+# --- helpers ----------------------------------------------------------------------------
+
+
+def _can_write(user) -> bool:
+    return user.has_role(*WRITE_ROLES)
+
+
+def _pick_branch(request: HttpRequest) -> tuple[Branch, list[Branch]]:
+    branches = list(selectors.branches_for(user=request.user))
+    if not branches:
+        raise Http404(_("There is no branch whose calendar you can open."))
+    wanted = request.GET.get("branch", "")
+    for branch in branches:
+        if str(branch.pk) == wanted:
+            return branch, branches
+    if wanted:
+        raise PermissionDenied
+    home = getattr(getattr(request.user, "profile", None), "branch_id", None)
+    return next((b for b in branches if b.pk == home), branches[0]), branches
+
+
+def _safe_date(value) -> date | None:
+    try:
+        return parse_date(str(value or ""))
+    except ValueError:  # well-formed but impossible, e.g. 2026-02-30
+        return None
+
+
+def _pick_day(request: HttpRequest, branch: Branch) -> date:
+    return _safe_date(request.GET.get("date")) or selectors.local_now(branch).date()
+
+
+def _visit_or_404(request: HttpRequest, visit_id: int) -> Visit:
+    try:
+        visit = selectors.visit_for_panel(visit_id=visit_id)
+    except Visit.DoesNotExist as exc:
+        raise Http404 from exc
+    if not _can_write(request.user):
+        allowed = selectors.branches_for(user=request.user).filter(pk=visit.branch_id)
+        if visit.doctor_id != request.user.pk and not allowed.exists():
+            raise PermissionDenied
+    return visit
+
+
+def _partial(request: HttpRequest, template: str, context: dict, *, changed: bool = False):
+    response = render(request, template, context)
+    if changed:
+        response["HX-Trigger"] = VISITS_CHANGED
+    return response
+
+
+def _vary(response: HttpResponse) -> HttpResponse:
+    patch_vary_headers(response, ("HX-Request", "HX-Target"))
+    return response
+
+
+def _floor(at: time) -> time:
+    return time(at.hour, 0)
+
+
+def _ceil(at: time) -> time:
+    if at.minute == 0 and at.second == 0:
+        return at
+    return time(at.hour + 1, 0) if at.hour < 23 else time(23, 59)
+
+
+def _minutes(at: time) -> int:
+    return at.hour * 60 + at.minute
+
+
+@dataclass
+class GridVisit:
+    visit: Visit
+    column: int
+    row: int
+    span: int
+    starts: str
+    ends: str
+
+
+def _day_grid(calendar: selectors.CalendarDay, *, can_book: bool) -> dict:
+    """Lays the day out as a CSS grid: row 1 holds the doctors, then one row per
+    ``GRID_MINUTES``; column 1 holds the times, then one column per doctor."""
+    zone = calendar.zone
+    starts = [b.starts for c in calendar.columns for b in c.hours]
+    ends = [b.ends for c in calendar.columns for b in c.hours]
+    for column in calendar.columns:
+        for visit in column.visits:
+            starts.append(timezone.localtime(visit.starts_at, zone).time())
+            local_end = timezone.localtime(visit.ends_at, zone)
+            ends.append(local_end.time() if local_end.date() == calendar.day else time(23, 59))
+    first = _floor(min(starts)) if starts else DEFAULT_DAY[0]
+    last = _ceil(max(ends)) if ends else DEFAULT_DAY[1]
+    first_minute, last_minute = _minutes(first), max(_minutes(last), _minutes(first) + 60)
+    times = [time(m // 60, m % 60) for m in range(first_minute, last_minute, GRID_MINUTES)]
+    now = timezone.localtime(timezone.now(), zone)
+    book_url = reverse("journeys:visit_book")
+    day_text = calendar.day.isoformat()
+
+    columns, blocks = [], []
+    for index, doctor_day in enumerate(calendar.columns):
+        column = index + 2
+        covered: set[int] = set()
+        for visit in doctor_day.visits:
+            local_start = timezone.localtime(visit.starts_at, zone)
+            local_end = timezone.localtime(visit.ends_at, zone)
+            start_min = _minutes(local_start.time())
+            end_min = (
+                _minutes(local_end.time()) if local_end.date() == calendar.day else last_minute
+            )
+            row = max((start_min - first_minute) // GRID_MINUTES, 0)
+            span = max(-(-(end_min - first_minute) // GRID_MINUTES) - row, 1)
+            covered.update(range(row, row + span))
+            blocks.append(
+                GridVisit(
+                    visit=visit,
+                    column=column,
+                    row=row + 2,
+                    span=span,
+                    starts=local_start.strftime("%H:%M"),
+                    ends=local_end.strftime("%H:%M"),
+                )
+            )
+        cells = []
+        for row, at in enumerate(times):
+            inside = doctor_day.works and any(b.starts <= at < b.ends for b in doctor_day.hours)
+            moment = datetime.combine(calendar.day, at, tzinfo=zone)
+            if not inside:
+                state = "off"
+            elif row in covered:
+                state = "busy"
+            elif moment < now:
+                state = "past"
+            else:
+                state = "free"
+            url = ""
+            if state == "free" and can_book:
+                url = (
+                    book_url
+                    + "?"
+                    + urlencode(
+                        {
+                            "branch": calendar.branch.pk,
+                            "doctor": doctor_day.doctor.pk,
+                            "date": day_text,
+                            "time": at.strftime("%H:%M"),
+                        }
+                    )
+                )
+            cells.append({"row": row + 2, "time": at.strftime("%H:%M"), "state": state, "url": url})
+        columns.append({"day": doctor_day, "column": column, "cells": cells})
+    return {
+        "times": [
+            {"row": n + 2, "label": t.strftime("%H:%M"), "hour": t.minute == 0}
+            for n, t in enumerate(times)
+        ],
+        "columns": columns,
+        "blocks": blocks,
+        "column_count": len(calendar.columns),
+        "row_count": len(times),
+        "now_row": _now_row(now, calendar.day, first_minute, last_minute),
+    }
+
+
+def _now_row(now: datetime, day: date, first_minute: int, last_minute: int) -> int | None:
+    if now.date() != day:
+        return None
+    minute = _minutes(now.time())
+    if not first_minute <= minute < last_minute:
+        return None
+    return (minute - first_minute) // GRID_MINUTES + 2
+
+
+def _day_context(request: HttpRequest) -> dict:
+    branch, branches = _pick_branch(request)
+    day = _pick_day(request, branch)
+    calendar = selectors.calendar_day(branch=branch, day=day)
+    today = selectors.local_now(branch).date()
+    return {
+        "branch": branch,
+        "branches": branches,
+        "day": day,
+        "today": today,
+        "prev_day": day - timedelta(days=1),
+        "next_day": day + timedelta(days=1),
+        "week_start": day - timedelta(days=day.weekday()),
+        "calendar": calendar,
+        "grid": _day_grid(calendar, can_book=_can_write(request.user)),
+        "can_write": _can_write(request.user),
+    }
+
+
+def _panel_context(request: HttpRequest, visit: Visit, **extra) -> dict:
+    zone = services.branch_zone(visit.branch)
+    now = timezone.now()
+    local_today = timezone.localtime(now, zone).date()
+    visit_day = timezone.localtime(visit.starts_at, zone).date()
+    upcoming = visit.status in Visit.UPCOMING
+    actions = []
+    if _can_write(request.user):
+        if visit.status == Visit.Status.SCHEDULED:
+            actions.append(("confirm", _("Confirm"), "check2-circle", "outline-primary"))
+        if upcoming and visit_day == local_today:
+            actions.append(("arrive", _("Mark arrival"), "door-open", "success"))
+        if visit.status == Visit.Status.ARRIVED:
+            actions.append(("start", _("Start the visit"), "play-circle", "outline-success"))
+        if upcoming and visit.starts_at <= now:
+            actions.append(("no_show", _("Mark no-show"), "person-x", "outline-danger"))
+    offers = []
+    if _can_write(request.user) and visit.status in Visit.CANCELLED and visit.starts_at > now:
+        offers = _freed_slot_offers(visit, zone)
+    return {
+        "visit": visit,
+        "starts": timezone.localtime(visit.starts_at, zone),
+        "ends": timezone.localtime(visit.ends_at, zone),
+        "actions": actions,
+        "offers": offers,
+        "can_complete": (
+            request.user.has_role(Role.DOCTOR)
+            and visit.status in (Visit.Status.ARRIVED, Visit.Status.IN_PROGRESS)
+        ),
+        "can_move": _can_write(request.user) and upcoming,
+        "can_write": _can_write(request.user),
+        **extra,
+    }
+
+
+def _freed_slot_offers(visit: Visit, zone) -> list[dict]:
+    """Who should get this freed slot — overdue stages first — each with a booking link."""
+    from journeys.services.waitlist import slot_candidates
+
+    local = timezone.localtime(visit.starts_at, zone)
+    candidates = slot_candidates(
+        branch_id=visit.branch_id,
+        specialty=visit.service.specialty,
+        starts_at=visit.starts_at,
+        ends_at=visit.ends_at,
+        doctor_id=visit.doctor_id,
+        limit=5,
+    )
+    offers = []
+    for candidate in candidates:
+        if candidate.patient_id == visit.patient_id:
+            continue
+        params = {
+            "branch": visit.branch_id,
+            "doctor": visit.doctor_id,
+            "service": visit.service_id,
+            "date": local.date().isoformat(),
+            "time": local.strftime("%H:%M"),
+            "patient": candidate.patient_id,
+        }
+        if candidate.stage_id:
+            params["stage"] = candidate.stage_id
+        offers.append(
+            {
+                "candidate": candidate,
+                "url": reverse("journeys:visit_book") + "?" + urlencode(params),
+            }
+        )
+    return offers
+
+
+def _panel(
+    request: HttpRequest, visit: Visit, *, notice: str = "", error: str = "", changed: bool = False
+) -> HttpResponse:
+    visit = selectors.visit_for_panel(visit_id=visit.pk)
+    return _partial(
+        request,
+        "journeys/scheduling_visit_panel.html",
+        _panel_context(request, visit, notice=notice, error=error),
+        changed=changed,
+    )
+
+
+# --- calendar pages ---------------------------------------------------------------------
+
+
+@require_GET
+@role_required(*READ_ROLES)
+def calendar_day_view(request: HttpRequest) -> HttpResponse:
+    context = _day_context(request)
+    template = "journeys/calendar_day.html"
+    if request.htmx and not request.htmx.history_restore_request:
+        template = {
+            "calendar-grid": "journeys/calendar_day_grid.html",
+            "calendar-body": "journeys/calendar_day_body.html",
+        }.get(request.htmx.target or "", template)
+    return _vary(render(request, template, context))
+
+
+@require_GET
+@role_required(*READ_ROLES)
+def calendar_week_view(request: HttpRequest) -> HttpResponse:
+    branch, branches = _pick_branch(request)
+    day = _pick_day(request, branch)
+    week_start = day - timedelta(days=day.weekday())
+    doctor = None
+    doctor_id = request.GET.get("doctor") or ""
+    doctors = list(selectors.doctors_at(branch=branch))
+    if doctor_id:
+        doctor = next((d for d in doctors if str(d.pk) == doctor_id), None)
+    week = selectors.calendar_week(branch=branch, week_start=week_start, doctor=doctor)
+    zone = week.zone
+    for row in week.rows:
+        for cell in row.cells:
+            cell.local_visits = [(timezone.localtime(v.starts_at, zone), v) for v in cell.visits]
+    context = {
+        "branch": branch,
+        "branches": branches,
+        "week": week,
+        "day": day,
+        "today": selectors.local_now(branch).date(),
+        "prev_week": week_start - timedelta(days=7),
+        "next_week": week_start + timedelta(days=7),
+        "doctors": doctors,
+        "doctor": doctor,
+        "can_write": _can_write(request.user),
+    }
+    template = "journeys/calendar_week.html"
+    if request.htmx and request.htmx.target == "week-grid":
+        template = "journeys/calendar_week_grid.html"
+    return _vary(render(request, template, context))
+
+
+def _booking_for(params) -> dict:
+    """Patient, stage and handoff passed along from the routing queue (ids checked: the
+    stage and handoff must be the patient's)."""
+    found: dict = {"params": {}}
+    patient_id = params.get("patient", "")
+    if not patient_id.isdigit():
+        return found
+    patient = Patient.objects.filter(pk=int(patient_id), merged_into__isnull=True).first()
+    if patient is None:
+        return found
+    found["patient"] = patient
+    found["params"]["patient"] = patient.pk
+    stage_id, handoff_id = params.get("stage", ""), params.get("handoff", "")
+    if stage_id.isdigit():
+        stage = (
+            Stage.objects.filter(pk=int(stage_id), option__plan__patient=patient)
+            .select_related("specialty", "service")
+            .first()
+        )
+        if stage is not None:
+            found["stage"] = stage
+            found["params"]["stage"] = stage.pk
+    if handoff_id.isdigit():
+        handoff = (
+            Handoff.objects.filter(pk=int(handoff_id), patient=patient)
+            .select_related("to_specialty")
+            .first()
+        )
+        if handoff is not None:
+            found["handoff"] = handoff
+            found["params"]["handoff"] = handoff.pk
+    return found
+
+
+@require_GET
+@role_required(*WRITE_ROLES)
+def slot_search_view(request: HttpRequest) -> HttpResponse:
+    branch, branches = _pick_branch(request)
+    params = request.GET.copy()
+    params.setdefault("branch", str(branch.pk))
+    params.setdefault("date", selectors.local_now(branch).date().isoformat())
+    # Coming from the routing queue: who is being booked, and for which stage or handoff.
+    booking_for = _booking_for(params)
+    if booking_for.get("stage") and not params.get("service"):
+        stage = booking_for["stage"]
+        if stage.service_id:
+            params["service"] = str(stage.service_id)
+        params.setdefault("specialty", str(stage.specialty_id))
+    # Until a service is chosen the form is only a prefilled form, not a wrong one.
+    form = (
+        SlotSearchForm(params) if params.get("service") else SlotSearchForm(initial=params.dict())
+    )
+    slots, searched = [], False
+    if form.is_bound and form.is_valid():
+        searched = True
+        data = form.cleaned_data
+        slots = services.next_free_slots(
+            branch=data["branch"],
+            service=data["service"],
+            start_day=data["date"],
+            doctor=data["doctor"],
+            specialty=data["specialty"],
+            days=14,
+            limit=60,
+        )
+    zone = services.branch_zone(form.cleaned_data["branch"] if searched else branch)
+    book_url = reverse("journeys:visit_book")
+    rows = []
+    for slot in slots:
+        local = timezone.localtime(slot.starts_at, zone)
+        rows.append(
+            {
+                "slot": slot,
+                "starts": local,
+                "ends": timezone.localtime(slot.ends_at, zone),
+                "url": book_url
+                + "?"
+                + urlencode(
+                    {
+                        "branch": form.cleaned_data["branch"].pk,
+                        "doctor": slot.doctor.pk,
+                        "service": form.cleaned_data["service"].pk,
+                        "date": local.date().isoformat(),
+                        "time": local.strftime("%H:%M"),
+                        **booking_for["params"],
+                    }
+                ),
+            }
+        )
+    context = {
+        "form": form,
+        "rows": rows,
+        "searched": searched,
+        "branches": branches,
+        "booking_for": booking_for,
+    }
+    template = "journeys/scheduling_slots.html"
+    if request.htmx and request.htmx.target == "slot-results":
+        template = "journeys/scheduling_slots_results.html"
+    return _vary(render(request, template, context))
+
+
+# --- booking ----------------------------------------------------------------------------
+
+
+def _selected_patient(form: BookingForm):
+    value = form.data.get("patient") if form.is_bound else form.initial.get("patient")
+    if not value:
+        return None
+    try:
+        return patient_search().filter(pk=int(value)).first()
+    except (TypeError, ValueError):
+        return None
+
+
+def _booking_form_response(request: HttpRequest, form: BookingForm) -> HttpResponse:
+    selected = _selected_patient(form)
+    return _partial(
+        request,
+        "journeys/scheduling_book_form.html",
+        {
+            "form": form,
+            "patients": [selected] if selected else [],
+            "selected_patient": selected,
+            "ends": end_preview(form),
+            "zone_branch": _branch_from(form.data if form.is_bound else form.initial),
+            "patient_q": (form.data if form.is_bound else form.initial).get("patient_q", ""),
+        },
+    )
+
+
+def _branch_from(data) -> Branch | None:
+    try:
+        return Branch.objects.filter(pk=int(data.get("branch"))).first()
+    except (TypeError, ValueError):
+        return None
+
+
+@require_http_methods(["GET", "POST"])
+@role_required(*WRITE_ROLES)
+def visit_book_view(request: HttpRequest) -> HttpResponse:
+    if request.method == "GET":
+        initial = request.GET.dict()
+        form = BookingForm(initial=initial, branch=_branch_from(initial))
+        return _booking_form_response(request, form)
+
+    form = BookingForm(request.POST, branch=_branch_from(request.POST))
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            visit = services.visit_book(
+                actor=request.user,
+                patient=data["patient"],
+                doctor=data["doctor"],
+                branch=data["branch"],
+                service=data["service"],
+                starts_at=form.starts_at(data["branch"]),
+                stage=data["stage"],
+                handoff=data["handoff"],
+            )
+        except JourneyError as exc:
+            form.add_error(None, str(exc))
+        else:
+            return _panel(request, visit, notice=_("The visit is booked."), changed=True)
+    return _booking_form_response(request, form)
+
+
+@require_GET
+@role_required(*WRITE_ROLES)
+def patient_options_view(request: HttpRequest) -> HttpResponse:
+    query = request.GET.get("patient_q", "").strip()
+    patients = list(patient_search(query=query)[:PATIENT_OPTIONS]) if len(query) >= 2 else []
+    return render(
+        request,
+        "journeys/scheduling_patient_options.html",
+        {"patients": patients, "query": query, "selected_patient": None},
+    )
+
+
+# --- the visit panel and its actions -----------------------------------------------------
+
+
+@require_GET
+@role_required(*READ_ROLES)
+def visit_detail_partial_view(request: HttpRequest, visit_id: int) -> HttpResponse:
+    visit = _visit_or_404(request, visit_id)
+    audit_record(action=AuditAction.READ, request=request, obj=visit)
+    return _partial(request, "journeys/scheduling_visit_panel.html", _panel_context(request, visit))
+
+
+@require_POST
+@role_required(*WRITE_ROLES)
+def visit_status_view(request: HttpRequest, visit_id: int) -> HttpResponse:
+    visit = _visit_or_404(request, visit_id)
+    form = StatusForm(request.POST)
+    if not form.is_valid():
+        return _panel(request, visit, error=_("Unknown action."))
+    to_status = STATUS_ACTIONS[form.cleaned_data["action"]]
+    try:
+        services.visit_transition(actor=request.user, visit=visit, to_status=to_status)
+    except JourneyError as exc:
+        return _panel(request, visit, error=str(exc), changed=True)
+    return _panel(request, visit, notice=STATUS_NOTICE[to_status], changed=True)
+
+
+def _move_form_response(request: HttpRequest, visit: Visit, form: MoveForm) -> HttpResponse:
+    zone = services.branch_zone(visit.branch)
+    data = form.data if form.is_bound else form.initial
+    day = _safe_date(data.get("date")) or timezone.localtime(visit.starts_at, zone).date()
+    doctor = next(
+        (d for d in form.fields["doctor"].queryset if str(d.pk) == str(data.get("doctor"))),
+        visit.doctor,
+    )
+    slots = services.free_slots(
+        branch=visit.branch,
+        service=visit.service,
+        day=day,
+        doctor=doctor,
+        limit=60,
+        ignore_visit_id=visit.pk,
+    )
+    return _partial(
+        request,
+        "journeys/scheduling_move_form.html",
+        {
+            "visit": visit,
+            "form": form,
+            "slots": [
+                {"time": timezone.localtime(s.starts_at, zone).strftime("%H:%M"), "slot": s}
+                for s in slots
+            ],
+            "slot_day": day,
+            "slot_doctor": doctor,
+            "starts": timezone.localtime(visit.starts_at, zone),
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@role_required(*WRITE_ROLES)
+def visit_move_view(request: HttpRequest, visit_id: int) -> HttpResponse:
+    visit = _visit_or_404(request, visit_id)
+    if request.method == "GET":
+        local = timezone.localtime(visit.starts_at, services.branch_zone(visit.branch))
+        initial = {
+            "date": local.date().isoformat(),
+            "time": local.strftime("%H:%M"),
+            "doctor": visit.doctor_id,
+        }
+        initial.update({k: v for k, v in request.GET.items() if k in ("date", "doctor")})
+        return _move_form_response(request, visit, MoveForm(initial=initial, branch=visit.branch))
+    form = MoveForm(request.POST, branch=visit.branch)
+    if form.is_valid():
+        try:
+            services.visit_move(
+                actor=request.user,
+                visit=visit,
+                starts_at=form.starts_at(visit.branch),
+                doctor=form.cleaned_data["doctor"],
+            )
+        except JourneyError as exc:
+            form.add_error(None, str(exc))
+        else:
+            return _panel(request, visit, notice=_("The visit is moved."), changed=True)
+    return _move_form_response(request, visit, form)
+
+
+@require_http_methods(["GET", "POST"])
+@role_required(*WRITE_ROLES)
+def visit_cancel_view(request: HttpRequest, visit_id: int) -> HttpResponse:
+    visit = _visit_or_404(request, visit_id)
+    form = CancelForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.visit_cancel(
+                actor=request.user,
+                visit=visit,
+                by_patient=form.cleaned_data["by"] == CancelForm.BY_PATIENT,
+                reason=form.cleaned_data["reason"],
+            )
+        except JourneyError as exc:
+            form.add_error(None, str(exc))
+        else:
+            return _panel(request, visit, notice=_("The visit is cancelled."), changed=True)
+    zone = services.branch_zone(visit.branch)
+    return _partial(
+        request,
+        "journeys/scheduling_cancel_form.html",
+        {"visit": visit, "form": form, "starts": timezone.localtime(visit.starts_at, zone)},
+    )

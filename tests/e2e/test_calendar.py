@@ -1,0 +1,208 @@
+"""An administrator works the day calendar in a real browser: books a visit in a free slot
+through the modal, marks the patient's arrival and cancels another visit, and the page
+never reloads (a marker set on ``window`` survives all of it)."""
+
+import re
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from playwright.sync_api import expect
+
+from clinic_crm.staff.roles import Role
+from journeys.models import Visit
+from tests.conftest import PASSWORD, current_totp
+from tests.factories import BranchFactory, PatientFactory, SpecialtyFactory
+from tests.journeys.factories import ServiceFactory, VisitFactory, full_week
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+
+def _zone_where_it_is_late_morning() -> str:
+    """A fixed-offset zone in which it is 11:xx now, so that the test always has free time
+    left today between the working hours 08:00–20:00, whenever it runs."""
+    offset = 11 - datetime.now(UTC).hour  # -12 … +11
+    if offset == 0:
+        return "Etc/GMT"
+    # POSIX-style names: Etc/GMT-3 is three hours *ahead* of UTC.
+    return f"Etc/GMT{'-' if offset > 0 else '+'}{abs(offset)}"
+
+
+def _log_in(page, user):
+    page.goto("/accounts/login/")
+    page.fill("input[name=username]", user.email)
+    page.fill("input[name=password]", PASSWORD)
+    page.get_by_role("button", name=re.compile("Продолжить|Continue")).click()
+    page.fill("input[name=token]", current_totp(user.device))
+    page.get_by_role("button", name=re.compile("Проверить|Verify")).click()
+    expect(page.get_by_test_id("home-heading")).to_be_visible()
+
+
+def _close_modal(page):
+    page.locator("#visit-modal .btn-close").click()
+    expect(page.locator("#visit-modal")).to_be_hidden()
+    expect(page.locator(".modal-backdrop")).to_have_count(0)
+    # Closing empties the modal, so the next visit never flashes the previous one.
+    expect(page.locator("#visit-modal-body .modal-header")).to_have_count(0)
+
+
+def test_administrator_books_marks_arrival_and_cancels_without_reloading(
+    page, make_staff, screenshot
+):
+    zone = _zone_where_it_is_late_morning()
+    branch = BranchFactory(name="Main street", time_zone=zone)
+    specialty = SpecialtyFactory(name="Therapy")
+    service = ServiceFactory(specialty=specialty, name="Consultation", duration_minutes=30)
+    doctor = make_staff(Role.DOCTOR)
+    doctor.first_name, doctor.last_name = "Anna", "Petrova"
+    doctor.save()
+    doctor.profile.specialty = specialty
+    doctor.profile.save()
+    full_week(doctor, branch)
+    colleague = make_staff(Role.DOCTOR)
+    colleague.first_name, colleague.last_name = "Igor", "Smirnov"
+    colleague.save()
+    full_week(colleague, branch)
+    PatientFactory(last_name="Ivanov", first_name="Pavel", home_branch=branch)
+    today = datetime.now(ZoneInfo(zone)).date()
+    other_start = datetime.combine(today, datetime.min.time(), tzinfo=ZoneInfo(zone)).replace(
+        hour=15
+    )
+    to_cancel = VisitFactory(
+        patient=PatientFactory(last_name="Sidorova", first_name="Maria"),
+        doctor=colleague,
+        branch=branch,
+        service=service,
+        starts_at=other_start,
+        ends_at=other_start + timedelta(minutes=30),
+    )
+    admin = make_staff(Role.ADMINISTRATOR)
+
+    _log_in(page, admin)
+    page.goto(f"/calendar/?branch={branch.pk}")
+    expect(page.get_by_test_id("doctor-column")).to_have_count(2)
+    page.evaluate("window.__marker = 1")
+
+    # Book Anna Petrova at 13:00 through the modal.
+    page.locator(
+        f'[data-testid=free-cell][data-doctor-id="{doctor.pk}"][data-time="13:00"]'
+    ).click()
+    form = page.get_by_test_id("book-form")
+    expect(form).to_be_visible()
+    form.get_by_test_id("patient-search").fill("Ivan")
+    expect(form.get_by_test_id("patient-option")).to_have_count(1)
+    form.get_by_test_id("patient-option").first.check()
+    form.locator("select[name=service]").select_option(str(service.pk))
+    expect(form.get_by_test_id("book-end-time")).to_have_text("13:30")
+    screenshot("calendar-book-form")
+    form.get_by_test_id("book-submit").click()
+    expect(page.get_by_test_id("visit-notice")).to_be_visible()
+    expect(page.get_by_test_id("visit-status")).to_have_attribute(
+        "class", re.compile("st-scheduled")
+    )
+    screenshot("calendar-booked-panel")
+    booked = Visit.objects.get(patient__last_name="Ivanov")
+    assert booked.doctor == doctor
+    assert booked.booked_by == admin
+
+    # The grid refreshed itself behind the modal.
+    _close_modal(page)
+    block = page.locator(f'[data-testid=visit-block][data-visit-id="{booked.pk}"]')
+    expect(block).to_be_visible()
+    expect(page.get_by_test_id("visit-block")).to_have_count(2)
+
+    # The patient arrives.
+    block.click()
+    panel = page.get_by_test_id("visit-panel")
+    expect(panel).to_have_attribute("data-visit-id", str(booked.pk))
+    page.get_by_test_id("visit-action-arrive").click()
+    expect(page.get_by_test_id("visit-panel")).to_have_attribute("data-status", "arrived")
+    _close_modal(page)
+    expect(block).to_have_attribute("data-status", "arrived")
+    screenshot("calendar-day-after-arrival")
+
+    # Cancel Maria Sidorova's visit: a reason is required.
+    page.locator(f'[data-testid=visit-block][data-visit-id="{to_cancel.pk}"]').click()
+    page.get_by_test_id("visit-cancel").click()
+    cancel_form = page.get_by_test_id("cancel-form")
+    expect(cancel_form).to_be_visible()
+    cancel_form.get_by_test_id("cancel-submit").click()
+    expect(page.get_by_test_id("cancel-form").locator(".invalid-feedback")).to_be_visible()
+    screenshot("calendar-cancel-needs-reason")
+    page.get_by_test_id("cancel-by-patient").check()
+    page.get_by_test_id("cancel-reason").fill("Flu")
+    page.get_by_test_id("cancel-submit").click()
+    expect(page.get_by_test_id("visit-panel")).to_have_attribute(
+        "data-status", "cancelled_by_patient"
+    )
+    _close_modal(page)
+    expect(
+        page.locator(f'[data-testid=visit-block][data-visit-id="{to_cancel.pk}"]')
+    ).to_have_count(0)
+    expect(
+        page.locator(f'[data-testid=free-cell][data-doctor-id="{colleague.pk}"][data-time="15:00"]')
+    ).to_be_visible()
+    screenshot("calendar-day-after-cancel")
+
+    assert page.evaluate("window.__marker") == 1
+    to_cancel.refresh_from_db()
+    assert to_cancel.status == Visit.Status.CANCELLED_BY_PATIENT
+    assert to_cancel.cancel_reason == "Flu"
+
+
+def test_administrator_finds_a_slot_and_navigates_days_without_reloading(
+    page, make_staff, screenshot
+):
+    zone = _zone_where_it_is_late_morning()
+    branch = BranchFactory(name="North", time_zone=zone)
+    specialty = SpecialtyFactory(name="Orthodontics")
+    service = ServiceFactory(specialty=specialty, name="Check-up", duration_minutes=45)
+    doctor = make_staff(Role.DOCTOR)
+    doctor.first_name, doctor.last_name = "Olga", "Kuznetsova"
+    doctor.save()
+    doctor.profile.specialty = specialty
+    doctor.profile.save()
+    full_week(doctor, branch)
+    PatientFactory(last_name="Orlov", first_name="Denis", home_branch=branch)
+    admin = make_staff(Role.ADMINISTRATOR)
+
+    _log_in(page, admin)
+    page.goto(f"/calendar/?branch={branch.pk}")
+    page.evaluate("window.__marker = 1")
+    heading = page.get_by_test_id("calendar-heading").inner_text()
+    page.get_by_test_id("day-next").click()
+    expect(page.get_by_test_id("calendar-heading")).not_to_have_text(heading)
+    expect(page).to_have_url(re.compile(r"date="))
+    expect(page.locator("nav.navbar")).to_have_count(1)  # the body was swapped, not nested
+    assert page.evaluate("window.__marker") == 1
+
+    page.goto(f"/calendar/slots/?branch={branch.pk}")
+    page.select_option("select[name=service]", str(service.pk))
+    expect(page.get_by_test_id("slot").first).to_be_visible()
+    screenshot("calendar-slot-search")
+    page.evaluate("window.__marker = 2")
+    page.get_by_test_id("slot").first.click()
+    form = page.get_by_test_id("book-form")
+    form.get_by_test_id("patient-search").fill("Orl")
+    form.get_by_test_id("patient-option").first.check()
+    form.get_by_test_id("book-submit").click()
+    expect(page.get_by_test_id("visit-notice")).to_be_visible()
+    visit = Visit.objects.get(patient__last_name="Orlov", service=service)
+
+    # Move it to the last free time of that day, from the move panel's list.
+    page.get_by_test_id("visit-move").click()
+    expect(page.get_by_test_id("move-slot").first).to_be_visible()
+    screenshot("calendar-move-form")
+    last = page.get_by_test_id("move-slot").last
+    new_time = last.get_attribute("data-time")
+    last.click()
+    expect(page.get_by_test_id("visit-notice")).to_be_visible()
+    visit.refresh_from_db()
+    assert f"{visit.starts_at.astimezone(ZoneInfo(zone)):%H:%M}" == new_time
+    assert page.evaluate("window.__marker") == 2
+    _close_modal(page)
+
+    page.goto(f"/calendar/week/?branch={branch.pk}")
+    expect(page.get_by_test_id("week-row")).to_have_count(1)
+    expect(page.locator(f'[data-testid=visit-block][data-visit-id="{visit.pk}"]')).to_be_visible()
+    screenshot("calendar-week")

@@ -1,0 +1,151 @@
+"""Rules open one task per cause, close it when the cause is gone; the routing queue."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from journeys.models import Handoff, Stage, Task, TreatmentPlan, Visit
+from journeys.selectors import curator_worklist, routing_queue
+from journeys.services.worklist import health_score, worklist_rules_run
+from tests.journeys.factories import HandoffFactory, VisitFactory
+from tests.journeys.test_visit_completion import accepted_plan, tomorrow_at
+
+pytestmark = pytest.mark.django_db
+
+
+def overdue(stage, days):
+    Stage.objects.filter(pk=stage.pk).update(
+        window_start=timezone.localdate() - timedelta(days=days + 14),
+        window_end=timezone.localdate() - timedelta(days=days),
+    )
+
+
+def test_health_score_formula():
+    assert health_score(overdue_days=0, no_shows=0, cancellations=0, lost_handoffs=0) == 0
+    assert health_score(overdue_days=10, no_shows=1, cancellations=2, lost_handoffs=0) == 45
+    assert health_score(overdue_days=100, no_shows=3, cancellations=0, lost_handoffs=1) == 100
+
+
+def test_stalled_journey_opens_one_task_and_closes_when_booked(clinic):
+    plan, stages = accepted_plan(clinic)
+    overdue(stages[0], days=10)
+    first = worklist_rules_run()
+    second = worklist_rules_run()
+    assert first["rule_stalled_journeys"].opened == 1
+    assert second["rule_stalled_journeys"].opened == 0
+    task = Task.objects.get(kind=Task.Kind.STALLED_JOURNEY)
+    assert task.assignee == clinic.curator
+    assert task.plan == plan
+    assert "Step 0" in task.title
+    assert task.risk == health_score(overdue_days=10, no_shows=0, cancellations=0, lost_handoffs=0)
+    VisitFactory(
+        patient=clinic.patient,
+        doctor=clinic.doctor,
+        branch=clinic.branch,
+        service=clinic.service,
+        starts_at=tomorrow_at(10),
+        ends_at=tomorrow_at(10) + timedelta(minutes=30),
+    )
+    result = worklist_rules_run(patient_id=clinic.patient.pk)
+    assert result["rule_stalled_journeys"].closed == 1
+    task.refresh_from_db()
+    assert task.state == Task.State.DONE
+
+
+def test_stage_not_yet_overdue_by_n_days_opens_nothing(clinic, settings):
+    settings.JOURNEY_STALLED_AFTER_DAYS = 7
+    _plan, stages = accepted_plan(clinic)
+    overdue(stages[0], days=3)
+    worklist_rules_run()
+    assert not Task.objects.exists()
+
+
+def test_no_shows_raise_the_risk(clinic):
+    _plan, stages = accepted_plan(clinic)
+    overdue(stages[0], days=10)
+    start = timezone.now() - timedelta(days=20)
+    VisitFactory(
+        patient=clinic.patient,
+        doctor=clinic.doctor,
+        branch=clinic.branch,
+        service=clinic.service,
+        starts_at=start,
+        ends_at=start + timedelta(minutes=30),
+        status=Visit.Status.NO_SHOW,
+    )
+    worklist_rules_run()
+    assert Task.objects.get().risk == 2 * 10 + 15
+
+
+def test_handoff_not_booked_in_time_opens_task_for_curator(clinic):
+    plan, _ = accepted_plan(clinic)
+    handoff = HandoffFactory(
+        patient=clinic.patient,
+        plan=plan,
+        from_doctor=clinic.doctor,
+        to_specialty=clinic.surgery,
+        curator=clinic.curator,
+    )
+    worklist_rules_run()
+    assert not Task.objects.filter(kind=Task.Kind.HANDOFF_NOT_BOOKED).exists()  # grace period
+    Handoff.objects.filter(pk=handoff.pk).update(created_at=timezone.now() - timedelta(days=4))
+    worklist_rules_run()
+    task = Task.objects.get(kind=Task.Kind.HANDOFF_NOT_BOOKED)
+    assert task.assignee == clinic.curator
+    Handoff.objects.filter(pk=handoff.pk).update(state=Handoff.State.BOOKED)
+    worklist_rules_run()
+    task.refresh_from_db()
+    assert task.state == Task.State.DONE
+
+
+def test_recall_due_opens_task(clinic):
+    plan, _ = accepted_plan(clinic)
+    TreatmentPlan.objects.filter(pk=plan.pk).update(
+        status=TreatmentPlan.Status.COMPLETED, recall_due_on=timezone.localdate()
+    )
+    worklist_rules_run()
+    worklist_rules_run()
+    assert Task.objects.filter(kind=Task.Kind.RECALL_DUE).count() == 1
+
+
+def test_worklist_sorted_by_due_then_risk(clinic):
+    patients = []
+    for days in (8, 40, 15):
+        plan, stages = accepted_plan(clinic)
+        patients.append(plan.patient)
+        overdue(stages[0], days=days)
+    worklist_rules_run()
+    tasks = list(curator_worklist(assignee=clinic.curator))
+    assert [t.risk for t in tasks] == [80, 30, 16]
+
+
+def test_routing_queue_lists_due_stage_handoff_and_recall(clinic):
+    plan, stages = accepted_plan(clinic)  # first stage due today, nothing booked
+    HandoffFactory(
+        patient=clinic.patient, plan=plan, from_doctor=clinic.doctor, to_specialty=clinic.surgery
+    )
+    items = routing_queue()
+    reasons = sorted(i.reason for i in items)
+    assert reasons == ["handoff", "stage"]
+    stage_item = next(i for i in items if i.reason == "stage")
+    assert stage_item.stage_id == stages[0].pk  # only the first open stage, not later ones
+    VisitFactory(
+        patient=clinic.patient,
+        doctor=clinic.doctor,
+        branch=clinic.branch,
+        service=clinic.service,
+        stage=stages[0],
+        starts_at=tomorrow_at(9),
+        ends_at=tomorrow_at(9) + timedelta(minutes=30),
+    )
+    assert [i.reason for i in routing_queue()] == ["handoff"]
+
+
+def test_routing_queue_query_count_is_constant(clinic, django_assert_max_num_queries):
+    for _ in range(8):
+        accepted_plan(clinic)
+    with django_assert_max_num_queries(3):
+        items = routing_queue()
+        [i.patient.full_name for i in items]
+    assert len(items) == 8
