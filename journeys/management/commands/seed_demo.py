@@ -3,15 +3,17 @@ state. `make run` calls it with --if-empty, so a database that has staff is neve
 """
 
 import random
+import time
 from datetime import date, timedelta
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from clinic_crm.staff.models import User
 from clinic_crm.staff.roles import Role
 from clinic_crm.staff.services import staff_create
 from journeys.demo import DEMO_PASSWORD, demo_journeys_create
+from journeys.demo_scale import scale_data_create
 from journeys.models import Branch, Specialty
 from patients.models import Patient
 
@@ -60,6 +62,7 @@ FIRST_NAMES = [
     "Роман",
     "Егор",
 ]
+SCALE_THRESHOLD = 20_000
 BRANCHES = [
     (
         "Центральный филиал",
@@ -77,15 +80,45 @@ class Command(BaseCommand):
         parser.add_argument(
             "--if-empty", action="store_true", help="Do nothing when staff accounts already exist."
         )
-        parser.add_argument("--patients", type=int, default=200)
+        parser.add_argument(
+            "--patients",
+            type=int,
+            default=200,
+            help=f"From {SCALE_THRESHOLD:,} on, builds the large benchmark data set "
+            "(branches of ten doctors, ~5 visits per patient, plans for one in ten).",
+        )
         parser.add_argument("--seed", type=int, default=2026)
 
-    @transaction.atomic
     def handle(self, *args, **options):
         if options["if_empty"] and User.objects.exists():
             self.stdout.write("Demo data skipped: the database already has staff accounts.")
             return
-        rng = random.Random(options["seed"])  # noqa: S311 - repeatable demo data
+        if options["patients"] < 0:
+            raise CommandError("--patients must be zero or more.")
+        if options["patients"] >= SCALE_THRESHOLD:
+            self._demo(patients=0, seed=options["seed"])
+            started = time.monotonic()
+            counts = scale_data_create(
+                patients=options["patients"], seed=options["seed"], progress=self._progress(started)
+            )
+            self.stdout.write(
+                self.style.SUCCESS(
+                    f"Large data set loaded in {time.monotonic() - started:.0f} s: {counts}"
+                )
+            )
+            return
+        self._demo(patients=options["patients"], seed=options["seed"])
+
+    def _progress(self, started: float):
+        def report(message: str) -> None:
+            self.stdout.write(f"[{time.monotonic() - started:7.1f} s] {message}")
+            self.stdout.flush()
+
+        return report
+
+    @transaction.atomic
+    def _demo(self, *, patients: int, seed: int) -> None:
+        rng = random.Random(seed)  # noqa: S311 - repeatable demo data
         branches = [
             Branch.objects.get_or_create(
                 name=name, defaults={"address": address, "directions": directions}
@@ -115,7 +148,7 @@ class Command(BaseCommand):
                     phone="+79" + "".join(str(rng.randrange(10)) for _ in range(9)),
                     home_branch=rng.choice(branches),
                 )
-                for _ in range(options["patients"])
+                for _ in range(patients)
             ],
             batch_size=5000,
         )

@@ -1,0 +1,33 @@
+"""The demo data obeys the product's rules; the large data set builds correctly."""
+
+import pytest
+from django.core.management import call_command
+
+from journeys.demo_scale import scale_data_create
+from journeys.models import Task, TreatmentPlan, Visit
+from patients.models import Patient
+
+pytestmark = pytest.mark.django_db
+
+
+def test_seed_demo_makes_journeys_in_every_state(capsys):
+    call_command("seed_demo", "--patients", "70")
+    states = set(TreatmentPlan.objects.values_list("status", flat=True))
+    assert states == {"draft", "proposed", "accepted", "in_progress", "completed", "abandoned"}
+    assert Visit.objects.filter(status="scheduled").exists()
+    assert Visit.objects.filter(status="completed").exists()
+    kinds = set(Task.objects.values_list("kind", flat=True))
+    assert {"stalled_journey", "handoff_not_booked", "recall_due"} <= kinds
+    call_command("seed_demo", "--if-empty")
+    assert "skipped" in capsys.readouterr().out
+
+
+def test_large_data_set_builder_on_a_small_scale():
+    messages = []
+    counts = scale_data_create(patients=400, seed=1, progress=messages.append)
+    assert Patient.objects.count() == 400
+    assert counts["visits"] == Visit.objects.count() > 1000
+    assert counts["plans"] == TreatmentPlan.objects.count() == 40
+    # every generated visit points at one of the generated patients
+    assert not Visit.objects.exclude(patient__in=Patient.objects.all()).exists()
+    assert any("visits" in m for m in messages)
