@@ -145,3 +145,32 @@ def test_api_needs_verified_staff(staff_client, make_staff):
     assert (
         password_only_client_for(make_staff(Role.DOCTOR)).get("/api/patients/1/").status_code == 403
     )
+
+
+def test_doctor_home_lists_todays_visits(clinic):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from tests.journeys.factories import VisitFactory
+
+    start = timezone.localtime().replace(hour=12, minute=0, second=0, microsecond=0)
+    VisitFactory(
+        patient=clinic.patient,
+        doctor=clinic.doctor,
+        branch=clinic.branch,
+        service=clinic.service,
+        starts_at=start,
+        ends_at=start + timedelta(minutes=30),
+    )
+    VisitFactory(
+        patient=clinic.patient,
+        doctor=clinic.doctor,
+        branch=clinic.branch,
+        service=clinic.service,
+        starts_at=start + timedelta(days=1),
+        ends_at=start + timedelta(days=1, minutes=30),
+    )
+    response = verified_client_for(clinic.doctor).get("/")
+    assert [v.starts_at for v in response.context["today_visits"]] == [start]
+    assert clinic.patient.full_name in response.content.decode()

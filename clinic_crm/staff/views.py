@@ -140,7 +140,12 @@ def home_view(request: HttpRequest) -> HttpResponse:
     role = request.user.role
     if role is None:
         return render(request, "staff/no_role.html", status=403)
-    return render(request, f"staff/home_{role}.html", {"role": role})
+    context = {"role": role}
+    if role == Role.DOCTOR:
+        from journeys.selectors_home import doctor_day
+
+        context["today_visits"] = list(doctor_day(doctor=request.user))
+    return render(request, f"staff/home_{role}.html", context)
 
 
 @role_required(Role.MANAGER)

@@ -1,0 +1,25 @@
+"""Reads for the role home pages."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from .models import Visit
+
+
+def doctor_day(*, doctor, day=None) -> QuerySet[Visit]:
+    """The doctor's visits of a day (the clinic's time zone), cancelled ones left out."""
+    day = day or timezone.localdate()
+    zone = timezone.get_current_timezone()
+    start = datetime.combine(day, time.min, tzinfo=zone)
+    return (
+        Visit.objects.filter(
+            doctor=doctor, starts_at__gte=start, starts_at__lt=start + timedelta(days=1)
+        )
+        .exclude(status__in=Visit.CANCELLED)
+        .select_related("patient", "service", "stage", "branch")
+        .order_by("starts_at")
+    )
