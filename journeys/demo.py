@@ -20,6 +20,9 @@ from clinic_crm.staff.services import staff_create
 from journeys.errors import JourneyError
 from journeys.models import (
     Branch,
+    ChecklistCompletion,
+    ChecklistItem,
+    ChecklistTemplate,
     Handoff,
     Service,
     Specialty,
@@ -87,6 +90,91 @@ def _ensure_catalogue() -> tuple[dict[str, Specialty], dict[str, list[Service]]]
             for name, minutes, price, preparation in rows
         ]
     return specialties, services
+
+
+# (name, audience, services it is used for — None for every service, items with the
+# share of demo visits on which each is ticked)
+CHECKLISTS = [
+    (
+        "Готовность к визиту",
+        ChecklistTemplate.Audience.ADMINISTRATOR,
+        None,
+        [
+            ("Напоминание подтверждено пациентом", 0.92),
+            ("Инструкции по подготовке отправлены", 0.74),
+            ("Карта и снимки готовы", 0.83),
+        ],
+    ),
+    (
+        "Стандарт общения с пациентом",
+        ChecklistTemplate.Audience.DOCTOR,
+        # treatment visits, not the short check-ups and hygiene
+        [
+            "Консультация ортодонта",
+            "Установка брекет-системы",
+            "Коррекция брекет-системы",
+            "Снятие брекетов и ретейнер",
+            "Лечение кариеса",
+            "Удаление зуба мудрости",
+            "Установка импланта",
+            "Установка коронки",
+        ],
+        [
+            ("Представился и объяснил план на сегодня", 0.95),
+            ("Объяснил результат простыми словами и что будет дальше", 0.71),
+            ("Спросил, остались ли вопросы", 0.58),
+            ("Договорились о следующем шаге", 0.86),
+        ],
+    ),
+]
+
+
+def _ensure_checklists(services: dict[str, list[Service]]) -> list[tuple[ChecklistItem, float]]:
+    """The two demo checklists; returns every item with its demo tick share."""
+    items = []
+    for name, audience, used_for, rows in CHECKLISTS:
+        template, created = ChecklistTemplate.objects.get_or_create(
+            name=name, defaults={"audience": audience}
+        )
+        if created and used_for:
+            template.services.add(
+                *[s for group in services.values() for s in group if s.name in used_for]
+            )
+        for position, (text, share) in enumerate(rows, start=1):
+            item, _created = ChecklistItem.objects.get_or_create(
+                template=template, text=text, defaults={"position": position}
+            )
+            items.append((item, share))
+    return items
+
+
+def _tick_demo_checklists(*, patients, items, admin, rng: random.Random) -> None:
+    """Ticks the checklists of the demo's past completed visits, each item on about its
+    share of them, so the managers' completion page has believable figures. Written
+    directly: these are past facts, like the past visits themselves."""
+    templates = ChecklistTemplate.objects.filter(
+        pk__in={item.template_id for item, _share in items}
+    ).prefetch_related("services")
+    used_for = {t.pk: {s.pk for s in t.services.all()} for t in templates}
+    audience = {t.pk: t.audience for t in templates}
+    ticks = []
+    for visit in Visit.objects.filter(patient__in=patients, status=Visit.Status.COMPLETED):
+        for item, share in items:
+            services_of_item = used_for[item.template_id]
+            if services_of_item and visit.service_id not in services_of_item:
+                continue
+            if rng.random() >= share:
+                continue
+            if audience[item.template_id] == ChecklistTemplate.Audience.DOCTOR:
+                by, at = visit.doctor_id, visit.starts_at + timedelta(minutes=20)
+            elif admin is not None:
+                by, at = admin.pk, visit.starts_at - timedelta(days=1)
+            else:
+                continue
+            ticks.append(
+                ChecklistCompletion(visit=visit, item=item, checked_by_id=by, checked_at=at)
+            )
+    ChecklistCompletion.objects.bulk_create(ticks, ignore_conflicts=True)
 
 
 def _ensure_doctors(branches, specialties) -> list[User]:
@@ -356,6 +444,19 @@ def demo_journeys_create(*, patients, rng: random.Random) -> dict[str, int]:
                 service=services["Терапия"][0],
                 days_ago=rng.randint(5, 400),
             )
+    # A dozen visits in the last four weeks, so the managers' checklist page (last 30
+    # days by default) has figures to show.
+    for patient in patients[len(states) * 3 :][:12]:
+        _past_visit(
+            patient=patient,
+            doctor=therapist,
+            branch=branches[0],
+            service=rng.choice(services["Терапия"]),
+            days_ago=rng.randint(1, 28),
+        )
+    _tick_demo_checklists(
+        patients=patients, items=_ensure_checklists(services), admin=admin, rng=rng
+    )
     worklist_rules_run()
     return counts
 

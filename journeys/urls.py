@@ -1,4 +1,4 @@
-from . import urls_plans, urls_scheduling
+from . import urls_checklists, urls_plans, urls_scheduling
 
 app_name = "journeys"
-urlpatterns = [*urls_scheduling.urlpatterns, *urls_plans.urlpatterns]
+urlpatterns = [*urls_scheduling.urlpatterns, *urls_plans.urlpatterns, *urls_checklists.urlpatterns]

@@ -20,6 +20,7 @@ NAVIGATION = [
         (Role.ADMINISTRATOR, Role.CURATOR),
     ),
     ("journeys:worklist", _("Worklist"), "list-check", (Role.CURATOR,)),
+    ("journeys:checklist_rates", _("Checklists"), "ui-checks", (Role.MANAGER,)),
     ("staff:staff_list", _("Staff"), "person-badge", (Role.MANAGER,)),
     ("audit:list", _("Audit log"), "journal-text", (Role.MANAGER,)),
 ]
