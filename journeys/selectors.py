@@ -107,8 +107,14 @@ def patient_timeline(*, patient: Patient, kinds: list[str] | None = None) -> Tim
 # --- Worklist and routing queue ---------------------------------------------------------
 
 
-def curator_worklist(*, assignee, include_unassigned: bool = True) -> QuerySet:
-    """Open tasks of a curator, soonest due first, riskiest first within the same hour."""
+def curator_worklist(
+    *, assignee, include_unassigned: bool = True, limit: int | None = None
+) -> QuerySet:
+    """Open tasks of a curator, soonest due first, riskiest first within the same hour.
+
+    With ``limit``, the tasks are sorted and cut in a subquery and only those are joined
+    to their patient and plan: a curator with thousands of open tasks costs a sort of
+    task rows, not thousands of joins."""
     from django.db.models import Q
     from django.db.models.functions import TruncHour
 
@@ -117,12 +123,20 @@ def curator_worklist(*, assignee, include_unassigned: bool = True) -> QuerySet:
     condition = Q(assignee=assignee)
     if include_unassigned:
         condition |= Q(assignee__isnull=True)
+    order = ("due_hour", "-risk", "id")
+    tasks = Task.objects.filter(condition, state__in=Task.OPEN_STATES)
+    if limit is not None:
+        first = tasks.annotate(due_hour=TruncHour("due_at")).order_by(*order)[:limit]
+        tasks = Task.objects.filter(pk__in=first.values("pk"))
     return (
-        Task.objects.filter(condition, state__in=Task.OPEN_STATES)
-        .select_related("patient", "plan", "handoff__to_specialty", "assignee")
+        tasks.select_related("patient", "plan", "handoff__to_specialty", "assignee")
         .annotate(due_hour=TruncHour("due_at"))
-        .order_by("due_hour", "-risk", "id")
+        .order_by(*order)
     )
+
+
+# What a routing item shows of its patient (RoutingItem.patient has only these loaded).
+ROUTING_PATIENT_FIELDS = ("last_name", "first_name", "middle_name", "phone")
 
 
 @dataclass
@@ -159,38 +173,63 @@ def routing_queue(
         position__lt=OuterRef("position"),
         status__in=[Stage.Status.PLANNED, Stage.Status.BOOKED, Stage.Status.IN_PROGRESS],
     )
-    stages = (
-        Stage.objects.filter(
-            status=Stage.Status.PLANNED,
-            window_start__lte=horizon,
-            option__plan__status__in=TreatmentPlan.ACTIVE_STATUSES,
-            option__plan__chosen_option_id=F("option_id"),
-        )
-        .annotate(
-            blocked=Exists(earlier_open), booked=Exists(upcoming.filter(stage_id=OuterRef("pk")))
-        )
-        .filter(blocked=False, booked=False)
-        .select_related("option__plan__patient", "specialty")
-        .order_by("window_start")
+    # Items need only the patient (ROUTING_PATIENT_FIELDS) and a few ids, so that is all
+    # that is loaded. Stages are sorted and cut in a subquery before any patient is
+    # joined: a branch has thousands of active plans, the page shows a few dozen. The
+    # conditions are plain NOT EXISTS filters (annotating them computes each twice).
+    next_stages = Stage.objects.filter(
+        ~Exists(earlier_open),
+        ~Exists(upcoming.filter(stage_id=OuterRef("pk"))),
+        status=Stage.Status.PLANNED,
+        window_start__lte=horizon,
+        option__plan__status__in=TreatmentPlan.ACTIVE_STATUSES,
+        option__plan__chosen_option_id=F("option_id"),
     )
-    handoffs = (
-        Handoff.objects.filter(state=Handoff.State.OPEN)
-        .select_related("patient", "to_specialty")
-        .order_by("due_date")
-    )
-    recalls = (
-        TreatmentPlan.objects.filter(
-            status=TreatmentPlan.Status.COMPLETED, recall_due_on__lte=horizon
-        )
-        .annotate(has_future=Exists(upcoming.filter(patient_id=OuterRef("patient_id"))))
-        .filter(has_future=False)
-        .select_related("patient", "lead_doctor__profile")
-        .order_by("recall_due_on")
+    handoffs = Handoff.objects.filter(state=Handoff.State.OPEN)
+    recalls = TreatmentPlan.objects.filter(
+        ~Exists(upcoming.filter(patient_id=OuterRef("patient_id"))),
+        status=TreatmentPlan.Status.COMPLETED,
+        recall_due_on__lte=horizon,
     )
     if branch_id:
-        stages = stages.filter(option__plan__branch_id=branch_id)
+        next_stages = next_stages.filter(option__plan__branch_id=branch_id)
         handoffs = handoffs.filter(patient__home_branch_id=branch_id)
         recalls = recalls.filter(branch_id=branch_id)
+    first_stages = next_stages.order_by("window_start", "id")[:limit]
+    stages = (
+        Stage.objects.filter(pk__in=first_stages.values("pk"))
+        .select_related("option__plan__patient")
+        .only(
+            "title",
+            "window_start",
+            "specialty_id",
+            "option__plan_id",
+            "option__plan__patient_id",
+            *(f"option__plan__patient__{name}" for name in ROUTING_PATIENT_FIELDS),
+        )
+        .order_by("window_start", "id")
+    )
+    handoffs = (
+        handoffs.select_related("patient")
+        .only(
+            "reason",
+            "due_date",
+            "to_specialty_id",
+            "plan_id",
+            *(f"patient__{name}" for name in ROUTING_PATIENT_FIELDS),
+        )
+        .order_by("due_date", "id")
+    )
+    recalls = (
+        recalls.select_related("patient", "lead_doctor__profile")
+        .only(
+            "title",
+            "recall_due_on",
+            "lead_doctor__profile__specialty_id",
+            *(f"patient__{name}" for name in ROUTING_PATIENT_FIELDS),
+        )
+        .order_by("recall_due_on", "id")
+    )
     items = [
         RoutingItem(
             reason="stage",
@@ -201,7 +240,7 @@ def routing_queue(
             stage_id=s.pk,
             plan_id=s.option.plan_id,
         )
-        for s in stages[:limit]
+        for s in stages
     ]
     items += [
         RoutingItem(

@@ -133,6 +133,9 @@ def _minutes(at: time) -> int:
     return at.hour * 60 + at.minute
 
 
+_URL_ID = 987654321  # stands for an id in a URL reversed once and filled in per row
+
+
 @dataclass
 class GridVisit:
     visit: Visit
@@ -141,11 +144,24 @@ class GridVisit:
     span: int
     starts: str
     ends: str
+    # What the template prints, computed once here: a full day is hundreds of blocks, and
+    # inside a template loop every URL reversal, display lookup and number costs more.
+    area: str = ""
+    visit_id: str = ""
+    url: str = ""
+    title: str = ""
+    who: str = ""
+    what: str = ""
 
 
 def _day_grid(calendar: selectors.CalendarDay, *, can_book: bool) -> dict:
     """Lays the day out as a CSS grid: row 1 holds the doctors, then one row per
-    ``GRID_MINUTES``; column 1 holds the times, then one column per doctor."""
+    ``GRID_MINUTES``; column 1 holds the times, then one column per doctor.
+
+    A day of ten doctors is up to a thousand cells and a few hundred visit blocks, so
+    everything a cell shows (classes, position, booking URL, label) is computed here,
+    once per row or per doctor where it can be, as ready strings: the template only
+    prints them (a number in a template goes through localisation, a string does not)."""
     zone = calendar.zone
     starts = [b.starts for c in calendar.columns for b in c.hours]
     ends = [b.ends for c in calendar.columns for b in c.hours]
@@ -160,11 +176,22 @@ def _day_grid(calendar: selectors.CalendarDay, *, can_book: bool) -> dict:
     times = [time(m // 60, m % 60) for m in range(first_minute, last_minute, GRID_MINUTES)]
     now = timezone.localtime(timezone.now(), zone)
     book_url = reverse("journeys:visit_book")
+    # One reversal for every block: the panel URL with a placeholder for the visit id.
+    panel_url = reverse("journeys:visit_detail_partial", args=[_URL_ID]).replace(str(_URL_ID), "{}")
     day_text = calendar.day.isoformat()
+    # Per row, shared by every doctor: label, "time" URL parameter, hour line, past.
+    labels = [at.strftime("%H:%M") for at in times]
+    time_params = [urlencode({"time": label}) for label in labels]
+    on_the_hour = [at.minute == 0 for at in times]
+    past = [datetime.combine(calendar.day, at, tzinfo=zone) < now for at in times]
+    book_label = _("Book %(doctor)s at %(time)s")
+    status_labels = {value: str(label) for value, label in Visit.Status.choices}
 
     columns, blocks = [], []
     for index, doctor_day in enumerate(calendar.columns):
         column = index + 2
+        column_text = str(column)
+        doctor = doctor_day.doctor
         covered: set[int] = set()
         for visit in doctor_day.visits:
             local_start = timezone.localtime(visit.starts_at, zone)
@@ -176,48 +203,68 @@ def _day_grid(calendar: selectors.CalendarDay, *, can_book: bool) -> dict:
             row = max((start_min - first_minute) // GRID_MINUTES, 0)
             span = max(-(-(end_min - first_minute) // GRID_MINUTES) - row, 1)
             covered.update(range(row, row + span))
+            starts_text, ends_text = local_start.strftime("%H:%M"), local_end.strftime("%H:%M")
+            patient, service = visit.patient.full_name, visit.service.name
+            status = status_labels.get(visit.status, visit.status)
             blocks.append(
                 GridVisit(
                     visit=visit,
                     column=column,
                     row=row + 2,
                     span=span,
-                    starts=local_start.strftime("%H:%M"),
-                    ends=local_end.strftime("%H:%M"),
+                    starts=starts_text,
+                    ends=ends_text,
+                    area=f"grid-row: {row + 2} / span {span}; grid-column: {column}",
+                    visit_id=str(visit.pk),
+                    url=panel_url.format(visit.pk),
+                    title=f"{starts_text}–{ends_text} · {patient} · {service} · {status}",
+                    who=f"{starts_text} {patient}",
+                    what=f"{service} · {status}",
                 )
+            )
+        hours = doctor_day.hours if doctor_day.works else []
+        doctor_query = ""
+        doctor_name = str(doctor)
+        if can_book:
+            doctor_query = (
+                book_url
+                + "?"
+                + urlencode({"branch": calendar.branch.pk, "doctor": doctor.pk, "date": day_text})
+                + "&"
             )
         cells = []
         for row, at in enumerate(times):
-            inside = doctor_day.works and any(b.starts <= at < b.ends for b in doctor_day.hours)
-            moment = datetime.combine(calendar.day, at, tzinfo=zone)
-            if not inside:
+            if not any(b.starts <= at < b.ends for b in hours):
                 state = "off"
             elif row in covered:
                 state = "busy"
-            elif moment < now:
+            elif past[row]:
                 state = "past"
             else:
                 state = "free"
-            url = ""
+            url = label = ""
+            css = state
             if state == "free" and can_book:
-                url = (
-                    book_url
-                    + "?"
-                    + urlencode(
-                        {
-                            "branch": calendar.branch.pk,
-                            "doctor": doctor_day.doctor.pk,
-                            "date": day_text,
-                            "time": at.strftime("%H:%M"),
-                        }
-                    )
-                )
-            cells.append({"row": row + 2, "time": at.strftime("%H:%M"), "state": state, "url": url})
-        columns.append({"day": doctor_day, "column": column, "cells": cells})
+                url = doctor_query + time_params[row]
+                label = book_label % {"doctor": doctor_name, "time": labels[row]}
+                css = "free bookable"
+            cells.append(
+                {
+                    "state": state,
+                    "css": css + " hour" if on_the_hour[row] else css,
+                    "area": f"{row + 2} / {column_text}",
+                    "time": labels[row],
+                    "url": url,
+                    "label": label,
+                }
+            )
+        columns.append(
+            {"day": doctor_day, "doctor_id": str(doctor.pk), "column": column, "cells": cells}
+        )
     return {
         "times": [
-            {"row": n + 2, "label": t.strftime("%H:%M"), "hour": t.minute == 0}
-            for n, t in enumerate(times)
+            {"area": f"{n + 2} / 1", "label": labels[n], "hour": on_the_hour[n]}
+            for n in range(len(times))
         ],
         "columns": columns,
         "blocks": blocks,

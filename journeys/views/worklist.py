@@ -18,15 +18,35 @@ from journeys.errors import JourneyError
 from journeys.models import Branch, Task
 from journeys.services.worklist import task_close
 
+# Lists show what a person reads at a time; "Show more" adds as many again, up to a cap.
+PAGE_SIZE = 50
+MAX_SHOWN = 1000
+
+
+def _shown(request: HttpRequest) -> int:
+    """How many rows to show: ``?shown=``, rounded to whole pages, within the cap."""
+    wanted = request.GET.get("shown", "")
+    pages = -(-int(wanted) // PAGE_SIZE) if wanted.isdigit() else 1
+    return min(max(pages, 1) * PAGE_SIZE, MAX_SHOWN)
+
+
+def _more_url(request: HttpRequest, shown: int) -> str:
+    params = request.GET.copy()
+    params["shown"] = shown + PAGE_SIZE
+    return f"?{params.urlencode()}"
+
 
 @role_required(Role.CURATOR, Role.MANAGER)
 def worklist_view(request: HttpRequest) -> HttpResponse:
-    tasks = list(selectors.curator_worklist(assignee=request.user)[:200])
+    shown = _shown(request)
+    tasks = list(selectors.curator_worklist(assignee=request.user, limit=shown + 1))
+    has_more = len(tasks) > shown
     return render(
         request,
         "journeys/worklist.html",
         {
-            "tasks": tasks,
+            "tasks": tasks[:shown],
+            "more_url": _more_url(request, shown) if has_more and shown < MAX_SHOWN else "",
             "now": timezone.now(),
             "can_close": request.user.has_role(Role.CURATOR),
         },
@@ -70,10 +90,17 @@ def routing_queue_view(request: HttpRequest) -> HttpResponse:
         profile = getattr(request.user, "profile", None)
         branch_id = getattr(profile, "branch_id", None)
     branch_id = int(branch_id) if str(branch_id or "").isdigit() else None
-    items = selectors.routing_queue(branch_id=branch_id)
-    rows = [{"item": item, "url": slot_search_url(item)} for item in items]
+    shown = _shown(request)
+    items = selectors.routing_queue(branch_id=branch_id, limit=shown + 1)
+    has_more = len(items) > shown
+    rows = [{"item": item, "url": slot_search_url(item)} for item in items[:shown]]
     return render(
         request,
         "journeys/routing_queue.html",
-        {"rows": rows, "branches": branches, "branch_id": branch_id},
+        {
+            "rows": rows,
+            "branches": branches,
+            "branch_id": branch_id,
+            "more_url": _more_url(request, shown) if has_more and shown < MAX_SHOWN else "",
+        },
     )
