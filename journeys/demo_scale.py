@@ -94,7 +94,8 @@ WITH doctors AS (
     GROUP BY wh.doctor_id, wh.branch_id
 ), slots AS (
     SELECT d.doctor_id, d.branch_id,
-           ((day + interval '9 hours' + make_interval(mins => 30 * slot))
+           -- local wall-clock time first (date + time), then into an instant
+           ((day::date + time '09:00' + make_interval(mins => 30 * slot))
                AT TIME ZONE 'Europe/Moscow') AS starts_at,
            hashtext(d.doctor_id::text || ':' || day::text || ':' || slot::text) AS h
     FROM doctors d

@@ -31,3 +31,10 @@ def test_large_data_set_builder_on_a_small_scale():
     # every generated visit points at one of the generated patients
     assert not Visit.objects.exclude(patient__in=Patient.objects.all()).exists()
     assert any("visits" in m for m in messages)
+    # visits lie inside the doctors' working hours, 09:00–19:00 in the branch's zone
+    from zoneinfo import ZoneInfo
+
+    zone = ZoneInfo("Europe/Moscow")
+    hours = {v.astimezone(zone).hour for v in Visit.objects.values_list("starts_at", flat=True)}
+    assert min(hours) >= 9
+    assert max(hours) <= 18
