@@ -438,7 +438,7 @@ def visit_complete(
     visit = visit_transition(actor=actor, visit=visit, to_status=Visit.Status.COMPLETED)
     Visit.objects.filter(pk=visit.pk).update(completed_at=timezone.now())
 
-    plan = visit.stage.option.plan if visit.stage_id else _active_plan(visit.patient_id)
+    plan = visit.stage.option.plan if visit.stage_id else active_plan(patient_id=visit.patient_id)
     if visit.stage_id:
         _stage_done(actor=actor, stage=visit.stage, visit=visit)
     if visit.handoff_id:
@@ -495,7 +495,8 @@ def visit_complete(
     return result
 
 
-def _active_plan(patient_id: int) -> TreatmentPlan | None:
+def active_plan(*, patient_id: int) -> TreatmentPlan | None:
+    """The patient's plan in treatment (accepted or in progress), the latest accepted."""
     return (
         TreatmentPlan.objects.filter(
             patient_id=patient_id, status__in=TreatmentPlan.ACTIVE_STATUSES

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -246,7 +247,9 @@ def visit_complete_view(request: HttpRequest, visit_id: int) -> HttpResponse:
         pk=visit_id,
     )
     plan = (
-        visit.stage.option.plan if visit.stage_id else plan_services._active_plan(visit.patient_id)
+        visit.stage.option.plan
+        if visit.stage_id
+        else plan_services.active_plan(patient_id=visit.patient_id)
     )
     stages = (
         Stage.objects.filter(option_id=plan.chosen_option_id, status=Stage.Status.PLANNED)
@@ -269,7 +272,7 @@ def visit_complete_view(request: HttpRequest, visit_id: int) -> HttpResponse:
             response = redirect("journeys:timeline", patient_id=visit.patient_id)
             if request.htmx:
                 response = HttpResponse(status=204)
-                response["HX-Redirect"] = f"/patients/{visit.patient_id}/timeline/"
+                response["HX-Redirect"] = reverse("journeys:timeline", args=[visit.patient_id])
             return response
     return render(
         request,
