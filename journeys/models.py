@@ -213,6 +213,17 @@ class TreatmentPlan(models.Model):
         related_name="+",
         verbose_name=_("chosen option"),
     )
+    # Kept by the database (trigger journeys_plan_next_stage, migration 0006): the first
+    # open stage of the chosen option, so the routing queue reads one row per plan.
+    next_stage = models.ForeignKey(
+        "Stage",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+        verbose_name=_("next stage"),
+    )
     observation_months = models.PositiveSmallIntegerField(
         _("observation period, months"),
         default=6,
@@ -341,6 +352,7 @@ class Visit(models.Model):
     CANCELLED = (Status.CANCELLED_BY_PATIENT, Status.CANCELLED_BY_CLINIC)
     UPCOMING = (Status.SCHEDULED, Status.CONFIRMED)
     OPEN = (Status.SCHEDULED, Status.CONFIRMED, Status.ARRIVED, Status.IN_PROGRESS)
+    ATTENDED = (Status.ARRIVED, Status.IN_PROGRESS, Status.COMPLETED)
     FINAL = (Status.COMPLETED, Status.NO_SHOW, *CANCELLED)
 
     patient = models.ForeignKey(
@@ -397,6 +409,12 @@ class Visit(models.Model):
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
     completed_at = models.DateTimeField(_("completed"), null=True, blank=True)
+    recall_due_on = models.DateField(
+        _("check-up due"),
+        null=True,
+        blank=True,
+        help_text=_("Set when care was finished at this visit without a treatment plan."),
+    )
 
     class Meta:
         verbose_name = _("visit")
@@ -407,6 +425,11 @@ class Visit(models.Model):
             models.Index(fields=["branch", "starts_at"], name="visit_branch_start"),
             models.Index(fields=["doctor", "starts_at"], name="visit_doctor_start"),
             models.Index(fields=["status", "starts_at"], name="visit_status_start"),
+            models.Index(
+                fields=["recall_due_on"],
+                name="visit_recall_due",
+                condition=models.Q(recall_due_on__isnull=False),
+            ),
         ]
         constraints = [
             models.CheckConstraint(
@@ -516,6 +539,7 @@ class JourneyEvent(models.Model):
         PLAN_ABANDONED = "plan_abandoned", _("Plan abandoned")
         STAGE_STARTED = "stage_started", _("Stage started")
         STAGE_DONE = "stage_done", _("Stage done")
+        CHECK_UP_PLANNED = "check_up_planned", _("Check-up planned")
         DOCTOR_CHANGED = "doctor_changed", _("Lead doctor changed")
         HANDOFF_CREATED = "handoff_created", _("Handoff")
         HANDOFF_UPDATED = "handoff_updated", _("Handoff updated")

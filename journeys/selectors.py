@@ -3,15 +3,56 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
-from django.db.models import F, Prefetch, QuerySet
+from django.db.models import (
+    DateField,
+    Exists,
+    ExpressionWrapper,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Value,
+)
+from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from patients.models import Patient
 
 from .models import Handoff, JourneyEvent, PlanOption, Stage, TreatmentPlan, Visit
 
 TIMELINE_EVENT_LIMIT = 300
+# A visit up to this many days before a check-up's due date counts as that check-up.
+RECALL_EARLY_DAYS = 30
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+def recall_answered(*, due_ref: str = "recall_due_on", after_ref: str = "completed_at") -> Exists:
+    """True when the patient has a visit that answers a check-up due on ``due_ref``: a
+    visit after ``after_ref`` (when care was finished) that is upcoming, or attended from
+    RECALL_EARLY_DAYS before the due date on. Once the check-up visit is over the recall
+    stays answered, instead of reappearing as due."""
+    earliest = ExpressionWrapper(
+        OuterRef(due_ref) - timedelta(days=RECALL_EARLY_DAYS), output_field=DateField()
+    )
+    return Exists(
+        Visit.objects.filter(
+            patient_id=OuterRef("patient_id"),
+            starts_at__gt=Coalesce(OuterRef(after_ref), Value(EARLIEST)),
+        ).filter(
+            Q(status__in=Visit.UPCOMING, starts_at__gte=timezone.now())
+            | Q(status__in=Visit.ATTENDED, starts_at__gte=earliest)
+        )
+    )
+
+
+def visit_recalls_due(*, until, branch_id: int | None = None) -> QuerySet[Visit]:
+    """Visits at which care was finished without a plan, whose check-up is due by
+    ``until`` and not yet answered."""
+    visits = Visit.objects.filter(~recall_answered(after_ref="starts_at"), recall_due_on__lte=until)
+    return visits.filter(branch_id=branch_id) if branch_id else visits
 
 
 @dataclass
@@ -160,54 +201,39 @@ def routing_queue(
 ) -> list[RoutingItem]:
     """Every patient who must be booked now, most overdue first: the next stage of a plan
     due within ``horizon_days`` with no visit booked for it, an open handoff, a check-up
-    due. Three queries whatever the size of the clinic."""
-    from datetime import timedelta
-
-    from django.db.models import Exists, OuterRef
-
+    due. Four queries whatever the size of the clinic."""
     today = timezone.localdate()
     horizon = today + timedelta(days=horizon_days)
+    # Each active plan knows its first open stage (TreatmentPlan.next_stage, kept by the
+    # database), so a due stage is one plan row and one stage row: no walk over the
+    # stages of every plan in the branch. Only the items are joined to their patient.
     upcoming = Visit.objects.filter(status__in=Visit.UPCOMING, starts_at__gte=timezone.now())
-    earlier_open = Stage.objects.filter(
-        option_id=OuterRef("option_id"),
-        position__lt=OuterRef("position"),
-        status__in=[Stage.Status.PLANNED, Stage.Status.BOOKED, Stage.Status.IN_PROGRESS],
-    )
-    # Items need only the patient (ROUTING_PATIENT_FIELDS) and a few ids, so that is all
-    # that is loaded. Stages are sorted and cut in a subquery before any patient is
-    # joined: a branch has thousands of active plans, the page shows a few dozen. The
-    # conditions are plain NOT EXISTS filters (annotating them computes each twice).
-    next_stages = Stage.objects.filter(
-        ~Exists(earlier_open),
-        ~Exists(upcoming.filter(stage_id=OuterRef("pk"))),
-        status=Stage.Status.PLANNED,
-        window_start__lte=horizon,
-        option__plan__status__in=TreatmentPlan.ACTIVE_STATUSES,
-        option__plan__chosen_option_id=F("option_id"),
+    next_stages = TreatmentPlan.objects.filter(
+        ~Exists(upcoming.filter(stage_id=OuterRef("next_stage_id"))),
+        status__in=TreatmentPlan.ACTIVE_STATUSES,
+        next_stage__status=Stage.Status.PLANNED,
+        next_stage__window_start__lte=horizon,
     )
     handoffs = Handoff.objects.filter(state=Handoff.State.OPEN)
     recalls = TreatmentPlan.objects.filter(
-        ~Exists(upcoming.filter(patient_id=OuterRef("patient_id"))),
+        ~recall_answered(),
         status=TreatmentPlan.Status.COMPLETED,
         recall_due_on__lte=horizon,
     )
     if branch_id:
-        next_stages = next_stages.filter(option__plan__branch_id=branch_id)
+        next_stages = next_stages.filter(branch_id=branch_id)
         handoffs = handoffs.filter(patient__home_branch_id=branch_id)
         recalls = recalls.filter(branch_id=branch_id)
-    first_stages = next_stages.order_by("window_start", "id")[:limit]
     stages = (
-        Stage.objects.filter(pk__in=first_stages.values("pk"))
-        .select_related("option__plan__patient")
+        next_stages.select_related("next_stage", "patient")
         .only(
-            "title",
-            "window_start",
-            "specialty_id",
-            "option__plan_id",
-            "option__plan__patient_id",
-            *(f"option__plan__patient__{name}" for name in ROUTING_PATIENT_FIELDS),
+            "patient_id",
+            "next_stage__title",
+            "next_stage__window_start",
+            "next_stage__specialty_id",
+            *(f"patient__{name}" for name in ROUTING_PATIENT_FIELDS),
         )
-        .order_by("window_start", "id")
+        .order_by("next_stage__window_start", "next_stage_id")[:limit]
     )
     handoffs = (
         handoffs.select_related("patient")
@@ -233,14 +259,14 @@ def routing_queue(
     items = [
         RoutingItem(
             reason="stage",
-            patient=s.option.plan.patient,
-            due=s.window_start,
-            title=s.title,
-            specialty_id=s.specialty_id,
-            stage_id=s.pk,
-            plan_id=s.option.plan_id,
+            patient=p.patient,
+            due=p.next_stage.window_start,
+            title=p.next_stage.title,
+            specialty_id=p.next_stage.specialty_id,
+            stage_id=p.next_stage_id,
+            plan_id=p.pk,
         )
-        for s in stages
+        for p in stages
     ]
     items += [
         RoutingItem(
@@ -264,6 +290,27 @@ def routing_queue(
             plan_id=p.pk,
         )
         for p in recalls[:limit]
+    ]
+    visit_recalls = (
+        visit_recalls_due(until=horizon, branch_id=branch_id)
+        .select_related("patient", "service", "doctor__profile")
+        .only(
+            "recall_due_on",
+            "service__name",
+            "doctor__profile__specialty_id",
+            *(f"patient__{name}" for name in ROUTING_PATIENT_FIELDS),
+        )
+        .order_by("recall_due_on", "id")
+    )
+    items += [
+        RoutingItem(
+            reason="recall",
+            patient=v.patient,
+            due=v.recall_due_on,
+            title=_("Check-up after “%(service)s”") % {"service": v.service.name},
+            specialty_id=getattr(getattr(v.doctor, "profile", None), "specialty_id", None),
+        )
+        for v in visit_recalls[:limit]
     ]
     items.sort(key=lambda item: (item.due, item.reason))
     return items[:limit]

@@ -487,12 +487,29 @@ def visit_complete(
                 stage.status = Stage.Status.SKIPPED
                 stage.save(update_fields=["status"])
             _plan_complete(actor=actor, plan=plan, observation_months=next_step.observation_months)
+        elif next_step.observation_months > 0:
+            _visit_recall_set(actor=actor, visit=visit, months=next_step.observation_months)
         if next_step.note:
             journey_note_add(actor=actor, patient=visit.patient, text=next_step.note, plan=plan)
     else:  # pragma: no cover - typing guard
         raise JourneyError(_("Unknown next step."))
     after_journey_change(patient_id=visit.patient_id)
     return result
+
+
+def _visit_recall_set(*, actor, visit: Visit, months: int) -> None:
+    """Care finished at a visit outside any plan: the patient is due for a check-up in
+    ``months``, kept on the visit so the routing queue and the recall rule find it."""
+    visit.recall_due_on = _add_months(timezone.localdate(), months)
+    Visit.objects.filter(pk=visit.pk).update(recall_due_on=visit.recall_due_on)
+    journey_event_record(
+        patient_id=visit.patient_id,
+        kind=Kind.CHECK_UP_PLANNED,
+        actor=actor,
+        visit=visit,
+        summary=visit.service.name,
+        data={"recall_due_on": visit.recall_due_on.isoformat(), "observation_months": months},
+    )
 
 
 def active_plan(*, patient_id: int) -> TreatmentPlan | None:

@@ -570,7 +570,30 @@ def visit_transition(*, actor, visit: Visit, to_status: str) -> Visit:
             _("The visit starts at %(time)s; a no-show can be marked only after that.")
             % {"time": _hm(visit.starts_at, branch_zone(visit.branch))}
         )
-    return _transition(visit, to_status, actor)
+    visit = _transition(visit, to_status, actor)
+    if to_status in (S.ARRIVED, S.IN_PROGRESS) and visit.stage_id is not None:
+        _stage_start(actor=actor, visit=visit)
+    return visit
+
+
+def _stage_start(*, actor, visit: Visit) -> None:
+    """The patient came for a booked stage: the stage is under way from now on, and the
+    journey says so once (arrival and start of the same visit don't repeat it)."""
+    started = Stage.objects.filter(pk=visit.stage_id, status=Stage.Status.BOOKED).update(
+        status=Stage.Status.IN_PROGRESS
+    )
+    if not started:
+        return
+    stage = Stage.objects.select_related("option__plan").get(pk=visit.stage_id)
+    journey_event_record(
+        patient_id=visit.patient_id,
+        kind=JourneyEvent.Kind.STAGE_STARTED,
+        actor=actor,
+        plan=stage.option.plan,
+        visit=visit,
+        stage=stage,
+        summary=stage.title,
+    )
 
 
 def visit_confirm(*, actor, visit: Visit) -> Visit:

@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from journeys.models import Handoff, Stage, Task, TreatmentPlan, Visit
+from journeys.selectors import recall_answered, visit_recalls_due
 
 
 def _setting(name: str, default: int) -> int:
@@ -207,36 +208,56 @@ def rule_handoffs_not_booked(*, patient_id: int | None = None) -> RuleResult:
 
 @transaction.atomic
 def rule_recalls_due(*, patient_id: int | None = None) -> RuleResult:
-    """A completed plan whose check-up is due and nothing is booked."""
+    """A check-up is due and nothing answers it: after a completed plan, or after a visit
+    at which care was finished without a plan (unassigned: any curator may take it)."""
     today = timezone.localdate()
     now = timezone.now()
-    plans = (
-        TreatmentPlan.objects.filter(
-            status=TreatmentPlan.Status.COMPLETED, recall_due_on__lte=today
-        )
-        .annotate(has_future=future_visit_exists())
-        .filter(has_future=False)
+    plans = TreatmentPlan.objects.filter(
+        ~recall_answered(), status=TreatmentPlan.Status.COMPLETED, recall_due_on__lte=today
     )
     if patient_id is not None:
         plans = plans.filter(patient_id=patient_id)
+    visits = visit_recalls_due(until=today).select_related("service")
+    if patient_id is not None:
+        visits = visits.filter(patient_id=patient_id)
+    due = [
+        (
+            f"recall:plan:{plan.pk}",
+            plan,
+            plan.recall_due_on,
+            _("Invite for the check-up after “%(plan)s”") % {"plan": plan.title},
+        )
+        for plan in plans
+    ] + [
+        (
+            f"recall:visit:{visit.pk}",
+            visit,
+            visit.recall_due_on,
+            _("Invite for the check-up after “%(service)s”") % {"service": visit.service.name},
+        )
+        for visit in visits
+    ]
     tasks, causes = [], set()
-    for plan in plans:
-        cause = f"recall:plan:{plan.pk}:{plan.recall_due_on.isoformat()}"
+    for source, row, due_on, title in due:
+        cause = f"{source}:{due_on.isoformat()}"
         causes.add(cause)
+        is_plan = isinstance(row, TreatmentPlan)
         tasks.append(
             Task(
                 kind=Task.Kind.RECALL_DUE,
-                patient_id=plan.patient_id,
-                plan=plan,
-                assignee_id=plan.curator_id,
+                patient_id=row.patient_id,
+                plan=row if is_plan else None,
+                assignee_id=row.curator_id if is_plan else None,
                 cause_key=cause,
                 due_at=now + timedelta(days=3),
-                title=_("Invite for the check-up after “%(plan)s”") % {"plan": plan.title},
-                risk=min(100, (today - plan.recall_due_on).days),
+                title=title,
+                risk=min(100, (today - due_on).days),
             )
         )
     opened = _open_tasks(tasks)
-    closed = _close_resolved(Task.Kind.RECALL_DUE, causes, _("A visit is booked."), patient_id)
+    closed = _close_resolved(
+        Task.Kind.RECALL_DUE, causes, _("The check-up is booked or done."), patient_id
+    )
     return RuleResult(opened=opened, closed=closed)
 
 

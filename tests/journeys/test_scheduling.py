@@ -298,6 +298,31 @@ def test_booking_a_planned_stage_marks_it_booked_and_cancelling_frees_it(clinic)
     assert stage.status == Stage.Status.PLANNED
 
 
+def test_arrival_for_a_booked_stage_starts_it_once(clinic, time_machine):
+    stage = _chosen_stage(clinic)
+    day = future_day()
+    visit = book(clinic, clinic.at(day, "10:00"), stage=stage)
+    time_machine.move_to(clinic.at(day, "09:55"), tick=False)
+
+    visit_mark_arrived(actor=clinic.admin, visit=visit)
+    visit_start(actor=clinic.doctor, visit=visit)
+
+    stage.refresh_from_db()
+    assert stage.status == Stage.Status.IN_PROGRESS
+    started = JourneyEvent.objects.get(kind=JourneyEvent.Kind.STAGE_STARTED)
+    assert (started.stage, started.visit, started.plan) == (stage, visit, stage.option.plan)
+    assert started.actor == clinic.admin
+    assert started.summary == stage.title
+
+
+def test_a_visit_without_a_stage_starts_no_stage(clinic, time_machine):
+    day = future_day()
+    visit = book(clinic, clinic.at(day, "10:00"))
+    time_machine.move_to(clinic.at(day, "09:55"), tick=False)
+    visit_mark_arrived(actor=clinic.admin, visit=visit)
+    assert not JourneyEvent.objects.filter(kind=JourneyEvent.Kind.STAGE_STARTED).exists()
+
+
 def test_a_stage_of_an_option_not_chosen_is_refused(clinic):
     stage = _chosen_stage(clinic)
     other_option = PlanOptionFactory(plan=stage.option.plan)

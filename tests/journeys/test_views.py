@@ -204,7 +204,7 @@ def test_worklist_and_routing_pages(clinic, django_assert_max_num_queries):
     assert verified_client_for(clinic.doctor).get("/routing/").status_code == 403
     for _ in range(5):
         accepted_plan(clinic)
-    with django_assert_max_num_queries(12):
+    with django_assert_max_num_queries(13):
         admin.get("/routing/")
 
 

@@ -173,6 +173,38 @@ def test_finish_completes_plan_and_sets_recall(clinic):
     ) == {"done", "skipped"}
 
 
+def test_finishing_care_without_a_plan_puts_the_check_up_on_the_routing_queue(clinic, time_machine):
+    from journeys.models import Task
+    from journeys.selectors import routing_queue
+    from journeys.services.worklist import worklist_rules_run
+
+    visit = arrived_visit(clinic)
+    visit_complete(actor=clinic.doctor, visit=visit, next_step=FinishCare(observation_months=1))
+    visit.refresh_from_db()
+    assert visit.recall_due_on is not None
+    event = JourneyEvent.objects.get(kind=JourneyEvent.Kind.CHECK_UP_PLANNED)
+    assert event.visit == visit
+    assert event.data["recall_due_on"] == visit.recall_due_on.isoformat()
+    assert routing_queue(horizon_days=0) == []  # not due yet; the visit itself answers nothing
+
+    time_machine.move_to(datetime.combine(visit.recall_due_on, time(12), tzinfo=MSK), tick=False)
+    items = routing_queue(horizon_days=0)
+    assert [(i.reason, i.patient) for i in items] == [("recall", clinic.patient)]
+    assert clinic.service.name in items[0].title
+    worklist_rules_run()
+    task = Task.objects.get(kind=Task.Kind.RECALL_DUE)
+    assert task.assignee is None
+    assert task.patient == clinic.patient
+
+
+def test_finishing_without_a_plan_and_without_observation_plans_no_check_up(clinic):
+    visit = arrived_visit(clinic)
+    visit_complete(actor=clinic.doctor, visit=visit, next_step=FinishCare(observation_months=0))
+    visit.refresh_from_db()
+    assert visit.recall_due_on is None
+    assert not JourneyEvent.objects.filter(kind=JourneyEvent.Kind.CHECK_UP_PLANNED).exists()
+
+
 def test_completing_a_scheduled_visit_is_refused(clinic):
     visit = VisitFactory(
         patient=clinic.patient,

@@ -109,6 +109,50 @@ def test_recall_due_opens_task(clinic):
     assert Task.objects.filter(kind=Task.Kind.RECALL_DUE).count() == 1
 
 
+def test_a_recall_is_answered_by_the_check_up_and_stays_answered_after_it(clinic):
+    plan, _ = accepted_plan(clinic)
+    due = timezone.localdate() - timedelta(days=5)
+    TreatmentPlan.objects.filter(pk=plan.pk).update(
+        status=TreatmentPlan.Status.COMPLETED, recall_due_on=due
+    )
+    long_before = timezone.now() - timedelta(days=200)
+    VisitFactory(  # the plan's last treatment visit answers nothing
+        patient=clinic.patient,
+        doctor=clinic.doctor,
+        branch=clinic.branch,
+        service=clinic.service,
+        starts_at=long_before,
+        ends_at=long_before + timedelta(minutes=30),
+        status=Visit.Status.COMPLETED,
+    )
+    worklist_rules_run()
+    task = Task.objects.get(kind=Task.Kind.RECALL_DUE)
+    assert [i.reason for i in routing_queue()] == ["recall"]
+
+    check_up = VisitFactory(
+        patient=clinic.patient,
+        doctor=clinic.doctor,
+        branch=clinic.branch,
+        service=clinic.service,
+        starts_at=tomorrow_at(9),
+        ends_at=tomorrow_at(9) + timedelta(minutes=30),
+    )
+    worklist_rules_run()
+    task.refresh_from_db()
+    assert task.state == Task.State.DONE
+    assert routing_queue() == []
+
+    # The check-up took place: the recall must not come back as due.
+    Visit.objects.filter(pk=check_up.pk).update(
+        status=Visit.Status.COMPLETED,
+        starts_at=timezone.now() - timedelta(hours=2),
+        ends_at=timezone.now() - timedelta(hours=1, minutes=30),
+    )
+    worklist_rules_run()
+    assert routing_queue() == []
+    assert not Task.objects.filter(kind=Task.Kind.RECALL_DUE, state=Task.State.OPEN).exists()
+
+
 def test_worklist_sorted_by_due_then_risk(clinic):
     patients = []
     for days in (8, 40, 15):
@@ -142,10 +186,27 @@ def test_routing_queue_lists_due_stage_handoff_and_recall(clinic):
     assert [i.reason for i in routing_queue()] == ["handoff"]
 
 
+def test_the_plan_always_knows_its_first_open_stage(clinic):
+    plan, stages = accepted_plan(clinic)
+    plan.refresh_from_db()
+    assert plan.next_stage == stages[0]
+    Stage.objects.filter(pk=stages[0].pk).update(status=Stage.Status.DONE)
+    plan.refresh_from_db()
+    assert plan.next_stage == stages[1]
+    stale = TreatmentPlan.objects.get(pk=plan.pk)
+    stale.next_stage = stages[2]
+    stale.save()  # a full save (admin, a stale form) can't put a wrong stage there
+    plan.refresh_from_db()
+    assert plan.next_stage == stages[1]
+    Stage.objects.filter(option=plan.chosen_option).update(status=Stage.Status.SKIPPED)
+    plan.refresh_from_db()
+    assert plan.next_stage is None
+
+
 def test_routing_queue_query_count_is_constant(clinic, django_assert_max_num_queries):
     for _ in range(8):
         accepted_plan(clinic)
-    with django_assert_max_num_queries(3):
+    with django_assert_max_num_queries(4):
         items = routing_queue()
         [i.patient.full_name for i in items]
     assert len(items) == 8
