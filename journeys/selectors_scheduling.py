@@ -78,6 +78,24 @@ def _schedule(
         )
         .exclude(status__in=Visit.CANCELLED)
         .select_related("patient", "service", "doctor")
+        # A day of ten doctors is a few hundred visits: load what the grids print, not
+        # whole patient cards.
+        .only(
+            "patient_id",
+            "doctor_id",
+            "service_id",
+            "starts_at",
+            "ends_at",
+            "status",
+            "patient__last_name",
+            "patient__first_name",
+            "patient__middle_name",
+            "service__name",
+            "doctor__email",
+            "doctor__first_name",
+            "doctor__last_name",
+            "doctor__is_active",
+        )
         .order_by("starts_at")
     )
     if doctor is not None:

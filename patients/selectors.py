@@ -114,6 +114,27 @@ def patient_search(
     return _limited(patients.order_by("last_name", "first_name", "id"), limit)
 
 
+# A search lists at most this many patients. A fragment such as "петр" matches tens of
+# thousands of cards at a million patients; sorting all of them to show the first page
+# cost more than the rest of the page together, and nobody reads that far: the page
+# asks for more of the name, the phone or the card number instead.
+SEARCH_CAP = 1000
+
+
+def patient_search_bounded(
+    *, query: str = "", branch_id: int | None = None, cap: int | None = None
+) -> tuple[QuerySet[Patient], bool]:
+    """:func:`patient_search` for the search page: at most ``cap`` matches, in the same
+    order, and whether more matched. Finding the matches stops after ``cap + 1`` rows
+    (no sort), then only those are sorted by name."""
+    cap = SEARCH_CAP if cap is None else cap
+    matches = patient_search(query=query, branch_id=branch_id)
+    if not (query or "").strip():
+        return matches, False  # the whole list, walked along the name index
+    found = list(matches.order_by().values_list("pk", flat=True)[: cap + 1])
+    return matches.filter(pk__in=found[:cap]), len(found) > cap
+
+
 # The list's order, written so that PostgreSQL cannot walk the name index for it.
 # For a name search it otherwise walks ``patient_name_order`` and filters each row: fast
 # when matches are spread over the alphabet (first names), but a last name matches one

@@ -75,13 +75,19 @@ def _add_error(form, exc: services.PatientError) -> None:
 @role_required(*ALL_STAFF)
 def patient_list_view(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "")
-    patients = selectors.patient_search(query=query, branch_id=_branch(request))
+    patients, truncated = selectors.patient_search_bounded(query=query, branch_id=_branch(request))
     page = CountlessPage(patients, request.GET.get("page"))
     template = "patients/patient_list_rows.html" if request.htmx else "patients/patient_list.html"
     return render(
         request,
         template,
-        {"page": page, "q": query, "can_create": request.user.has_role(*EDITORS)},
+        {
+            "page": page,
+            "q": query,
+            "truncated": truncated,
+            "cap": selectors.SEARCH_CAP,
+            "can_create": request.user.has_role(*EDITORS),
+        },
     )
 
 

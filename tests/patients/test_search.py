@@ -99,6 +99,26 @@ def test_limit_and_order():
     assert [p.last_name for p in patient_search(query="олег", limit=2)] == ["Абрамов", "Миронов"]
 
 
+def test_bounded_search_lists_at_most_the_cap_in_name_order_and_says_more_matched():
+    for last_name in ["Яковлев", "Абрамов", "Миронов", "Борисов"]:
+        PatientFactory(last_name=last_name, first_name="Олег")
+    PatientFactory(last_name="Сидоров", first_name="Иван")
+
+    listed, truncated = selectors.patient_search_bounded(query="олег", cap=3)
+    names_listed = [p.last_name for p in listed]
+    assert truncated
+    assert len(names_listed) == 3
+    assert names_listed == sorted(names_listed)
+    assert "Сидоров" not in names_listed
+
+    listed, truncated = selectors.patient_search_bounded(query="олег", cap=4)
+    assert not truncated
+    assert [p.last_name for p in listed] == ["Абрамов", "Борисов", "Миронов", "Яковлев"]
+    everyone, truncated = selectors.patient_search_bounded(query="", cap=1)
+    assert not truncated
+    assert everyone.count() == 5
+
+
 def test_overlong_query_is_cut_not_refused():
     PatientFactory(last_name="Петров", first_name="Иван")
     assert len(patient_search(query="петров " * 100)) == 1

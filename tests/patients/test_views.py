@@ -6,7 +6,7 @@ from django.test.utils import CaptureQueriesContext
 
 from clinic_crm.audit.models import AuditAction, AuditEvent
 from clinic_crm.staff.roles import Role
-from patients import services
+from patients import selectors, services
 from patients.models import ConsentRecord, Patient
 from tests.patients.factories import (
     BranchFactory,
@@ -162,6 +162,22 @@ def test_list_search_with_htmx_returns_rows_only(staff_client):
     assert "Петров Иван" in page
     assert "Сидоров" not in page
     assert "<html" not in page
+
+
+def test_list_says_when_a_search_matches_more_than_it_lists(staff_client, monkeypatch):
+    client, _doctor = staff_client(Role.DOCTOR)
+    monkeypatch.setattr(selectors, "SEARCH_CAP", 2)
+    PatientFactory.create_batch(3, first_name="Олег")
+    crowded = client.get("/patients/", {"q": "олег"}).content.decode()
+    assert 'data-testid="search-truncated"' in crowded
+    assert "More than 2 patients match" in crowded
+    few = client.get("/patients/", {"q": "олег", "page": 1})
+    assert len(few.context["page"]) == 2
+    PatientFactory(last_name="Редкий")
+    assert (
+        'data-testid="search-truncated"'
+        not in client.get("/patients/", {"q": "редк"}).content.decode()
+    )
 
 
 def test_list_pages_without_counting(staff_client):
@@ -385,7 +401,8 @@ def test_list_query_count_does_not_grow_with_patients(staff_client, django_asser
     PatientFactory.create_batch(29, home_branch=BranchFactory())
     many = count_queries(client, "/patients/")
     assert many == few
-    with django_assert_max_num_queries(few):
+    # A search adds one query (collecting the bounded set of matches), whatever matches.
+    with django_assert_max_num_queries(few + 1):
         client.get("/patients/", {"q": "а"})
 
 
