@@ -424,6 +424,7 @@ def demo_journeys_create(*, patients, rng: random.Random) -> dict[str, int]:
             Handoff.objects.create(
                 patient=patient,
                 plan=plan,
+                branch_id=plan.branch_id,
                 from_doctor=ortho,
                 to_specialty=specialties["Хирургия"],
                 curator=curator,

@@ -188,9 +188,9 @@ WHERE t.id > %(after_plan)s
 """
 
 HANDOFFS_SQL = """
-INSERT INTO journeys_handoff (patient_id, plan_id, from_doctor_id, to_specialty_id,
+INSERT INTO journeys_handoff (patient_id, plan_id, branch_id, from_doctor_id, to_specialty_id,
     curator_id, reason, due_date, state, created_at)
-SELECT t.patient_id, t.id, t.lead_doctor_id, %(specialty)s, t.curator_id,
+SELECT t.patient_id, t.id, t.branch_id, t.lead_doctor_id, %(specialty)s, t.curator_id,
        'Wisdom teeth before the lower braces', current_date - (t.id %% 10)::int,
        CASE WHEN t.id %% 3 = 0 THEN 'lost' ELSE 'open' END, now() - interval '10 days'
 FROM journeys_treatmentplan t
@@ -276,10 +276,23 @@ def scale_data_create(*, patients: int, seed: int, progress: Progress) -> dict[s
         counts["plans"] = cursor.rowcount
         progress(f"plans {cursor.rowcount:,}")
         cursor.execute(OPTIONS_SQL, {"after_plan": after_plan})
+        # The per-row trigger that keeps each plan's next stage would update a plan for
+        # every stage inserted (migration 0007 lets a bulk load skip it); set them all in
+        # one statement afterwards instead.
+        cursor.execute("SET journeys.bulk_load = 'on'")
+        try:
+            cursor.execute(
+                STAGES_SQL,
+                {"after_plan": after_plan, "specialty": specialty.pk, "service": service.pk},
+            )
+            counts["stages"] = cursor.rowcount
+        finally:
+            cursor.execute("RESET journeys.bulk_load")
         cursor.execute(
-            STAGES_SQL, {"after_plan": after_plan, "specialty": specialty.pk, "service": service.pk}
+            "UPDATE journeys_treatmentplan SET next_stage_id = NULL "
+            "WHERE id > %s AND chosen_option_id IS NOT NULL",
+            [after_plan],
         )
-        counts["stages"] = cursor.rowcount
         cursor.execute(EVENTS_SQL, {"after_plan": after_plan})
         counts["events"] = cursor.rowcount
         cursor.execute(HANDOFFS_SQL, {"after_plan": after_plan, "specialty": surgery.pk})

@@ -224,6 +224,12 @@ class TreatmentPlan(models.Model):
         related_name="+",
         verbose_name=_("next stage"),
     )
+    # Kept by the same triggers (migration 0007): the next stage's window start while that
+    # stage still waits to be booked (status planned), else empty. The routing queue reads
+    # a branch's due plans straight off the partial index plan_booking_due.
+    next_booking_due_on = models.DateField(
+        _("next stage to book from"), null=True, blank=True, editable=False
+    )
     observation_months = models.PositiveSmallIntegerField(
         _("observation period, months"),
         default=6,
@@ -245,6 +251,13 @@ class TreatmentPlan(models.Model):
             models.Index(fields=["patient", "status"], name="plan_patient_status"),
             models.Index(fields=["curator", "status"], name="plan_curator_status"),
             models.Index(fields=["status", "recall_due_on"], name="plan_status_recall"),
+            models.Index(
+                fields=["branch", "next_booking_due_on"],
+                name="plan_booking_due",
+                condition=models.Q(
+                    status__in=["accepted", "in_progress"], next_booking_due_on__isnull=False
+                ),
+            ),
         ]
         constraints = [
             models.CheckConstraint(
@@ -478,6 +491,16 @@ class Handoff(models.Model):
         related_name="handoffs",
         verbose_name=_("plan"),
     )
+    # Where the patient is to be booked: the plan's branch, else the referring visit's,
+    # else the patient's home branch (set by handoff_create).
+    branch = models.ForeignKey(
+        Branch,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="handoffs",
+        verbose_name=_("branch"),
+    )
     from_visit = models.ForeignKey(
         Visit,
         on_delete=models.SET_NULL,
@@ -521,7 +544,14 @@ class Handoff(models.Model):
         verbose_name = _("handoff")
         verbose_name_plural = _("handoffs")
         ordering = ["due_date", "id"]
-        indexes = [models.Index(fields=["state", "due_date"], name="handoff_state_due")]
+        indexes = [
+            models.Index(fields=["state", "due_date"], name="handoff_state_due"),
+            models.Index(
+                fields=["branch", "due_date"],
+                name="handoff_open_branch_due",
+                condition=models.Q(state="open"),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.patient} → {self.to_specialty}"

@@ -204,15 +204,15 @@ def routing_queue(
     due. Four queries whatever the size of the clinic."""
     today = timezone.localdate()
     horizon = today + timedelta(days=horizon_days)
-    # Each active plan knows its first open stage (TreatmentPlan.next_stage, kept by the
-    # database), so a due stage is one plan row and one stage row: no walk over the
-    # stages of every plan in the branch. Only the items are joined to their patient.
+    # Each active plan knows its next stage and, while that stage waits to be booked, the
+    # day its window opens (TreatmentPlan.next_booking_due_on, kept by the database), so
+    # the due plans of a branch come in order off one partial index: no walk over every
+    # active plan or stage. Only the items are joined to their patient.
     upcoming = Visit.objects.filter(status__in=Visit.UPCOMING, starts_at__gte=timezone.now())
     next_stages = TreatmentPlan.objects.filter(
         ~Exists(upcoming.filter(stage_id=OuterRef("next_stage_id"))),
         status__in=TreatmentPlan.ACTIVE_STATUSES,
-        next_stage__status=Stage.Status.PLANNED,
-        next_stage__window_start__lte=horizon,
+        next_booking_due_on__lte=horizon,
     )
     handoffs = Handoff.objects.filter(state=Handoff.State.OPEN)
     recalls = TreatmentPlan.objects.filter(
@@ -222,18 +222,18 @@ def routing_queue(
     )
     if branch_id:
         next_stages = next_stages.filter(branch_id=branch_id)
-        handoffs = handoffs.filter(patient__home_branch_id=branch_id)
+        handoffs = handoffs.filter(branch_id=branch_id)
         recalls = recalls.filter(branch_id=branch_id)
     stages = (
         next_stages.select_related("next_stage", "patient")
         .only(
             "patient_id",
+            "next_booking_due_on",
             "next_stage__title",
-            "next_stage__window_start",
             "next_stage__specialty_id",
             *(f"patient__{name}" for name in ROUTING_PATIENT_FIELDS),
         )
-        .order_by("next_stage__window_start", "next_stage_id")[:limit]
+        .order_by("next_booking_due_on", "id")[:limit]
     )
     handoffs = (
         handoffs.select_related("patient")
@@ -260,7 +260,7 @@ def routing_queue(
         RoutingItem(
             reason="stage",
             patient=p.patient,
-            due=p.next_stage.window_start,
+            due=p.next_booking_due_on,
             title=p.next_stage.title,
             specialty_id=p.next_stage.specialty_id,
             stage_id=p.next_stage_id,

@@ -318,6 +318,13 @@ def handoff_create(
     handoff = Handoff.objects.create(
         patient=patient,
         plan=plan,
+        branch_id=(
+            plan.branch_id
+            if plan is not None
+            else from_visit.branch_id
+            if from_visit is not None
+            else patient.home_branch_id
+        ),
         from_visit=from_visit,
         from_doctor=from_doctor,
         to_specialty=to_specialty,

@@ -94,6 +94,10 @@ class HandoffFactory(factory.django.DjangoModelFactory):
         model = Handoff
 
     patient = factory.SubFactory(PatientFactory)
+    plan = None
+    branch = factory.LazyAttribute(
+        lambda o: o.plan.branch if o.plan is not None else o.patient.home_branch
+    )
     to_specialty = factory.SubFactory(SpecialtyFactory)
     reason = "Needs an orthopedist's opinion."
     due_date = factory.LazyFunction(lambda: timezone.localdate() + timedelta(days=7))

@@ -7,7 +7,9 @@ from django.utils import timezone
 
 from journeys.models import Handoff, Stage, Task, TreatmentPlan, Visit
 from journeys.selectors import curator_worklist, routing_queue
+from journeys.services.plans import handoff_create
 from journeys.services.worklist import health_score, worklist_rules_run
+from tests.factories import BranchFactory
 from tests.journeys.factories import HandoffFactory, VisitFactory
 from tests.journeys.test_visit_completion import accepted_plan, tomorrow_at
 
@@ -201,6 +203,47 @@ def test_the_plan_always_knows_its_first_open_stage(clinic):
     Stage.objects.filter(option=plan.chosen_option).update(status=Stage.Status.SKIPPED)
     plan.refresh_from_db()
     assert plan.next_stage is None
+
+
+def test_the_plan_knows_from_when_its_next_stage_waits_for_booking(clinic):
+    plan, stages = accepted_plan(clinic)
+    plan.refresh_from_db()
+    assert plan.next_booking_due_on == stages[0].window_start
+    later = stages[0].window_start + timedelta(days=20)
+    Stage.objects.filter(pk=stages[0].pk).update(window_start=later)  # the window moves
+    plan.refresh_from_db()
+    assert plan.next_booking_due_on == later
+    Stage.objects.filter(pk=stages[0].pk).update(status=Stage.Status.BOOKED)
+    plan.refresh_from_db()
+    assert (plan.next_stage, plan.next_booking_due_on) == (stages[0], None)  # booked: not due
+    Stage.objects.filter(pk=stages[0].pk).update(status=Stage.Status.DONE)
+    plan.refresh_from_db()
+    assert (plan.next_stage, plan.next_booking_due_on) == (stages[1], stages[1].window_start)
+    Stage.objects.filter(pk=stages[1].pk).update(window_start=None)
+    plan.refresh_from_db()
+    assert (plan.next_stage, plan.next_booking_due_on) == (stages[1], None)
+
+
+def test_routing_queue_of_a_branch_lists_the_handoffs_to_be_booked_there(clinic):
+    plan, _ = accepted_plan(clinic)
+    other = BranchFactory()
+    here = handoff_create(
+        actor=clinic.doctor,
+        patient=clinic.patient,
+        from_doctor=clinic.doctor,
+        to_specialty=clinic.surgery,
+        reason="Wisdom teeth first",
+        due_date=timezone.localdate(),
+        plan=plan,
+    )
+    assert here.branch == plan.branch
+    elsewhere = HandoffFactory(from_doctor=clinic.doctor, to_specialty=clinic.surgery)
+    elsewhere.patient.home_branch = other
+    elsewhere.patient.save()
+    Handoff.objects.filter(pk=elsewhere.pk).update(branch=other)
+    handoffs = [i.handoff_id for i in routing_queue(branch_id=clinic.branch.pk) if i.handoff_id]
+    assert handoffs == [here.pk]
+    assert [i.handoff_id for i in routing_queue(branch_id=other.pk)] == [elsewhere.pk]
 
 
 def test_routing_queue_query_count_is_constant(clinic, django_assert_max_num_queries):
