@@ -89,6 +89,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "clinic_crm.staff",
     "clinic_crm.audit",
+    "clinic_crm.messaging",
     "patients",
     "journeys",
     "feedback",
@@ -172,6 +173,10 @@ CELERY_BEAT_SCHEDULE = {
     "worklist-rules": {
         "task": "journeys.tasks.worklist_rules_run_task",
         "schedule": timedelta(minutes=15),
+    },
+    "messages-dispatch": {
+        "task": "clinic_crm.messaging.tasks.messages_dispatch_task",
+        "schedule": timedelta(minutes=1),
     },
     "clear-expired-sessions": {
         "task": "clinic_crm.staff.tasks.sessions_clear_expired",
@@ -304,6 +309,36 @@ EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Clinic CRM <noreply@clinic.local>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+# --- Patient messages (clinic_crm/messaging). ----------------------------------------------
+# Links in messages (calendar, confirm, opt-out) start with this address.
+PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL", "http://127.0.0.1:8000")
+CLINIC_NAME = env_str("CLINIC_NAME", "Clinic")
+# Which backend sends each channel: "console" (development: printed to the worker's log),
+# "file" (one file per message under MESSAGING_FILE_DIR), "off" (the channel is not used:
+# patients are reached on their next channel), or the real one: "smtp" for email (Django's
+# EMAIL_* settings above), "smsc" for SMS, "telegram" for Telegram. In production a channel
+# whose credentials are not set is off.
+SMSC_LOGIN = env_str("SMSC_LOGIN")
+TELEGRAM_BOT_TOKEN = env_str("TELEGRAM_BOT_TOKEN")
+MESSAGING_EMAIL_BACKEND = env_str("MESSAGING_EMAIL_BACKEND") or ("console" if DEBUG else "smtp")
+MESSAGING_SMS_BACKEND = env_str("MESSAGING_SMS_BACKEND") or (
+    "console" if DEBUG else ("smsc" if SMSC_LOGIN else "off")
+)
+MESSAGING_TELEGRAM_BACKEND = env_str("MESSAGING_TELEGRAM_BACKEND") or (
+    "console" if DEBUG else ("telegram" if TELEGRAM_BOT_TOKEN else "off")
+)
+MESSAGING_FILE_DIR = env_str("MESSAGING_FILE_DIR", str(BASE_DIR / "var" / "messages"))
+MESSAGING_HTTP_TIMEOUT = env_int("MESSAGING_HTTP_TIMEOUT", 10)
+SMSC_API_URL = env_str("SMSC_API_URL", "https://smsc.ru/sys/send.php")
+SMSC_PASSWORD = env_str("SMSC_PASSWORD")
+SMSC_SENDER = env_str("SMSC_SENDER")
+TELEGRAM_API_URL = env_str("TELEGRAM_API_URL", "https://api.telegram.org")
+# Secret part of the provider delivery-status callback address (/messages/callback/<token>/).
+MESSAGING_CALLBACK_TOKEN = env_str("MESSAGING_CALLBACK_TOKEN")
+# How long a dispatcher's claim on a message holds before another may take it over.
+MESSAGING_SEND_LEASE_SECONDS = env_int("MESSAGING_SEND_LEASE_SECONDS", 300)
+MESSAGING_BATCH_SIZE = env_int("MESSAGING_BATCH_SIZE", 100)
 
 # --- Logging: no patient data. Query strings (search terms) are cut from request logs. --
 LOGGING = {

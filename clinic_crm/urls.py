@@ -12,6 +12,7 @@ urlpatterns = [
     path("i18n/setlang/", public(set_language), name="set_language"),
     path("admin/", admin.site.urls),
     path("audit/", include("clinic_crm.audit.urls")),
+    path("", include("clinic_crm.messaging.urls")),
     path("patients/", include("patients.urls")),
     path("api/", include((patient_api, "api"))),
     path("", include("journeys.urls")),

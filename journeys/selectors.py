@@ -19,6 +19,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from clinic_crm.messaging.selectors import patient_messages
 from patients.models import Patient
 
 from .models import Handoff, JourneyEvent, PlanOption, Stage, TreatmentPlan, Visit
@@ -80,6 +81,7 @@ class Timeline:
     handoffs: list[Handoff]
     events: list[JourneyEvent]
     kinds: list[str] = field(default_factory=list)
+    messages: list = field(default_factory=list)
 
 
 def plans_with_stages(*, patient_id: int) -> QuerySet[TreatmentPlan]:
@@ -142,6 +144,7 @@ def patient_timeline(*, patient: Patient, kinds: list[str] | None = None) -> Tim
         handoffs=handoffs,
         events=list(timeline_events(patient_id=patient.pk, kinds=kinds)),
         kinds=kinds or [],
+        messages=patient_messages(patient_id=patient.pk),
     )
 
 

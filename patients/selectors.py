@@ -262,18 +262,40 @@ def has_consent(patient: Patient, kind: str, channel: str) -> bool:
     """
     if kind not in ConsentKind.values or channel not in ConsentChannel.values:
         raise ValueError(f"unknown consent kind or channel: {kind!r}, {channel!r}")
-    channels = {channel, ConsentChannel.ANY}
-    records = list(
-        ConsentRecord.objects.filter(patient=patient, kind=kind, channel__in=channels)
+    records = (
+        ConsentRecord.objects.filter(
+            patient=patient, kind=kind, channel__in={channel, ConsentChannel.ANY}
+        )
         .order_by("channel", "-recorded_at", "-id")
         .distinct("channel")
     )
-    if not records:
-        return False
-    specific = next((r for r in records if r.channel == channel), None)
-    general = next((r for r in records if r.channel == ConsentChannel.ANY), None)
+    return consent_allows(_latest_per_key(records), kind, channel)
+
+
+def consent_allows(state: dict[tuple[str, str], ConsentRecord], kind: str, channel: str) -> bool:
+    """``has_consent``'s rule applied to a state from ``consent_state(s)``."""
+    specific = state.get((kind, channel))
+    general = state.get((kind, ConsentChannel.ANY))
     if specific is None or general is None:
-        return (specific or general).granted
+        record = specific or general
+        return record.granted if record is not None else False
     if channel == ConsentChannel.ANY or specific.recorded_at >= general.recorded_at:
         return specific.granted
     return general.granted
+
+
+def consent_states(
+    *, patient_ids: Iterable[int], kinds: Iterable[str]
+) -> dict[int, dict[tuple[str, str], ConsentRecord]]:
+    """The current consents of many patients in one query (the message dispatcher's
+    batch), per patient as ``consent_state`` gives them."""
+    records = (
+        ConsentRecord.objects.filter(patient_id__in=list(patient_ids), kind__in=list(kinds))
+        .order_by("patient_id", "kind", "channel", "-recorded_at", "-id")
+        .distinct("patient_id", "kind", "channel")
+        .only("patient_id", "kind", "channel", "granted", "recorded_at")
+    )
+    states: dict[int, dict[tuple[str, str], ConsentRecord]] = {}
+    for record in records:
+        states.setdefault(record.patient_id, {})[(record.kind, record.channel)] = record
+    return states

@@ -4,6 +4,7 @@ a password, against the real PostgreSQL and Redis."""
 from __future__ import annotations
 
 import itertools
+import subprocess
 
 import pytest
 from django.db.backends.signals import connection_created
@@ -127,56 +128,21 @@ def clinic(make_staff):
 def celery_worker_process(django_db_setup, django_db_blocker):
     """A real Celery worker in its own process, consuming from the real Redis broker and
     writing to the test database."""
-    import os
-    import subprocess
-    import sys
-    import time
-    from pathlib import Path
-
-    from django.db import connection
+    from django.conf import settings
 
     from clinic_crm.celery import app
+    from tests.processes import start_worker, wait_until, worker_env
 
     app.control.purge()
-    root = Path(__file__).resolve().parent.parent
-    database = connection.settings_dict
-    env = {
-        **os.environ,
-        "DATABASE_URL": (
-            f"postgres://{database['USER'] or 'postgres'}@{database['HOST'] or '127.0.0.1'}:"
-            f"{database['PORT'] or 5432}/{database['NAME']}"
-        ),
-    }
-    (root / "var").mkdir(exist_ok=True)
-    log = open(root / "var" / "test-celery-worker.log", "w")  # noqa: SIM115
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "clinic_crm",
-            "worker",
-            "--pool=solo",
-            "--loglevel=INFO",
-            "--without-gossip",
-            "--without-mingle",
-            f"--hostname=test-worker-{os.getpid()}@%h",
-        ],
-        cwd=root,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    process = start_worker(worker_env(settings.CELERY_BROKER_URL), "celery-worker")
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if app.control.ping(timeout=0.5):
-                break
+
+        def answers() -> bool:
             if process.poll() is not None:
                 raise RuntimeError("Celery worker exited; see var/test-celery-worker.log")
-        else:
-            raise RuntimeError("Celery worker did not answer within 60 s")
+            return bool(app.control.ping(timeout=0.5))
+
+        wait_until(answers, timeout=60, what="the Celery worker to answer")
         yield process
     finally:
         process.terminate()
@@ -184,4 +150,3 @@ def celery_worker_process(django_db_setup, django_db_blocker):
             process.wait(timeout=20)
         except subprocess.TimeoutExpired:
             process.kill()
-        log.close()

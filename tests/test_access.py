@@ -16,6 +16,9 @@ PUBLIC_URL_NAMES = {
     "staff:login",
     "staff:logout",
     "journeys:patient_calendar",  # signed, expiring link; tested in tests/journeys
+    "messaging:optout",  # signed link from a message; tested in tests/messaging
+    "messaging:visit_answer",  # signed link from a reminder; tested in tests/messaging
+    "messaging:delivery_callback",  # provider's, secret token in the path; tests/messaging
 }
 PASSWORD_ONLY_URL_NAMES = {"staff:otp", "staff:enrol"}
 SAMPLE_VALUES = {

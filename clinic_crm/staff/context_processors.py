@@ -21,6 +21,7 @@ NAVIGATION = [
     ),
     ("journeys:worklist", _("Worklist"), "list-check", (Role.CURATOR,)),
     ("journeys:checklist_rates", _("Checklists"), "ui-checks", (Role.MANAGER,)),
+    ("messaging:outbox", _("Messages"), "envelope", (Role.MANAGER,)),
     ("staff:staff_list", _("Staff"), "person-badge", (Role.MANAGER,)),
     ("audit:list", _("Audit log"), "journal-text", (Role.MANAGER,)),
 ]

@@ -81,6 +81,12 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "audit.view_auditevent",
         "staff.view_user",
         "staff.reset_second_factor",
+        "messaging.view_messagingsettings",
+        "messaging.change_messagingsettings",
+        "messaging.view_messagetemplate",
+        "messaging.add_messagetemplate",
+        "messaging.change_messagetemplate",
+        "messaging.delete_messagetemplate",
     ],
 }
 

@@ -36,6 +36,7 @@ from journeys.models import (
     Service,
     Specialty,
     Stage,
+    Task,
     TreatmentPlan,
     Visit,
     Weekday,
@@ -117,9 +118,12 @@ def _plan_of(stage: Stage | None, handoff: Handoff | None) -> TreatmentPlan | No
 
 def _after_visit_change(visit: Visit) -> None:
     """Called inside the transaction of every booking, move and status change: the
-    worklist rules for the patient run again once it commits (a booked visit closes a
-    "stalled journey" task). Messaging will plan, update or suppress the visit's
-    reminders here, in the same transaction (see ARCHITECTURE, "Messaging")."""
+    visit's reminders are planned, re-planned or suppressed in this same transaction, and
+    the worklist rules for the patient run again once it commits (a booked visit closes a
+    "stalled journey" task)."""
+    from clinic_crm.messaging.services import visit_messages_sync
+
+    visit_messages_sync(visit=visit)
     after_journey_change(patient_id=visit.patient_id)
 
 
@@ -788,3 +792,31 @@ def next_free_slots(
         step_minutes=step_minutes,
         limit=limit,
     )
+
+
+@transaction.atomic
+def visit_reschedule_request(*, visit: Visit, note: str = "") -> Task:
+    """The patient can't come at this time and asks for another: the visit is cancelled
+    (the slot goes to the waitlist at once) and a booking request is opened for the
+    plan's curator, or for the front desk when there is no plan."""
+    visit_cancel(
+        actor=None,
+        visit=visit,
+        by_patient=True,
+        reason=(note or "")[:200] or _("The patient asked to reschedule"),
+    )
+    plan = visit.stage.option.plan if visit.stage_id else None
+    task = Task(
+        kind=Task.Kind.BOOKING_REQUEST,
+        patient_id=visit.patient_id,
+        plan=plan,
+        assignee=plan.curator if plan is not None else None,
+        cause_key=f"reschedule:{visit.pk}",
+        due_at=timezone.now() + timedelta(hours=4),
+        title=_("Rebook: the patient asked to move the visit of %(when)s")
+        % {"when": timezone.localtime(visit.starts_at).strftime("%d.%m %H:%M")},
+        details=note,
+        risk=60,
+    )
+    Task.objects.bulk_create([task], ignore_conflicts=True)
+    return Task.objects.get(cause_key=task.cause_key, state__in=Task.OPEN_STATES)

@@ -1,0 +1,42 @@
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from .models import Message, MessageChannel, MessageKind
+
+
+class OutboxFilterForm(forms.Form):
+    status = forms.ChoiceField(
+        choices=[("", _("Any status")), *Message.Status.choices], required=False, label=_("Status")
+    )
+    kind = forms.ChoiceField(
+        choices=[("", _("Any kind")), *MessageKind.choices], required=False, label=_("Kind")
+    )
+    channel = forms.ChoiceField(
+        choices=[("", _("Any channel")), *MessageChannel.choices],
+        required=False,
+        label=_("Channel"),
+    )
+    date_from = forms.DateField(
+        required=False, label=_("From"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+    date_to = forms.DateField(
+        required=False, label=_("To"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            field.widget.attrs["class"] = (
+                "form-select form-select-sm"
+                if isinstance(field.widget, forms.Select)
+                else "form-control form-control-sm"
+            )
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("date_from"), data.get("date_to")
+        if start and end and start > end:
+            raise forms.ValidationError(_("“From” must not be after “To”."))
+        if start and end and (end - start).days > 92:
+            raise forms.ValidationError(_("Choose at most three months at a time."))
+        return data

@@ -1,0 +1,67 @@
+"""Signed links in messages: the one-click opt-out. They carry no personal data in clear
+and do not expire (an old message's link must still work)."""
+
+from __future__ import annotations
+
+from django.core import signing
+from django.urls import reverse
+
+from .rendering import absolute_url
+
+OPTOUT_SALT = "messaging.optout"
+VISIT_SALT = "messaging.visit"
+
+
+class VisitLinkProblem(Exception):
+    """A visit link that can't be used, with the patient-facing reason."""
+
+
+def optout_url(*, patient_id: int, kind: str) -> str:
+    token = signing.Signer(salt=OPTOUT_SALT).sign_object({"p": patient_id, "k": kind})
+    return absolute_url(reverse("messaging:optout", args=[token]))
+
+
+def optout_target(token: str) -> tuple[int, str] | None:
+    """(patient id, kind) of a genuine link, else None."""
+    from .models import MessageKind
+
+    try:
+        data = signing.Signer(salt=OPTOUT_SALT).unsign_object(token)
+    except signing.BadSignature:
+        return None
+    if (
+        not isinstance(data, dict)
+        or not isinstance(data.get("p"), int)
+        or data.get("k") not in MessageKind.values
+    ):
+        return None
+    return data["p"], data["k"]
+
+
+def visit_link_url(*, visit) -> str:
+    """The reminder's "confirm, cancel or ask to reschedule" link. It names the visit and
+    the start it was sent for, so a link from before a move can't act on the new time."""
+    token = signing.TimestampSigner(salt=VISIT_SALT).sign_object(
+        {"v": visit.pk, "s": int(visit.starts_at.timestamp())}
+    )
+    return absolute_url(reverse("messaging:visit_answer", args=[token]))
+
+
+def visit_link_target(token: str) -> tuple[int, int]:
+    """(visit id, start as a Unix time) of a genuine, unexpired link."""
+    from django.conf import settings
+    from django.utils.translation import gettext as _
+
+    try:
+        data = signing.TimestampSigner(salt=VISIT_SALT).unsign_object(
+            token, max_age=settings.PATIENT_LINK_MAX_AGE_DAYS * 86400
+        )
+    except signing.SignatureExpired as exc:
+        raise VisitLinkProblem(_("This link has expired. Please call the clinic.")) from exc
+    except signing.BadSignature as exc:
+        raise VisitLinkProblem(
+            _("This link is not valid. If you copied it, check that it is complete.")
+        ) from exc
+    if not isinstance(data, dict) or not all(isinstance(data.get(k), int) for k in "vs"):
+        raise VisitLinkProblem(_("This link is not valid."))
+    return data["v"], data["s"]

@@ -1,0 +1,336 @@
+"""Turning a template and the facts of a patient's journey into a message's text.
+
+Templates are Django templates that managers may edit, so they only ever see plain data
+(dicts of strings built here), never model instances: a template can't walk from a
+patient to other records. A template that names a variable we don't provide is refused
+when it is saved, with the variable named.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.template import Context, Engine, TemplateSyntaxError
+from django.template.base import VariableNode
+from django.utils import formats, translation
+from django.utils.translation import gettext as _
+
+from .models import MessageKind, MessageTemplate
+
+# What a template may use. Each name maps to the attributes it offers; ``None`` means a
+# plain string. Kept in one place: the editor lists it, the check enforces it.
+TEMPLATE_VARIABLES: dict[str, tuple[str, ...] | None] = {
+    "patient": ("first_name", "middle_name", "last_name", "full_name", "greeting_name"),
+    "doctor": ("name", "bio", "specialty"),
+    "branch": ("name", "address", "directions"),
+    "service": ("name", "preparation", "what_to_expect", "duration_minutes"),
+    "visit": ("date", "time", "weekday"),
+    "stage": ("title", "purpose"),
+    "plan": ("title", "stages_done", "stages_total"),
+    "calendar_url": None,
+    "confirm_url": None,
+    "optout_url": None,
+    "clinic_name": None,
+}
+
+_MARK = "\x00{}\x00"
+_MISSING = re.compile("\x00(.*?)\x00")
+
+# The engine for message templates: no autoescape (the text is plain, not HTML), and a
+# marker for anything a template asks for that the context lacks.
+_ENGINE = Engine(autoescape=False, string_if_invalid=_MARK.format("%s"), libraries={})
+
+
+def _sample_context() -> dict[str, Any]:
+    context: dict[str, Any] = {}
+    for name, attributes in TEMPLATE_VARIABLES.items():
+        context[name] = "x" if attributes is None else {attr: "x" for attr in attributes}
+    return context
+
+
+def _root_names(template) -> set[str]:
+    names = set()
+    for node in template.nodelist.get_nodes_by_type(VariableNode):
+        var = node.filter_expression.var
+        lookups = getattr(var, "lookups", None)
+        if lookups:
+            names.add(lookups[0])
+    return names
+
+
+def template_check(*, subject: str, body: str) -> None:
+    """Raises ValidationError naming a syntax error or any variable (or attribute) that
+    messages don't provide."""
+    errors = {}
+    for field, source in (("subject", subject), ("body", body)):
+        try:
+            template = _ENGINE.from_string(source or "")
+        except TemplateSyntaxError as exc:
+            errors[field] = _("The template can't be read: %(error)s") % {"error": exc}
+            continue
+        unknown = sorted(_root_names(template) - TEMPLATE_VARIABLES.keys())
+        if not unknown:
+            rendered = template.render(Context(_sample_context()))
+            unknown = sorted(set(_MISSING.findall(rendered)))
+        if unknown:
+            errors[field] = _("Unknown variable: %(names)s. Available: %(available)s.") % {
+                "names": ", ".join(unknown),
+                "available": ", ".join(TEMPLATE_VARIABLES),
+            }
+    if errors:
+        raise ValidationError(errors)
+
+
+@dataclass(frozen=True)
+class Wording:
+    subject: str
+    body: str
+
+
+# Built-in wording per kind and language (and "sms" when SMS needs a shorter one). A
+# manager's MessageTemplate row of the same kind, language and channel replaces it.
+DEFAULT_TEMPLATES: dict[tuple[str, str, str], Wording] = {
+    (MessageKind.REMINDER, "ru", ""): Wording(
+        "Напоминание о визите {{ visit.date }} в {{ visit.time }}",
+        "{{ patient.greeting_name }}, ждём вас {{ visit.weekday }}, {{ visit.date }} "
+        "в {{ visit.time }}.\n"
+        "Врач: {{ doctor.name }}{% if doctor.specialty %}, {{ doctor.specialty }}{% endif %}."
+        "{% if doctor.bio %}\n{{ doctor.bio }}{% endif %}\n"
+        "{% if stage.purpose %}Зачем этот визит: {{ stage.purpose }}\n{% endif %}"
+        "{% if service.preparation %}Как подготовиться: {{ service.preparation }}\n{% endif %}"
+        "Адрес: {{ branch.address }}."
+        "{% if branch.directions %} {{ branch.directions }}{% endif %}\n"
+        "{% if confirm_url %}Подтвердить, отменить или перенести: {{ confirm_url }}\n{% endif %}"
+        "{% if calendar_url %}Ваш план лечения: {{ calendar_url }}{% endif %}",
+    ),
+    (MessageKind.REMINDER, "ru", "sms"): Wording(
+        "",
+        "{{ patient.greeting_name }}, ждём вас {{ visit.date }} в {{ visit.time }}, "
+        "{{ branch.address }}, врач {{ doctor.name }}."
+        "{% if confirm_url %} Подтвердить/перенести: {{ confirm_url }}{% endif %}",
+    ),
+    (MessageKind.REMINDER, "en", ""): Wording(
+        "Your visit on {{ visit.date }} at {{ visit.time }}",
+        "{{ patient.greeting_name }}, we look forward to seeing you on {{ visit.weekday }}, "
+        "{{ visit.date }} at {{ visit.time }}.\n"
+        "Your doctor: {{ doctor.name }}{% if doctor.specialty %}, {{ doctor.specialty }}"
+        "{% endif %}.{% if doctor.bio %}\n{{ doctor.bio }}{% endif %}\n"
+        "{% if stage.purpose %}Why you come that day: {{ stage.purpose }}\n{% endif %}"
+        "{% if service.preparation %}How to prepare: {{ service.preparation }}\n{% endif %}"
+        "Address: {{ branch.address }}."
+        "{% if branch.directions %} {{ branch.directions }}{% endif %}\n"
+        "{% if confirm_url %}Confirm, cancel or ask to reschedule: {{ confirm_url }}\n"
+        "{% endif %}{% if calendar_url %}Your treatment plan: {{ calendar_url }}{% endif %}",
+    ),
+    (MessageKind.REMINDER, "en", "sms"): Wording(
+        "",
+        "{{ patient.greeting_name }}, see you on {{ visit.date }} at {{ visit.time }}, "
+        "{{ branch.address }}, with {{ doctor.name }}."
+        "{% if confirm_url %} Confirm/reschedule: {{ confirm_url }}{% endif %}",
+    ),
+    (MessageKind.FOLLOW_UP, "ru", ""): Wording(
+        "Как вы себя чувствуете?",
+        "{{ patient.greeting_name }}, вчера вы были у врача {{ doctor.name }}"
+        "{% if service.name %} ({{ service.name }}){% endif %}. Как вы себя чувствуете? "
+        "Ответьте на это сообщение — если что-то беспокоит, мы перезвоним.",
+    ),
+    (MessageKind.FOLLOW_UP, "en", ""): Wording(
+        "How do you feel?",
+        "{{ patient.greeting_name }}, yesterday you saw {{ doctor.name }}"
+        "{% if service.name %} ({{ service.name }}){% endif %}. How do you feel? "
+        "Reply to this message; if anything worries you, we will call you back.",
+    ),
+    (MessageKind.RECALL, "ru", ""): Wording(
+        "Пора на контрольный осмотр",
+        "{{ patient.greeting_name }}, подошло время контрольного осмотра"
+        "{% if plan.title %} после лечения «{{ plan.title }}»{% endif %}. "
+        "Запишитесь, чтобы сохранить результат.{% if calendar_url %} {{ calendar_url }}"
+        "{% endif %}{% if optout_url %}\nНе присылать такие напоминания: {{ optout_url }}"
+        "{% endif %}",
+    ),
+    (MessageKind.RECALL, "en", ""): Wording(
+        "Time for your check-up",
+        "{{ patient.greeting_name }}, it is time for your check-up"
+        "{% if plan.title %} after “{{ plan.title }}”{% endif %}. Book it to keep the "
+        "result.{% if calendar_url %} {{ calendar_url }}{% endif %}"
+        "{% if optout_url %}\nNo more of these: {{ optout_url }}{% endif %}",
+    ),
+    (MessageKind.REACTIVATION, "ru", ""): Wording(
+        "Давно не виделись",
+        "{{ patient.greeting_name }}, вы давно не были у нас. Профилактический осмотр "
+        "раз в год помогает не пропустить важное — будем рады записать вас."
+        "{% if optout_url %}\nОтписаться: {{ optout_url }}{% endif %}",
+    ),
+    (MessageKind.REACTIVATION, "en", ""): Wording(
+        "It has been a while",
+        "{{ patient.greeting_name }}, it has been a while since your last visit. A yearly "
+        "check-up keeps small things small; we will be glad to book you."
+        "{% if optout_url %}\nUnsubscribe: {{ optout_url }}{% endif %}",
+    ),
+    (MessageKind.BIRTHDAY, "ru", ""): Wording(
+        "С днём рождения!",
+        "{{ patient.greeting_name }}, поздравляем с днём рождения! Здоровья вам. "
+        "{{ clinic_name }}{% if optout_url %}\nОтписаться: {{ optout_url }}{% endif %}",
+    ),
+    (MessageKind.BIRTHDAY, "en", ""): Wording(
+        "Happy birthday!",
+        "{{ patient.greeting_name }}, happy birthday and good health! {{ clinic_name }}"
+        "{% if optout_url %}\nUnsubscribe: {{ optout_url }}{% endif %}",
+    ),
+    (MessageKind.HOLIDAY, "ru", ""): Wording(
+        "С праздником!",
+        "{{ patient.greeting_name }}, поздравляем с праздником! {{ clinic_name }}"
+        "{% if optout_url %}\nОтписаться: {{ optout_url }}{% endif %}",
+    ),
+    (MessageKind.HOLIDAY, "en", ""): Wording(
+        "Season's greetings",
+        "{{ patient.greeting_name }}, season's greetings from {{ clinic_name }}!"
+        "{% if optout_url %}\nUnsubscribe: {{ optout_url }}{% endif %}",
+    ),
+    (MessageKind.EDUCATION, "ru", ""): Wording(
+        "{{ stage.title }}: что важно знать",
+        "{{ patient.greeting_name }}, {{ stage.purpose }}"
+        "{% if calendar_url %}\nВаш план: {{ calendar_url }}{% endif %}"
+        "{% if optout_url %}\nНе присылать материалы: {{ optout_url }}{% endif %}",
+    ),
+    (MessageKind.EDUCATION, "en", ""): Wording(
+        "{{ stage.title }}: what to know",
+        "{{ patient.greeting_name }}, {{ stage.purpose }}"
+        "{% if calendar_url %}\nYour plan: {{ calendar_url }}{% endif %}"
+        "{% if optout_url %}\nNo more materials: {{ optout_url }}{% endif %}",
+    ),
+    (MessageKind.NEW_DOCTOR, "ru", ""): Wording(
+        "Знакомьтесь: {{ doctor.name }}",
+        "{{ patient.greeting_name }}, {{ visit.date }} в {{ visit.time }} вас примет "
+        "{{ doctor.name }}{% if doctor.specialty %}, {{ doctor.specialty }}{% endif %}."
+        "{% if doctor.bio %}\n{{ doctor.bio }}{% endif %}\nАдрес: {{ branch.address }}.",
+    ),
+    (MessageKind.NEW_DOCTOR, "en", ""): Wording(
+        "Meet {{ doctor.name }}",
+        "{{ patient.greeting_name }}, on {{ visit.date }} at {{ visit.time }} you will see "
+        "{{ doctor.name }}{% if doctor.specialty %}, {{ doctor.specialty }}{% endif %}."
+        "{% if doctor.bio %}\n{{ doctor.bio }}{% endif %}\nAddress: {{ branch.address }}.",
+    ),
+    (MessageKind.SURVEY, "ru", ""): Wording(
+        "Как прошёл визит?",
+        "{{ patient.greeting_name }}, оцените, пожалуйста, визит — это займёт минуту.",
+    ),
+    (MessageKind.SURVEY, "en", ""): Wording(
+        "How was your visit?",
+        "{{ patient.greeting_name }}, please rate your visit; it takes a minute.",
+    ),
+}
+
+
+def wording_for(*, kind: str, language: str, channel: str) -> Wording:
+    """The manager's template for this kind, language and channel, else theirs for any
+    channel, else the built-in one (in the language, else Russian)."""
+    rows = {
+        row.channel: row
+        for row in MessageTemplate.objects.filter(
+            kind=kind, language=language, channel__in=[channel, ""]
+        )
+    }
+    for key in (channel, ""):
+        if key in rows:
+            return Wording(rows[key].subject, rows[key].body)
+    for lang in (language, "ru"):
+        for key in (channel, ""):
+            if (kind, lang, key) in DEFAULT_TEMPLATES:
+                return DEFAULT_TEMPLATES[(kind, lang, key)]
+    raise LookupError(f"no wording for {kind}/{language}/{channel}")
+
+
+def render(wording: Wording, context: dict[str, Any], *, language: str) -> tuple[str, str]:
+    """Renders subject and body in the patient's language. Whatever is missing renders
+    empty; runs of blank lines collapse."""
+    with translation.override(language):
+        subject, body = (
+            _MISSING.sub("", _ENGINE.from_string(text).render(Context(context)))
+            for text in (wording.subject, wording.body)
+        )
+    body = re.sub(r"\n{3,}", "\n\n", body).strip()
+    return " ".join(subject.split())[:200], body
+
+
+def absolute_url(path: str) -> str:
+    return settings.PUBLIC_BASE_URL.rstrip("/") + path
+
+
+def _person_name(user) -> str:
+    if user is None:
+        return ""
+    return user.get_full_name() or user.email
+
+
+def journey_context(
+    *, patient, visit=None, stage=None, plan=None, doctor=None, links: dict | None = None
+) -> dict[str, Any]:
+    """Plain data for a template from the journey's rows. Dates and times are shown in
+    the patient's time zone and language."""
+    zone = ZoneInfo(patient.time_zone or settings.TIME_ZONE)
+    doctor = doctor if doctor is not None else getattr(visit, "doctor", None)
+    profile = getattr(doctor, "profile", None) if doctor is not None else None
+    branch = getattr(visit, "branch", None) or getattr(plan, "branch", None)
+    service = getattr(visit, "service", None)
+    stage = stage if stage is not None else getattr(visit, "stage", None)
+    context: dict[str, Any] = {
+        "patient": {
+            "first_name": patient.first_name,
+            "middle_name": patient.middle_name,
+            "last_name": patient.last_name,
+            "full_name": patient.full_name,
+            # "Анна Сергеевна" reads right in Russian; the first name alone in English.
+            "greeting_name": " ".join(
+                part
+                for part in (
+                    patient.first_name,
+                    patient.middle_name if patient.preferred_language == "ru" else "",
+                )
+                if part
+            ),
+        },
+        "doctor": {
+            "name": _person_name(doctor),
+            "bio": getattr(profile, "short_bio", "") or "",
+            "specialty": str(getattr(getattr(profile, "specialty", None), "name", "") or ""),
+        },
+        "branch": {
+            "name": getattr(branch, "name", ""),
+            "address": getattr(branch, "address", ""),
+            "directions": getattr(branch, "directions", ""),
+        },
+        "service": {
+            "name": getattr(service, "name", ""),
+            "preparation": getattr(service, "preparation", ""),
+            "what_to_expect": getattr(service, "what_to_expect", ""),
+            "duration_minutes": str(getattr(service, "duration_minutes", "") or ""),
+        },
+        "stage": {
+            "title": getattr(stage, "title", ""),
+            "purpose": getattr(stage, "purpose", ""),
+        },
+        "plan": {"title": getattr(plan, "title", ""), "stages_done": "", "stages_total": ""},
+        "clinic_name": settings.CLINIC_NAME,
+        "calendar_url": "",
+        "confirm_url": "",
+        "optout_url": "",
+    }
+    if visit is not None:
+        local: datetime = visit.starts_at.astimezone(zone)
+        with translation.override(patient.preferred_language or "ru"):
+            context["visit"] = {
+                "date": formats.date_format(local, "DATE_FORMAT"),
+                "time": local.strftime("%H:%M"),
+                "weekday": formats.date_format(local, "l").lower(),
+            }
+    else:
+        context["visit"] = {"date": "", "time": "", "weekday": ""}
+    context.update(links or {})
+    return context

@@ -1,0 +1,690 @@
+"""Writing the outbox and sending it.
+
+Planning (``message_plan``, ``visit_reminders_plan``, ``visit_messages_suppress``) runs
+inside the caller's transaction, so a booking and its reminders commit or roll back
+together. Sending (``messages_dispatch``) claims due rows with ``FOR UPDATE SKIP
+LOCKED``, marks them ``sending`` under a claim token and a lease, calls the channel
+backend outside any transaction, and records each outcome only where the row still
+carries that claim. So two dispatchers never take the same row, a redelivered task finds
+nothing to do, and a worker killed mid-send leaves a row whose lease runs out: it is sent
+again with the same idempotency key where the provider refuses duplicates, and failed as
+"delivery unknown" where it can't.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from patients.models import ConsentKind, Patient
+from patients.selectors import consent_allows, consent_states
+
+from .backends import backend_for, channel_enabled
+from .backends.base import ChannelBackend, OutboundMessage, PermanentSendError, SendError
+from .links import optout_url, visit_link_url
+from .models import (
+    TRANSACTIONAL_KINDS,
+    Message,
+    MessageChannel,
+    MessageKind,
+    MessageOptOut,
+    MessagingSettings,
+    SuppressReason,
+    consent_kind_for,
+)
+from .rendering import absolute_url, journey_context, render, wording_for
+
+logger = logging.getLogger("clinic_crm.messaging")
+
+# The order channels are tried in after the patient's preferred one.
+CHANNEL_ORDER = (MessageChannel.SMS, MessageChannel.TELEGRAM, MessageChannel.EMAIL)
+MAX_RETRY_DELAY = timedelta(hours=6)
+UPCOMING_VISIT = ("scheduled", "confirmed")
+
+
+def channel_address(patient: Patient, channel: str) -> str:
+    return {
+        MessageChannel.SMS: patient.phone,
+        MessageChannel.EMAIL: patient.email,
+        MessageChannel.TELEGRAM: patient.telegram_chat_id,
+    }.get(channel, "")
+
+
+def channels_for(patient: Patient, first: str | None = None) -> list[str]:
+    """The channels to try, best first: ``first``, the patient's preferred one, then the
+    clinic's order; only those the clinic sends on and the patient can be reached on."""
+    order = [first, patient.preferred_channel, *CHANNEL_ORDER]
+    seen: list[str] = []
+    for channel in order:
+        if channel in MessageChannel.values and channel not in seen:
+            seen.append(channel)
+    return [c for c in seen if channel_address(patient, c) and channel_enabled(c)]
+
+
+def patient_inactive(patient: Patient) -> bool:
+    return patient.is_archived or patient.is_deceased or patient.merged_into_id is not None
+
+
+def _links(message: Message) -> dict[str, str]:
+    from journeys.patient_links import calendar_path
+
+    patient, kind = message.patient, message.kind
+    links = {"calendar_url": absolute_url(calendar_path(patient_id=patient.pk))}
+    if kind not in TRANSACTIONAL_KINDS:
+        links["optout_url"] = optout_url(patient_id=patient.pk, kind=kind)
+    if kind == MessageKind.REMINDER and message.visit is not None:
+        links["confirm_url"] = visit_link_url(visit=message.visit)
+    return links
+
+
+def message_text(message: Message, *, channel: str) -> tuple[str, str]:
+    """The message's subject and body for ``channel``, from its template and the journey
+    rows it is about."""
+    visit, plan = message.visit, message.plan
+    context = journey_context(
+        patient=message.patient,
+        visit=visit,
+        plan=plan if plan is not None else getattr(getattr(visit, "stage", None), "plan", None),
+        links=_links(message),
+    )
+    wording = wording_for(kind=message.kind, language=message.language, channel=channel)
+    return render(wording, context, language=message.language)
+
+
+def _kick_dispatcher() -> None:
+    from .tasks import messages_dispatch_task
+
+    messages_dispatch_task.delay()
+
+
+@transaction.atomic
+def message_plan(
+    *,
+    patient: Patient,
+    kind: str,
+    key: str,
+    scheduled_for: datetime,
+    visit=None,
+    plan=None,
+) -> Message:
+    """Writes one message into the outbox, once per ``key``: planning the same thing
+    again returns the row already there. A patient who can't be reached gets the row
+    too, suppressed with the reason, so staff see why nothing went out."""
+    existing = Message.objects.filter(idempotency_key=key).first()
+    if existing is not None:
+        return existing
+    channels = channels_for(patient)
+    message = Message(
+        patient=patient,
+        kind=kind,
+        channel=channels[0] if channels else (patient.preferred_channel or MessageChannel.SMS),
+        language=patient.preferred_language or "ru",
+        scheduled_for=scheduled_for,
+        due_at=scheduled_for,
+        idempotency_key=key,
+        visit=visit,
+        plan=plan,
+    )
+    if message.channel not in MessageChannel.values:
+        message.channel = MessageChannel.SMS
+    reason = ""
+    if patient_inactive(patient):
+        reason = SuppressReason.PATIENT_INACTIVE
+    elif not channels:
+        reason = SuppressReason.NO_CONTACT
+    message.subject, message.body = message_text(message, channel=message.channel)
+    if reason:
+        message.status = Message.Status.SUPPRESSED
+        message.suppressed_reason = reason
+        message.closed_at = timezone.now()
+    message.save()
+    if not reason and scheduled_for <= timezone.now():
+        transaction.on_commit(_kick_dispatcher)
+    return message
+
+
+def _reminder_offsets(config: MessagingSettings) -> list[tuple[str, timedelta]]:
+    offsets = []
+    if config.reminder_24h:
+        offsets.append(("24h", timedelta(hours=24)))
+    if config.reminder_2h:
+        offsets.append(("2h", timedelta(hours=2)))
+    return offsets
+
+
+@transaction.atomic
+def visit_reminders_plan(*, visit) -> list[Message]:
+    """Plans the reminders of a booked visit. Each key names the visit's start, so
+    planning again for the same time is a no-op and a moved visit gets new ones. A
+    reminder whose time has passed at booking is sent now if the visit is still far
+    enough ahead; only the earliest such one."""
+    if visit.status not in UPCOMING_VISIT:
+        return []
+    config = MessagingSettings.current()
+    now = timezone.now()
+    latest_useful = visit.starts_at - timedelta(minutes=config.reminder_min_lead_minutes)
+    planned, sent_now = [], False
+    stamp = visit.starts_at.strftime("%Y%m%dT%H%M")
+    for label, offset in _reminder_offsets(config):
+        at = visit.starts_at - offset
+        if at < now:
+            if sent_now or now > latest_useful:
+                continue
+            at, sent_now = now, True
+        planned.append(
+            message_plan(
+                patient=visit.patient,
+                kind=MessageKind.REMINDER,
+                key=f"reminder:visit:{visit.pk}:{label}:{stamp}",
+                scheduled_for=at,
+                visit=visit,
+                plan=getattr(visit.stage, "plan", None) if visit.stage_id else None,
+            )
+        )
+    return planned
+
+
+def visit_messages_suppress(*, visit, reason: str, keep_keys=()) -> int:
+    """Suppresses the visit's messages that have not gone out yet (a moved, cancelled or
+    finished visit). Rows already being sent are left to their dispatcher."""
+    return (
+        Message.objects.filter(visit=visit, status=Message.Status.PENDING)
+        .exclude(idempotency_key__in=list(keep_keys))
+        .update(
+            status=Message.Status.SUPPRESSED, suppressed_reason=reason, closed_at=timezone.now()
+        )
+    )
+
+
+@transaction.atomic
+def visit_messages_sync(*, visit) -> None:
+    """Makes the visit's outbox tell the truth after a booking, move or status change:
+    an upcoming visit has reminders for its current time (those planned for an earlier
+    time are suppressed as moved); any other visit has none left pending."""
+    if visit.status in UPCOMING_VISIT:
+        current = visit_reminders_plan(visit=visit)
+        visit_messages_suppress(
+            visit=visit,
+            reason=SuppressReason.VISIT_MOVED,
+            keep_keys=[m.idempotency_key for m in current],
+        )
+    elif visit.status in ("cancelled_by_patient", "cancelled_by_clinic"):
+        visit_messages_suppress(visit=visit, reason=SuppressReason.VISIT_CANCELLED)
+    else:
+        visit_messages_suppress(visit=visit, reason=SuppressReason.VISIT_OVER)
+
+
+# --- Dispatch --------------------------------------------------------------------------
+
+
+@dataclass
+class DispatchStats:
+    claimed: int = 0
+    sent: int = 0
+    failed: int = 0
+    suppressed: int = 0
+    retried: int = 0
+    waiting: int = 0
+    lost: int = 0
+    batches: int = 0
+
+    def add(self, other: DispatchStats) -> None:
+        for name in self.__dataclass_fields__:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+CLAIM_SQL = """
+UPDATE messaging_message m
+SET status = 'sending', claim = %(claim)s, lease_until = %(now)s + %(lease)s * interval '1 second',
+    attempts = m.attempts + 1
+FROM (
+    SELECT id, status AS was FROM messaging_message
+    WHERE (status = 'pending' AND due_at <= %(now)s)
+       OR (status = 'sending' AND lease_until < %(now)s)
+    ORDER BY due_at, id
+    LIMIT %(limit)s
+    FOR UPDATE SKIP LOCKED
+) due
+WHERE m.id = due.id
+RETURNING m.id
+"""
+
+
+def messages_claim(*, limit: int, now: datetime | None = None) -> tuple[uuid.UUID, list[int]]:
+    """Claims up to ``limit`` due messages for this dispatcher, in one statement that
+    commits at once: rows still pending, and rows whose earlier claim ran out (the worker
+    died). Returns the claim and the ids."""
+    claim = uuid.uuid4()
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            CLAIM_SQL,
+            {
+                "claim": claim,
+                "now": now or timezone.now(),
+                "lease": settings.MESSAGING_SEND_LEASE_SECONDS,
+                "limit": limit,
+            },
+        )
+        return claim, [row[0] for row in cursor.fetchall()]
+
+
+@dataclass
+class _Outcome:
+    status: str
+    channel: str = ""
+    subject: str | None = None
+    body: str | None = None
+    provider_id: str = ""
+    reason: str = ""
+    error: str = ""
+    due_at: datetime | None = None
+    sent: bool = False
+    attempts_back: bool = False  # waiting (quiet hours) is not an attempt
+    maybe_sent: bool = False  # keep attempt_started_at: the last call's fate is unknown
+
+
+@dataclass
+class _Batch:
+    """What the guards need about a batch, each fetched in one query."""
+
+    config: MessagingSettings
+    consents: dict = field(default_factory=dict)
+    opted_out: set = field(default_factory=set)
+    weekly: Counter = field(default_factory=Counter)
+
+
+def _quiet_until(patient: Patient, now: datetime, config: MessagingSettings) -> datetime | None:
+    """The end of the patient's quiet hours if ``now`` falls inside them."""
+    zone = ZoneInfo(patient.time_zone or settings.TIME_ZONE)
+    local = now.astimezone(zone)
+    start, end, clock = config.quiet_hours_start, config.quiet_hours_end, local.time()
+    inside = (start <= clock or clock < end) if start > end else (start <= clock < end)
+    if not inside:
+        return None
+    day = local.date() if clock < end else local.date() + timedelta(days=1)
+    return datetime.combine(day, end, tzinfo=zone)
+
+
+def _guard(message: Message, now: datetime, batch: _Batch) -> _Outcome | None:
+    """Why the message must not go out now (suppressed or waiting), or None."""
+    config, patient = batch.config, message.patient
+
+    def suppress(reason: str) -> _Outcome:
+        return _Outcome(Message.Status.SUPPRESSED, reason=reason)
+
+    if patient_inactive(patient):
+        return suppress(SuppressReason.PATIENT_INACTIVE)
+    visit = message.visit
+    latest_useful = None
+    if message.kind == MessageKind.REMINDER and visit is not None:
+        if visit.status in ("cancelled_by_patient", "cancelled_by_clinic"):
+            return suppress(SuppressReason.VISIT_CANCELLED)
+        if visit.status not in UPCOMING_VISIT:
+            return suppress(SuppressReason.VISIT_OVER)
+        latest_useful = visit.starts_at - timedelta(minutes=config.reminder_min_lead_minutes)
+        if now > latest_useful:
+            return suppress(SuppressReason.TOO_LATE)
+    if not message.transactional and (patient.pk, message.kind) in batch.opted_out:
+        return suppress(SuppressReason.OPTED_OUT)
+    quiet_until = _quiet_until(patient, now, config)
+    if quiet_until is not None:
+        if latest_useful is not None and quiet_until > latest_useful:
+            return suppress(SuppressReason.QUIET_HOURS_TOO_LATE)
+        return _Outcome(Message.Status.PENDING, due_at=quiet_until, attempts_back=True)
+    if not message.transactional:
+        if batch.weekly[patient.pk] >= config.weekly_cap:
+            return suppress(SuppressReason.WEEKLY_CAP)
+    return None
+
+
+def _pick_channel(message: Message, batch: _Batch, exclude: set[str]) -> str | _Outcome:
+    """The first channel the patient can be reached on and has consented to for this
+    kind, starting with the message's own."""
+    patient = message.patient
+    reachable = [c for c in channels_for(patient, message.channel) if c not in exclude]
+    state = batch.consents.get(patient.pk, {})
+    kind = consent_kind_for(message.kind)
+    for channel in reachable:
+        if consent_allows(state, kind, channel):
+            return channel
+    reason = SuppressReason.NO_CONSENT if reachable else SuppressReason.NO_CONTACT
+    return _Outcome(Message.Status.SUPPRESSED, reason=reason)
+
+
+def _retry_delay(attempts: int, config: MessagingSettings, retry_after: float | None):
+    delay = timedelta(seconds=config.retry_base_seconds * 2 ** max(attempts - 1, 0))
+    if retry_after:
+        delay = max(delay, timedelta(seconds=retry_after))
+    return min(delay, MAX_RETRY_DELAY)
+
+
+UNKNOWN_DELIVERY = (
+    "Delivery unknown: an earlier attempt may have reached the patient and this channel "
+    "can't tell a repeat from a new message. Check with the patient before retrying."
+)
+
+
+def _backend(channel: str, backends: dict[str, ChannelBackend]) -> ChannelBackend:
+    if channel not in backends:
+        backends[channel] = backend_for(channel)
+    return backends[channel]
+
+
+def _mark_attempt(message: Message, claim: uuid.UUID, channel: str, now: datetime) -> None:
+    Message.objects.filter(pk=message.pk, claim=claim).update(
+        attempt_started_at=now, channel=channel
+    )
+
+
+def _deliver(
+    message: Message,
+    *,
+    claim: uuid.UUID,
+    now: datetime,
+    batch: _Batch,
+    backends: dict[str, ChannelBackend],
+) -> _Outcome:
+    if message.attempt_started_at is not None:
+        # The last attempt's fate is unknown. Repeat it only where the provider would
+        # refuse a second copy; never guess otherwise.
+        since = (now - message.attempt_started_at).total_seconds()
+        if not _backend(message.channel, backends).may_resend(since):
+            return _Outcome(Message.Status.FAILED, error=UNKNOWN_DELIVERY)
+    blocked = _guard(message, now, batch)
+    if blocked is not None:
+        return blocked
+    tried: set[str] = set()
+    last_error = ""
+    while True:
+        channel = _pick_channel(message, batch, exclude=tried)
+        if isinstance(channel, _Outcome):
+            if tried:  # every reachable channel failed for good
+                return _Outcome(Message.Status.FAILED, error=last_error)
+            return channel
+        backend = _backend(channel, backends)
+        subject, body = message.subject, message.body
+        if channel != message.channel:
+            subject, body = message_text(message, channel=channel)
+        outbound = OutboundMessage(
+            message_id=message.pk,
+            idempotency_key=message.idempotency_key,
+            channel=channel,
+            to=channel_address(message.patient, channel),
+            subject=subject,
+            body=body,
+        )
+        _mark_attempt(message, claim, channel, now)
+        try:
+            result = backend.send(outbound)
+        except PermanentSendError as exc:
+            tried.add(channel)
+            last_error = f"{channel}: {exc.reason}"
+            continue  # fall back to the next channel the patient can be reached on
+        except SendError as exc:
+            error = f"{channel}: {exc.reason}"
+            if exc.maybe_sent and not backend.may_resend(0):
+                return _Outcome(Message.Status.FAILED, channel=channel, error=UNKNOWN_DELIVERY)
+            if message.attempts >= batch.config.max_attempts:
+                return _Outcome(
+                    Message.Status.FAILED, channel=channel, error=error, maybe_sent=exc.maybe_sent
+                )
+            delay = _retry_delay(message.attempts, batch.config, exc.retry_after)
+            if exc.maybe_sent:  # come back while the provider still knows the key
+                delay = min(delay, timedelta(seconds=backend.idempotency_window / 2))
+            return _Outcome(
+                Message.Status.PENDING,
+                channel=channel,
+                subject=subject,
+                body=body,
+                error=error,
+                due_at=now + delay,
+                maybe_sent=exc.maybe_sent,
+            )
+        if not message.transactional:
+            batch.weekly[message.patient_id] += 1
+        return _Outcome(
+            Message.Status.SENT,
+            channel=channel,
+            subject=subject,
+            body=body,
+            provider_id=result.provider_id,
+            error=last_error,
+            sent=True,
+        )
+
+
+RECORD_SQL = """
+UPDATE messaging_message m
+SET status = v.status,
+    channel = COALESCE(NULLIF(v.channel, ''), m.channel),
+    subject = COALESCE(v.subject, m.subject),
+    body = COALESCE(v.body, m.body),
+    provider_id = v.provider_id,
+    suppressed_reason = v.reason,
+    last_error = CASE WHEN v.error = '' THEN m.last_error ELSE v.error END,
+    due_at = COALESCE(v.due_at, m.due_at),
+    attempts = m.attempts - v.attempts_back,
+    sent_at = CASE WHEN v.sent THEN %(now)s ELSE m.sent_at END,
+    closed_at = CASE WHEN v.status IN ('sent', 'failed', 'suppressed') THEN %(now)s END,
+    claim = NULL,
+    lease_until = NULL,
+    attempt_started_at = CASE WHEN v.maybe_sent THEN m.attempt_started_at END
+FROM (VALUES %(rows)s) AS v(id, status, channel, subject, body, provider_id, reason, error,
+                            due_at, attempts_back, sent, maybe_sent)
+WHERE m.id = v.id AND m.claim = %(claim)s AND m.status = 'sending'
+"""
+
+
+def _record(claim: uuid.UUID, outcomes: dict[int, _Outcome], now: datetime) -> int:
+    """Writes every outcome of a batch in one statement, only where the row still carries
+    this claim (a dispatcher whose lease ran out must not overwrite the one that took over).
+    Returns how many rows took it."""
+    if not outcomes:
+        return 0
+    template = (
+        "(%s::bigint, %s, %s, %s::text, %s::text, %s, %s, %s, %s::timestamptz, %s::int,"
+        " %s::boolean, %s::boolean)"
+    )
+    with transaction.atomic(), connection.cursor() as cursor:
+        raw = cursor.cursor  # psycopg2's own cursor quotes each row
+        values = b",".join(
+            raw.mogrify(
+                template,
+                (
+                    pk,
+                    o.status,
+                    o.channel,
+                    o.subject,
+                    o.body,
+                    o.provider_id,
+                    o.reason,
+                    o.error,
+                    o.due_at,
+                    1 if o.attempts_back else 0,
+                    o.sent,
+                    o.maybe_sent,
+                ),
+            )
+            for pk, o in outcomes.items()
+        ).decode()
+        sql = RECORD_SQL.replace("%(rows)s", values.replace("%", "%%"))
+        cursor.execute(sql, {"now": now, "claim": claim})
+        return cursor.rowcount
+
+
+def _batch_context(messages: list[Message]) -> _Batch:
+    batch = _Batch(config=MessagingSettings.current())
+    patient_ids = {m.patient_id for m in messages}
+    batch.consents = consent_states(
+        patient_ids=patient_ids, kinds=[ConsentKind.REMINDERS, ConsentKind.MARKETING]
+    )
+    marketing = [m.patient_id for m in messages if not m.transactional]
+    if marketing:
+        batch.opted_out = set(
+            MessageOptOut.objects.filter(patient_id__in=marketing).values_list("patient_id", "kind")
+        )
+        week_ago = timezone.now() - timedelta(days=7)
+        batch.weekly = Counter(
+            dict(
+                Message.objects.filter(
+                    patient_id__in=marketing,
+                    status=Message.Status.SENT,
+                    sent_at__gte=week_ago,
+                )
+                .exclude(kind__in=TRANSACTIONAL_KINDS)
+                .values_list("patient_id")
+                .annotate(n=Count("id"))
+            )
+        )
+    return batch
+
+
+def messages_deliver(
+    *, claim: uuid.UUID, claimed: list[int], backends: dict[str, ChannelBackend]
+) -> DispatchStats:
+    """Sends every message of one claim and records the outcomes."""
+    messages = list(
+        Message.objects.filter(claim=claim, status=Message.Status.SENDING).select_related(
+            "patient",
+            "visit__doctor__profile__specialty",
+            "visit__branch",
+            "visit__service",
+            "visit__stage__option__plan",
+            "plan__branch",
+        )
+    )
+    stats = DispatchStats(claimed=len(claimed), lost=len(claimed) - len(messages))
+    if not messages:
+        return stats
+    batch = _batch_context(messages)
+    outcomes: dict[int, _Outcome] = {}
+    for message in messages:
+        now = timezone.now()
+        try:
+            outcome = _deliver(
+                message,
+                claim=claim,
+                now=now,
+                batch=batch,
+                backends=backends,
+            )
+        except Exception as exc:  # a bug or a template gone bad: the row must not hang
+            logger.exception("message %s could not be sent", message.pk)
+            outcome = _Outcome(Message.Status.FAILED, error=f"internal error: {exc!r}"[:500])
+        outcomes[message.pk] = outcome
+        key = {
+            Message.Status.SENT: "sent",
+            Message.Status.FAILED: "failed",
+            Message.Status.SUPPRESSED: "suppressed",
+        }.get(outcome.status)
+        if key:
+            setattr(stats, key, getattr(stats, key) + 1)
+        elif outcome.attempts_back:
+            stats.waiting += 1
+        else:
+            stats.retried += 1
+    recorded = _record(claim, outcomes, timezone.now())
+    stats.lost += len(outcomes) - recorded
+    return stats
+
+
+def messages_dispatch(
+    *, batch_size: int | None = None, max_seconds: float | None = None
+) -> tuple[DispatchStats, bool]:
+    """Claims and sends due messages batch after batch until none is due or
+    ``max_seconds`` have passed. Returns the figures and whether work is left."""
+    batch_size = batch_size or settings.MESSAGING_BATCH_SIZE
+    started = timezone.now()
+    total = DispatchStats()
+    backends: dict[str, ChannelBackend] = {}
+    try:
+        while True:
+            claim, claimed = messages_claim(limit=batch_size)
+            if not claimed:
+                return total, False
+            total.add(messages_deliver(claim=claim, claimed=claimed, backends=backends))
+            total.batches += 1
+            if max_seconds is not None and (
+                (timezone.now() - started).total_seconds() >= max_seconds
+            ):
+                return total, Message.objects.filter(
+                    Q(status=Message.Status.PENDING, due_at__lte=timezone.now())
+                ).exists()
+    finally:
+        for backend in backends.values():
+            backend.close()
+
+
+def delivery_reports_record(*, channel: str, reports) -> int:
+    """Stores what a provider says about delivery. A report names our message id where
+    the provider echoes it, else the provider's id; only sent messages of that channel are
+    touched, so a forged or stale report can't reopen anything."""
+    updated = 0
+    for report in reports:
+        rows = Message.objects.filter(channel=channel, status=Message.Status.SENT)
+        if report.message_id is not None:
+            rows = rows.filter(pk=report.message_id)
+        else:
+            rows = rows.filter(provider_id=report.provider_id)
+        fields = {
+            "delivery": Message.Delivery.DELIVERED
+            if report.delivered
+            else Message.Delivery.UNDELIVERED
+        }
+        if not report.delivered and report.reason:
+            fields["last_error"] = f"{channel}: {report.reason}"
+        updated += rows.update(**fields)
+    return updated
+
+
+@transaction.atomic
+def message_optout(*, patient_id: int, kind: str) -> bool:
+    """Records a patient's "no more of these" and suppresses what of that kind is still
+    waiting. True the first time."""
+    created = MessageOptOut.objects.get_or_create(patient_id=patient_id, kind=kind)[1]
+    Message.objects.filter(patient_id=patient_id, kind=kind, status=Message.Status.PENDING).update(
+        status=Message.Status.SUPPRESSED,
+        suppressed_reason=SuppressReason.OPTED_OUT,
+        closed_at=timezone.now(),
+    )
+    return created
+
+
+@transaction.atomic
+def message_retry(*, message: Message, actor) -> Message:
+    """Puts a failed message back in the queue (staff's "retry")."""
+    updated = Message.objects.filter(pk=message.pk, status=Message.Status.FAILED).update(
+        status=Message.Status.PENDING,
+        due_at=timezone.now(),
+        attempts=0,
+        closed_at=None,
+    )
+    if updated:
+        transaction.on_commit(_kick_dispatcher)
+    message.refresh_from_db()
+    return message
+
+
+__all__ = [
+    "DispatchStats",
+    "channels_for",
+    "delivery_reports_record",
+    "message_optout",
+    "message_plan",
+    "message_retry",
+    "messages_claim",
+    "messages_deliver",
+    "messages_dispatch",
+    "visit_messages_suppress",
+    "visit_messages_sync",
+    "visit_reminders_plan",
+]

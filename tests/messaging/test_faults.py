@@ -1,0 +1,137 @@
+"""Faults with real processes: a worker killed with SIGKILL mid-batch, and the Redis
+broker restarted in the middle of a dispatch. Every message is delivered exactly once."""
+
+import os
+import signal
+from collections import Counter
+from datetime import UTC, datetime
+
+import pytest
+from django.utils import timezone
+
+from clinic_crm.messaging.models import Message, MessageKind
+from tests.factories import PatientFactory
+from tests.messaging.conftest import consent
+from tests.processes import PrivateRedis, sender, start_worker, wait_until, worker_env
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+DISPATCH = "clinic_crm.messaging.tasks.messages_dispatch_task"
+COUNT = 40
+
+
+def _daytime_zone() -> str:
+    """A time zone where it is now early afternoon, so quiet hours never get in the way
+    whenever the suite runs."""
+    hour = datetime.now(UTC).hour
+    offset = (13 - hour + 12) % 24 - 12  # UTC+offset shows ~13:00; Etc/GMT signs are inverted
+    return f"Etc/GMT{-offset:+d}" if offset else "UTC"
+
+
+def _due_messages(count: int) -> list[Message]:
+    zone = _daytime_zone()
+    now = timezone.now()
+    messages = []
+    for patient in PatientFactory.create_batch(count, time_zone=zone):
+        consent(patient)
+        messages.append(
+            Message(
+                patient=patient,
+                kind=MessageKind.FOLLOW_UP,
+                channel="sms",
+                language="ru",
+                body=f"How do you feel, {patient.first_name}?",
+                scheduled_for=now,
+                due_at=now,
+                idempotency_key=f"fault:{patient.pk}",
+            )
+        )
+    return Message.objects.bulk_create(messages)
+
+
+def _settled() -> bool:
+    return not Message.objects.filter(status__in=["pending", "sending"]).exists()
+
+
+@pytest.fixture
+def private_redis():
+    redis = PrivateRedis()
+    redis.start()
+    yield redis
+    redis.stop()
+
+
+@pytest.fixture
+def workers():
+    started = []
+    yield started
+    for process in started:
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=20)
+            except Exception:  # noqa: BLE001 - make sure it is gone
+                process.kill()
+
+
+def _env(private_redis, fake, **extra):
+    return worker_env(
+        private_redis.url,
+        MESSAGING_SMS_BACKEND="smsc",
+        SMSC_API_URL=fake.smsc_url,
+        MESSAGING_BATCH_SIZE="10",
+        **extra,
+    )
+
+
+def _exactly_once(fake, messages):
+    delivered = Counter(a["id"] for a in fake.accepted)
+    assert delivered == Counter({str(m.pk): 1 for m in messages})
+    assert Message.objects.filter(status="sent").count() == len(messages)
+
+
+def test_worker_killed_mid_batch_each_message_sent_exactly_once(fake, private_redis, workers):
+    messages = _due_messages(COUNT)
+    fake.configure(mode="slow", delay=0.1)
+    env = _env(private_redis, fake, MESSAGING_SEND_LEASE_SECONDS="4")
+    first = start_worker(env, "messaging-kill-1")
+    workers.append(first)
+    sender(private_redis.url).send_task(DISPATCH)
+    wait_until(lambda: fake.accepted_count() >= 12, timeout=60, what="first deliveries")
+    os.kill(first.pid, signal.SIGKILL)  # mid-batch: rows claimed, one request in flight
+    first.wait(timeout=10)
+    assert Message.objects.filter(status="sending").exists()  # its claim is left behind
+    fake.configure(mode="ok")
+    second = start_worker(env, "messaging-kill-2")
+    workers.append(second)
+
+    def dispatch_until_settled():
+        sender(private_redis.url).send_task(DISPATCH)  # what beat does every minute
+        return _settled()
+
+    wait_until(dispatch_until_settled, timeout=90, interval=2, what="all messages settled")
+    _exactly_once(fake, messages)
+
+
+def test_redis_restarted_mid_dispatch_loses_no_message(fake, private_redis, workers):
+    messages = _due_messages(COUNT)
+    fake.configure(mode="slow", delay=0.1)
+    worker = start_worker(_env(private_redis, fake), "messaging-redis")
+    workers.append(worker)
+    sender(private_redis.url).send_task(DISPATCH)
+    wait_until(lambda: fake.accepted_count() >= 8, timeout=60, what="first deliveries")
+    private_redis.stop()  # Redis goes away mid-dispatch, keeping nothing
+    wait_until(lambda: fake.accepted_count() >= 16, timeout=60, what="dispatch going on")
+    private_redis.start()  # back, empty
+    fake.configure(mode="ok")
+
+    def dispatch_until_settled():
+        try:
+            sender(private_redis.url).send_task(DISPATCH)
+        except Exception:  # noqa: BLE001 - the worker may still be reconnecting
+            return False
+        return _settled()
+
+    wait_until(dispatch_until_settled, timeout=90, interval=2, what="all messages settled")
+    assert worker.poll() is None  # the worker rode it out
+    _exactly_once(fake, messages)
