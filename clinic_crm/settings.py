@@ -12,6 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -178,6 +179,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "clinic_crm.messaging.tasks.messages_dispatch_task",
         "schedule": timedelta(minutes=1),
     },
+    # Check-ups, reactivation, greetings and stage materials, planned each morning (UTC;
+    # the messages themselves go out at the clinic's hour in each patient's zone).
+    "messaging-rules": {
+        "task": "clinic_crm.messaging.tasks.messaging_rules_run_task",
+        "schedule": crontab(hour=3, minute=30),
+    },
     "clear-expired-sessions": {
         "task": "clinic_crm.staff.tasks.sessions_clear_expired",
         "schedule": timedelta(hours=1),
@@ -338,7 +345,9 @@ TELEGRAM_API_URL = env_str("TELEGRAM_API_URL", "https://api.telegram.org")
 MESSAGING_CALLBACK_TOKEN = env_str("MESSAGING_CALLBACK_TOKEN")
 # How long a dispatcher's claim on a message holds before another may take it over.
 MESSAGING_SEND_LEASE_SECONDS = env_int("MESSAGING_SEND_LEASE_SECONDS", 300)
-MESSAGING_BATCH_SIZE = env_int("MESSAGING_BATCH_SIZE", 100)
+MESSAGING_BATCH_SIZE = env_int("MESSAGING_BATCH_SIZE", 200)
+# Provider calls a dispatcher makes at once (threads; they wait on the network).
+MESSAGING_SEND_CONCURRENCY = env_int("MESSAGING_SEND_CONCURRENCY", 16)
 
 # --- Logging: no patient data. Query strings (search terms) are cut from request logs. --
 LOGGING = {
@@ -357,5 +366,7 @@ LOGGING = {
     "loggers": {
         "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
         "django.request": {"handlers": ["console"], "level": "WARNING", "propagate": False},
+        # httpx logs every provider request's address at INFO: not wanted in the logs.
+        "httpx": {"level": "WARNING"},
     },
 }

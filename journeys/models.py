@@ -328,6 +328,18 @@ class Stage(models.Model):
     significant = models.BooleanField(
         _("significant"), default=False, help_text=_("A fuller survey follows this stage.")
     )
+    materials = models.TextField(
+        _("materials for the patient"),
+        blank=True,
+        db_default="",  # bulk loaders (the large demo data set) need not name it
+        help_text=_(
+            "A short text (and links) the patient gets before this stage: what will happen, "
+            "how to prepare, what to expect after."
+        ),
+    )
+    materials_days_before = models.PositiveSmallIntegerField(
+        _("send materials, days before"), default=2, db_default=2
+    )
     offset_days = models.PositiveIntegerField(
         _("days after the start"),
         default=0,

@@ -76,7 +76,7 @@ def worker_env(broker_url: str, **settings: str) -> dict[str, str]:
     }
 
 
-def start_worker(env: dict[str, str], name: str) -> subprocess.Popen:
+def start_worker(env: dict[str, str], name: str, loglevel: str = "INFO") -> subprocess.Popen:
     (ROOT / "var").mkdir(exist_ok=True)
     log = open(ROOT / "var" / f"test-{name}.log", "w")  # noqa: SIM115 - lives with the process
     return subprocess.Popen(
@@ -88,7 +88,7 @@ def start_worker(env: dict[str, str], name: str) -> subprocess.Popen:
             "clinic_crm",
             "worker",
             "--pool=solo",
-            "--loglevel=INFO",
+            f"--loglevel={loglevel}",
             "--without-gossip",
             "--without-mingle",
             "--without-heartbeat",

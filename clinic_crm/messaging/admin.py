@@ -2,8 +2,17 @@
 outbox itself is read on the Messages page, never edited."""
 
 from django.contrib import admin
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext_lazy as _
 
-from .models import MessageTemplate, MessagingSettings
+from .models import Holiday, MessageTemplate, MessagingSettings
+from .rendering import TEMPLATE_VARIABLES, example_render
+
+
+@admin.register(Holiday)
+class HolidayAdmin(admin.ModelAdmin):
+    list_display = ["date", "name"]
 
 
 @admin.register(MessagingSettings)
@@ -21,7 +30,30 @@ class MessagingSettingsAdmin(admin.ModelAdmin):
 class MessageTemplateAdmin(admin.ModelAdmin):
     list_display = ["kind", "language", "channel", "subject", "updated_at", "updated_by"]
     list_filter = ["kind", "language", "channel"]
-    readonly_fields = ["updated_at", "updated_by"]
+    readonly_fields = ["variables", "preview", "updated_at", "updated_by"]
+    fields = ["kind", "language", "channel", "subject", "body", "variables", "preview"]
+
+    @admin.display(description=_("Variables"))
+    def variables(self, obj) -> str:
+        return format_html_join(
+            mark_safe("<br>"),
+            "<code>{}</code>{}",
+            (
+                (name, f": {', '.join(attrs)}" if attrs else "")
+                for name, attrs in TEMPLATE_VARIABLES.items()
+            ),
+        )
+
+    @admin.display(description=_("Preview (saved text, example patient)"))
+    def preview(self, obj) -> str:
+        if obj is None or not obj.pk:
+            return _("Save to see the preview.")
+        subject, body = example_render(subject=obj.subject, body=obj.body, language=obj.language)
+        return format_html(
+            '<div style="white-space: pre-wrap; max-width: 40rem"><strong>{}</strong>\n{}</div>',
+            subject,
+            body,
+        )
 
     def save_model(self, request, obj, form, change) -> None:
         obj.updated_by = request.user

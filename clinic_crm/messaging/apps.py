@@ -6,3 +6,13 @@ class MessagingConfig(AppConfig):
     name = "clinic_crm.messaging"
     label = "messaging"
     verbose_name = _("Patient messages")
+
+    def ready(self) -> None:
+        from django.db.models.signals import post_delete, post_save
+
+        from .caching import forget
+        from .models import Holiday, MessageTemplate, MessagingSettings
+
+        for model in (MessagingSettings, MessageTemplate, Holiday):
+            post_save.connect(forget, sender=model, dispatch_uid=f"forget-{model.__name__}")
+            post_delete.connect(forget, sender=model, dispatch_uid=f"forget-{model.__name__}-d")

@@ -10,6 +10,7 @@ from .rendering import absolute_url
 
 OPTOUT_SALT = "messaging.optout"
 VISIT_SALT = "messaging.visit"
+FEEL_SALT = "messaging.feel"
 
 
 class VisitLinkProblem(Exception):
@@ -65,3 +66,23 @@ def visit_link_target(token: str) -> tuple[int, int]:
     if not isinstance(data, dict) or not all(isinstance(data.get(k), int) for k in "vs"):
         raise VisitLinkProblem(_("This link is not valid."))
     return data["v"], data["s"]
+
+
+def feel_link_url(*, visit) -> str:
+    """The "how do you feel?" answer link of a visit."""
+    token = signing.TimestampSigner(salt=FEEL_SALT).sign_object({"v": visit.pk})
+    return absolute_url(reverse("messaging:feel_answer", args=[token]))
+
+
+def feel_link_target(token: str) -> int | None:
+    from django.conf import settings
+
+    try:
+        data = signing.TimestampSigner(salt=FEEL_SALT).unsign_object(
+            token, max_age=settings.PATIENT_LINK_MAX_AGE_DAYS * 86400
+        )
+    except signing.BadSignature:
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("v"), int):
+        return None
+    return data["v"]

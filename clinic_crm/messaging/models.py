@@ -15,6 +15,8 @@ from django.utils.translation import gettext_lazy as _
 
 from patients.models import Channel, ConsentKind, Language
 
+from .caching import shortly_cached
+
 
 class MessageKind(models.TextChoices):
     REMINDER = "reminder", _("Visit reminder")
@@ -140,6 +142,16 @@ class Message(models.Model):
         related_name="messages",
         verbose_name=_("plan"),
     )
+    stage = models.ForeignKey(
+        "journeys.Stage",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="messages",
+        verbose_name=_("stage"),
+    )
+    # Template variables that no row holds (a holiday's name), kept for re-rendering.
+    context = models.JSONField(_("extra template data"), default=dict, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
@@ -206,6 +218,25 @@ class MessagingSettings(models.Model):
     weekly_cap = models.PositiveSmallIntegerField(
         _("non-urgent messages per patient per week"), default=2
     )
+    send_at = models.TimeField(
+        _("non-urgent messages go out at"),
+        default=time(11, 0),
+        help_text=_("In the patient's time zone: check-up invitations, greetings, materials."),
+    )
+    follow_up = models.BooleanField(
+        _("ask “how do you feel?” the day after a visit"),
+        default=True,
+        help_text=_("Only after services marked for it."),
+    )
+    recall = models.BooleanField(_("invite to check-ups when due"), default=True)
+    reactivation = models.BooleanField(_("invite patients back after a long break"), default=True)
+    reactivation_months = models.PositiveSmallIntegerField(
+        _("a patient is dormant after, months"), default=12
+    )
+    birthday = models.BooleanField(_("birthday greetings"), default=True)
+    holiday = models.BooleanField(_("holiday greetings"), default=False)
+    education = models.BooleanField(_("send stage materials"), default=True)
+    new_doctor = models.BooleanField(_("introduce a new doctor"), default=True)
     max_attempts = models.PositiveSmallIntegerField(_("attempts before a message fails"), default=6)
     retry_base_seconds = models.PositiveIntegerField(
         _("first retry after, seconds"),
@@ -231,8 +262,9 @@ class MessagingSettings(models.Model):
 
     @classmethod
     def current(cls) -> "MessagingSettings":
-        settings, _created = cls.objects.get_or_create(pk=1)
-        return settings
+        """The clinic's settings; read at most every few seconds per process (a change
+        saved anywhere applies within that time, at once in the saving process)."""
+        return shortly_cached("settings", lambda: cls.objects.get_or_create(pk=1)[0])
 
 
 class MessageOptOut(models.Model):
@@ -301,3 +333,18 @@ class MessageTemplate(models.Model):
         from .rendering import template_check
 
         template_check(subject=self.subject, body=self.body)
+
+
+class Holiday(models.Model):
+    """A day on which patients who agreed to marketing messages get a greeting."""
+
+    date = models.DateField(_("date"), unique=True)
+    name = models.CharField(_("holiday"), max_length=200)
+
+    class Meta:
+        verbose_name = _("holiday")
+        verbose_name_plural = _("holidays")
+        ordering = ["date"]
+
+    def __str__(self) -> str:
+        return f"{self.date:%d.%m.%Y} {self.name}"

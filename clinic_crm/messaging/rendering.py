@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -21,6 +22,7 @@ from django.template.base import VariableNode
 from django.utils import formats, translation
 from django.utils.translation import gettext as _
 
+from .caching import shortly_cached
 from .models import MessageKind, MessageTemplate
 
 # What a template may use. Each name maps to the attributes it offers; ``None`` means a
@@ -31,12 +33,14 @@ TEMPLATE_VARIABLES: dict[str, tuple[str, ...] | None] = {
     "branch": ("name", "address", "directions"),
     "service": ("name", "preparation", "what_to_expect", "duration_minutes"),
     "visit": ("date", "time", "weekday"),
-    "stage": ("title", "purpose"),
+    "stage": ("title", "purpose", "materials"),
     "plan": ("title", "stages_done", "stages_total"),
     "calendar_url": None,
     "confirm_url": None,
     "optout_url": None,
     "clinic_name": None,
+    "holiday": None,
+    "feel_url": None,
 }
 
 _MARK = "\x00{}\x00"
@@ -138,13 +142,15 @@ DEFAULT_TEMPLATES: dict[tuple[str, str, str], Wording] = {
         "Как вы себя чувствуете?",
         "{{ patient.greeting_name }}, вчера вы были у врача {{ doctor.name }}"
         "{% if service.name %} ({{ service.name }}){% endif %}. Как вы себя чувствуете? "
-        "Ответьте на это сообщение — если что-то беспокоит, мы перезвоним.",
+        "{% if feel_url %}Ответьте одним нажатием: {{ feel_url }} — {% endif %}"
+        "если что-то беспокоит, мы перезвоним.",
     ),
     (MessageKind.FOLLOW_UP, "en", ""): Wording(
         "How do you feel?",
         "{{ patient.greeting_name }}, yesterday you saw {{ doctor.name }}"
         "{% if service.name %} ({{ service.name }}){% endif %}. How do you feel? "
-        "Reply to this message; if anything worries you, we will call you back.",
+        "{% if feel_url %}Answer with one tap: {{ feel_url }} — {% endif %}"
+        "if anything worries you, we will call you back.",
     ),
     (MessageKind.RECALL, "ru", ""): Wording(
         "Пора на контрольный осмотр",
@@ -185,24 +191,26 @@ DEFAULT_TEMPLATES: dict[tuple[str, str, str], Wording] = {
     ),
     (MessageKind.HOLIDAY, "ru", ""): Wording(
         "С праздником!",
-        "{{ patient.greeting_name }}, поздравляем с праздником! {{ clinic_name }}"
+        "{{ patient.greeting_name }}, поздравляем с праздником"
+        "{% if holiday %} — {{ holiday }}{% endif %}! {{ clinic_name }}"
         "{% if optout_url %}\nОтписаться: {{ optout_url }}{% endif %}",
     ),
     (MessageKind.HOLIDAY, "en", ""): Wording(
         "Season's greetings",
-        "{{ patient.greeting_name }}, season's greetings from {{ clinic_name }}!"
+        "{{ patient.greeting_name }}, {% if holiday %}happy {{ holiday }}{% else %}season's "
+        "greetings{% endif %} from {{ clinic_name }}!"
         "{% if optout_url %}\nUnsubscribe: {{ optout_url }}{% endif %}",
     ),
     (MessageKind.EDUCATION, "ru", ""): Wording(
         "{{ stage.title }}: что важно знать",
-        "{{ patient.greeting_name }}, {{ stage.purpose }}"
-        "{% if calendar_url %}\nВаш план: {{ calendar_url }}{% endif %}"
+        "{{ patient.greeting_name }}, скоро этап «{{ stage.title }}». {{ stage.purpose }}"
+        "\n{{ stage.materials }}{% if calendar_url %}\nВаш план: {{ calendar_url }}{% endif %}"
         "{% if optout_url %}\nНе присылать материалы: {{ optout_url }}{% endif %}",
     ),
     (MessageKind.EDUCATION, "en", ""): Wording(
         "{{ stage.title }}: what to know",
-        "{{ patient.greeting_name }}, {{ stage.purpose }}"
-        "{% if calendar_url %}\nYour plan: {{ calendar_url }}{% endif %}"
+        "{{ patient.greeting_name }}, “{{ stage.title }}” is coming up. {{ stage.purpose }}"
+        "\n{{ stage.materials }}{% if calendar_url %}\nYour plan: {{ calendar_url }}{% endif %}"
         "{% if optout_url %}\nNo more materials: {{ optout_url }}{% endif %}",
     ),
     (MessageKind.NEW_DOCTOR, "ru", ""): Wording(
@@ -231,15 +239,16 @@ DEFAULT_TEMPLATES: dict[tuple[str, str, str], Wording] = {
 def wording_for(*, kind: str, language: str, channel: str) -> Wording:
     """The manager's template for this kind, language and channel, else theirs for any
     channel, else the built-in one (in the language, else Russian)."""
-    rows = {
-        row.channel: row
-        for row in MessageTemplate.objects.filter(
-            kind=kind, language=language, channel__in=[channel, ""]
-        )
-    }
+    rows = shortly_cached(
+        "templates",
+        lambda: {
+            (row.kind, row.language, row.channel): Wording(row.subject, row.body)
+            for row in MessageTemplate.objects.all()
+        },
+    )
     for key in (channel, ""):
-        if key in rows:
-            return Wording(rows[key].subject, rows[key].body)
+        if (kind, language, key) in rows:
+            return rows[(kind, language, key)]
     for lang in (language, "ru"):
         for key in (channel, ""):
             if (kind, lang, key) in DEFAULT_TEMPLATES:
@@ -247,12 +256,17 @@ def wording_for(*, kind: str, language: str, channel: str) -> Wording:
     raise LookupError(f"no wording for {kind}/{language}/{channel}")
 
 
+@lru_cache(maxsize=256)
+def _compiled(text: str):
+    return _ENGINE.from_string(text)
+
+
 def render(wording: Wording, context: dict[str, Any], *, language: str) -> tuple[str, str]:
     """Renders subject and body in the patient's language. Whatever is missing renders
     empty; runs of blank lines collapse."""
     with translation.override(language):
         subject, body = (
-            _MISSING.sub("", _ENGINE.from_string(text).render(Context(context)))
+            _MISSING.sub("", _compiled(text).render(Context(context)))
             for text in (wording.subject, wording.body)
         )
     body = re.sub(r"\n{3,}", "\n\n", body).strip()
@@ -315,9 +329,12 @@ def journey_context(
         "stage": {
             "title": getattr(stage, "title", ""),
             "purpose": getattr(stage, "purpose", ""),
+            "materials": getattr(stage, "materials", ""),
         },
         "plan": {"title": getattr(plan, "title", ""), "stages_done": "", "stages_total": ""},
         "clinic_name": settings.CLINIC_NAME,
+        "holiday": "",
+        "feel_url": "",
         "calendar_url": "",
         "confirm_url": "",
         "optout_url": "",
@@ -334,3 +351,48 @@ def journey_context(
         context["visit"] = {"date": "", "time": "", "weekday": ""}
     context.update(links or {})
     return context
+
+
+EXAMPLE_CONTEXT: dict[str, Any] = {
+    "patient": {
+        "first_name": "Анна",
+        "middle_name": "Сергеевна",
+        "last_name": "Иванова",
+        "full_name": "Иванова Анна Сергеевна",
+        "greeting_name": "Анна Сергеевна",
+    },
+    "doctor": {
+        "name": "Ирина Волкова",
+        "bio": "Ортодонт, 12 лет лечит брекетами взрослых.",
+        "specialty": "Ортодонтия",
+    },
+    "branch": {
+        "name": "Центральный",
+        "address": "Москва, Тверская, 7",
+        "directions": "Парковка во дворе, въезд с Газетного переулка.",
+    },
+    "service": {
+        "name": "Коррекция брекет-системы",
+        "preparation": "Почистите зубы перед визитом.",
+        "what_to_expect": "Врач заменит дуги, это займёт полчаса.",
+        "duration_minutes": "30",
+    },
+    "visit": {"date": "2 декабря 2026", "time": "11:00", "weekday": "среда"},
+    "stage": {
+        "title": "Активация брекетов",
+        "purpose": "Подтянуть дуги, чтобы зубы продолжали двигаться.",
+        "materials": "После активации зубы могут ныть 2–3 дня — это нормально.",
+    },
+    "plan": {"title": "Лечение брекетами", "stages_done": "3", "stages_total": "8"},
+    "calendar_url": "https://crm.example/p/calendar/…/",
+    "confirm_url": "https://crm.example/p/visit/…/",
+    "optout_url": "https://crm.example/p/optout/…/",
+    "feel_url": "https://crm.example/p/feel/…/",
+    "holiday": "Новый год",
+    "clinic_name": "Клиника",
+}
+
+
+def example_render(*, subject: str, body: str, language: str) -> tuple[str, str]:
+    """The template filled with an example patient and visit (the editor's preview)."""
+    return render(Wording(subject, body), EXAMPLE_CONTEXT, language=language)

@@ -16,6 +16,8 @@ from __future__ import annotations
 import logging
 import uuid
 from collections import Counter
+from collections.abc import Generator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -24,12 +26,19 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from patients.models import ConsentKind, Patient
 from patients.selectors import consent_allows, consent_states
 
 from .backends import backend_for, channel_enabled
-from .backends.base import ChannelBackend, OutboundMessage, PermanentSendError, SendError
+from .backends.base import (
+    ChannelBackend,
+    OutboundMessage,
+    PermanentSendError,
+    SendError,
+    TransientSendError,
+)
 from .links import optout_url, visit_link_url
 from .models import (
     TRANSACTIONAL_KINDS,
@@ -93,8 +102,9 @@ def message_text(message: Message, *, channel: str) -> tuple[str, str]:
     context = journey_context(
         patient=message.patient,
         visit=visit,
-        plan=plan if plan is not None else getattr(getattr(visit, "stage", None), "plan", None),
-        links=_links(message),
+        stage=message.stage,
+        plan=plan,
+        links={**_links(message), **(message.context or {})},
     )
     wording = wording_for(kind=message.kind, language=message.language, channel=channel)
     return render(wording, context, language=message.language)
@@ -106,7 +116,7 @@ def _kick_dispatcher() -> None:
     messages_dispatch_task.delay()
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)  # part of the caller's transaction: no savepoint
 def message_plan(
     *,
     patient: Patient,
@@ -115,6 +125,8 @@ def message_plan(
     scheduled_for: datetime,
     visit=None,
     plan=None,
+    stage=None,
+    context: dict | None = None,
 ) -> Message:
     """Writes one message into the outbox, once per ``key``: planning the same thing
     again returns the row already there. A patient who can't be reached gets the row
@@ -133,6 +145,8 @@ def message_plan(
         idempotency_key=key,
         visit=visit,
         plan=plan,
+        stage=stage,
+        context=context or {},
     )
     if message.channel not in MessageChannel.values:
         message.channel = MessageChannel.SMS
@@ -161,7 +175,7 @@ def _reminder_offsets(config: MessagingSettings) -> list[tuple[str, timedelta]]:
     return offsets
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def visit_reminders_plan(*, visit) -> list[Message]:
     """Plans the reminders of a booked visit. Each key names the visit's start, so
     planning again for the same time is a no-op and a moved visit gets new ones. A
@@ -187,7 +201,7 @@ def visit_reminders_plan(*, visit) -> list[Message]:
                 key=f"reminder:visit:{visit.pk}:{label}:{stamp}",
                 scheduled_for=at,
                 visit=visit,
-                plan=getattr(visit.stage, "plan", None) if visit.stage_id else None,
+                plan=visit.stage.option.plan if visit.stage_id else None,
             )
         )
     return planned
@@ -205,13 +219,18 @@ def visit_messages_suppress(*, visit, reason: str, keep_keys=()) -> int:
     )
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def visit_messages_sync(*, visit) -> None:
     """Makes the visit's outbox tell the truth after a booking, move or status change:
     an upcoming visit has reminders for its current time (those planned for an earlier
     time are suppressed as moved); any other visit has none left pending."""
+    from .rules import visit_follow_up_plan, visit_new_doctor_plan
+
     if visit.status in UPCOMING_VISIT:
         current = visit_reminders_plan(visit=visit)
+        introduction = visit_new_doctor_plan(visit=visit)
+        if introduction is not None:
+            current.append(introduction)
         visit_messages_suppress(
             visit=visit,
             reason=SuppressReason.VISIT_MOVED,
@@ -221,6 +240,8 @@ def visit_messages_sync(*, visit) -> None:
         visit_messages_suppress(visit=visit, reason=SuppressReason.VISIT_CANCELLED)
     else:
         visit_messages_suppress(visit=visit, reason=SuppressReason.VISIT_OVER)
+        if visit.status == "completed":
+            visit_follow_up_plan(visit=visit)
 
 
 # --- Dispatch --------------------------------------------------------------------------
@@ -379,20 +400,54 @@ def _backend(channel: str, backends: dict[str, ChannelBackend]) -> ChannelBacken
     return backends[channel]
 
 
-def _mark_attempt(message: Message, claim: uuid.UUID, channel: str, now: datetime) -> None:
-    Message.objects.filter(pk=message.pk, claim=claim).update(
-        attempt_started_at=now, channel=channel
-    )
+MARK_SQL = """
+UPDATE messaging_message m SET attempt_started_at = %(now)s, channel = v.channel
+FROM (VALUES %(rows)s) AS v(id, channel)
+WHERE m.id = v.id AND m.claim = %(claim)s
+"""
+
+
+def _values(cursor, template: str, rows) -> str:
+    """Rows quoted by psycopg2 for a ``VALUES`` list, ready to go into a statement."""
+    raw = cursor.cursor
+    return b",".join(raw.mogrify(template, row) for row in rows).decode().replace("%", "%%")
+
+
+def _mark_attempts(claim: uuid.UUID, sends: list[tuple[int, str]], now: datetime) -> None:
+    """Notes, before the provider calls, which messages are about to be sent and on
+    which channel: if the worker dies now, these are the ones whose fate is unknown."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        values = _values(cursor, "(%s::bigint, %s)", sends)
+        cursor.execute(MARK_SQL.replace("%(rows)s", values), {"now": now, "claim": claim})
+
+
+@dataclass(frozen=True)
+class _Send:
+    backend: ChannelBackend
+    outbound: OutboundMessage
+
+
+def _send(request: _Send):
+    """One provider call; its result or its error (run in the dispatcher's threads)."""
+    try:
+        return request.backend.send(request.outbound)
+    except SendError as exc:
+        return exc
+    except Exception as exc:  # a backend bug must not take the batch down
+        logger.exception("backend %s failed", request.outbound.channel)
+        return TransientSendError(f"internal error: {exc.__class__.__name__}")
 
 
 def _deliver(
     message: Message,
     *,
-    claim: uuid.UUID,
     now: datetime,
     batch: _Batch,
     backends: dict[str, ChannelBackend],
-) -> _Outcome:
+) -> Generator[_Send, object, _Outcome]:
+    """The decisions for one message, as a generator: it yields each provider call it
+    wants made and is sent back the result (or the SendError), so a batch's calls can be
+    made together; it returns the outcome."""
     if message.attempt_started_at is not None:
         # The last attempt's fate is unknown. Repeat it only where the provider would
         # refuse a second copy; never guess otherwise.
@@ -402,6 +457,21 @@ def _deliver(
     blocked = _guard(message, now, batch)
     if blocked is not None:
         return blocked
+    # The weekly cap counts this message from now on, so that the batch's other messages
+    # to the same patient (decided before this one's call returns) see it; given back
+    # below if it does not go out.
+    capped = not message.transactional
+    if capped:
+        batch.weekly[message.patient_id] += 1
+    outcome = yield from _send_on_some_channel(message, now=now, batch=batch, backends=backends)
+    if capped and outcome.status != Message.Status.SENT:
+        batch.weekly[message.patient_id] -= 1
+    return outcome
+
+
+def _send_on_some_channel(
+    message: Message, *, now: datetime, batch: _Batch, backends: dict[str, ChannelBackend]
+) -> Generator[_Send, object, _Outcome]:
     tried: set[str] = set()
     last_error = ""
     while True:
@@ -422,14 +492,13 @@ def _deliver(
             subject=subject,
             body=body,
         )
-        _mark_attempt(message, claim, channel, now)
-        try:
-            result = backend.send(outbound)
-        except PermanentSendError as exc:
+        result = yield _Send(backend, outbound)
+        if isinstance(result, PermanentSendError):
             tried.add(channel)
-            last_error = f"{channel}: {exc.reason}"
+            last_error = f"{channel}: {result.reason}"
             continue  # fall back to the next channel the patient can be reached on
-        except SendError as exc:
+        if isinstance(result, SendError):
+            exc = result
             error = f"{channel}: {exc.reason}"
             if exc.maybe_sent and not backend.may_resend(0):
                 return _Outcome(Message.Status.FAILED, channel=channel, error=UNKNOWN_DELIVERY)
@@ -449,8 +518,6 @@ def _deliver(
                 due_at=now + delay,
                 maybe_sent=exc.maybe_sent,
             )
-        if not message.transactional:
-            batch.weekly[message.patient_id] += 1
         return _Outcome(
             Message.Status.SENT,
             channel=channel,
@@ -495,10 +562,10 @@ def _record(claim: uuid.UUID, outcomes: dict[int, _Outcome], now: datetime) -> i
         " %s::boolean, %s::boolean)"
     )
     with transaction.atomic(), connection.cursor() as cursor:
-        raw = cursor.cursor  # psycopg2's own cursor quotes each row
-        values = b",".join(
-            raw.mogrify(
-                template,
+        values = _values(
+            cursor,
+            template,
+            [
                 (
                     pk,
                     o.status,
@@ -512,12 +579,11 @@ def _record(claim: uuid.UUID, outcomes: dict[int, _Outcome], now: datetime) -> i
                     1 if o.attempts_back else 0,
                     o.sent,
                     o.maybe_sent,
-                ),
-            )
-            for pk, o in outcomes.items()
-        ).decode()
-        sql = RECORD_SQL.replace("%(rows)s", values.replace("%", "%%"))
-        cursor.execute(sql, {"now": now, "claim": claim})
+                )
+                for pk, o in outcomes.items()
+            ],
+        )
+        cursor.execute(RECORD_SQL.replace("%(rows)s", values), {"now": now, "claim": claim})
         return cursor.rowcount
 
 
@@ -549,9 +615,15 @@ def _batch_context(messages: list[Message]) -> _Batch:
 
 
 def messages_deliver(
-    *, claim: uuid.UUID, claimed: list[int], backends: dict[str, ChannelBackend]
+    *,
+    claim: uuid.UUID,
+    claimed: list[int],
+    backends: dict[str, ChannelBackend],
+    pool: ThreadPoolExecutor | None = None,
 ) -> DispatchStats:
-    """Sends every message of one claim and records the outcomes."""
+    """Sends every message of one claim and records the outcomes. The provider calls of
+    up to MESSAGING_SEND_CONCURRENCY messages are made at once (``pool``), each group
+    marked as started first."""
     messages = list(
         Message.objects.filter(claim=claim, status=Message.Status.SENDING).select_related(
             "patient",
@@ -560,6 +632,7 @@ def messages_deliver(
             "visit__service",
             "visit__stage__option__plan",
             "plan__branch",
+            "stage",
         )
     )
     stats = DispatchStats(claimed=len(claimed), lost=len(claimed) - len(messages))
@@ -567,20 +640,35 @@ def messages_deliver(
         return stats
     batch = _batch_context(messages)
     outcomes: dict[int, _Outcome] = {}
-    for message in messages:
-        now = timezone.now()
+    steps: dict[int, Generator] = {}
+    waiting: dict[int, _Send] = {}
+
+    def advance(pk: int, reply=None) -> None:
         try:
-            outcome = _deliver(
-                message,
-                claim=claim,
-                now=now,
-                batch=batch,
-                backends=backends,
-            )
+            request = steps[pk].send(reply)
+        except StopIteration as done:
+            outcomes[pk] = done.value
         except Exception as exc:  # a bug or a template gone bad: the row must not hang
-            logger.exception("message %s could not be sent", message.pk)
-            outcome = _Outcome(Message.Status.FAILED, error=f"internal error: {exc!r}"[:500])
-        outcomes[message.pk] = outcome
+            logger.exception("message %s could not be sent", pk)
+            outcomes[pk] = _Outcome(Message.Status.FAILED, error=f"internal error: {exc!r}"[:500])
+        else:
+            waiting[pk] = request
+
+    now = timezone.now()
+    for message in messages:
+        steps[message.pk] = _deliver(message, now=now, batch=batch, backends=backends)
+        advance(message.pk)
+    size = settings.MESSAGING_SEND_CONCURRENCY
+    while waiting:
+        requests = list(waiting.items())
+        waiting.clear()
+        for start in range(0, len(requests), size):
+            group = requests[start : start + size]
+            _mark_attempts(claim, [(pk, r.outbound.channel) for pk, r in group], now)
+            replies = (pool.map if pool else map)(_send, [r for _, r in group])
+            for (pk, _request), reply in zip(group, replies, strict=True):
+                advance(pk, reply)
+    for outcome in outcomes.values():
         key = {
             Message.Status.SENT: "sent",
             Message.Status.FAILED: "failed",
@@ -606,12 +694,14 @@ def messages_dispatch(
     started = timezone.now()
     total = DispatchStats()
     backends: dict[str, ChannelBackend] = {}
+    concurrency = settings.MESSAGING_SEND_CONCURRENCY
+    pool = ThreadPoolExecutor(concurrency, "send") if concurrency > 1 else None
     try:
         while True:
             claim, claimed = messages_claim(limit=batch_size)
             if not claimed:
                 return total, False
-            total.add(messages_deliver(claim=claim, claimed=claimed, backends=backends))
+            total.add(messages_deliver(claim=claim, claimed=claimed, backends=backends, pool=pool))
             total.batches += 1
             if max_seconds is not None and (
                 (timezone.now() - started).total_seconds() >= max_seconds
@@ -620,8 +710,43 @@ def messages_dispatch(
                     Q(status=Message.Status.PENDING, due_at__lte=timezone.now())
                 ).exists()
     finally:
+        if pool is not None:
+            pool.shutdown()
         for backend in backends.values():
             backend.close()
+
+
+@transaction.atomic
+def feel_answer_record(*, visit, well: bool, comment: str = "") -> None:
+    """The patient's answer to "how do you feel?": on the journey as a fact, and "not
+    well" opens one task for the plan's curator (or the front desk), due within hours.
+    Answering again changes nothing already opened."""
+    from journeys.models import JourneyEvent, Task
+    from journeys.services.events import journey_event_record
+    from journeys.services.worklist import task_open_once
+
+    comment = (comment or "").strip()[:1000]
+    plan = visit.stage.option.plan if visit.stage_id else None
+    journey_event_record(
+        patient_id=visit.patient_id,
+        kind=JourneyEvent.Kind.FEEDBACK,
+        actor=None,
+        plan=plan,
+        visit=visit,
+        summary=_("Feels well after the visit") if well else _("Feels unwell after the visit"),
+        data={"follow_up": "well" if well else "unwell", "comment": comment},
+    )
+    if well:
+        return
+    task_open_once(
+        visit=visit,
+        kind=Task.Kind.FEELS_UNWELL,
+        cause="unwell:visit",
+        title=_("Call the patient: feels unwell after the visit of %(when)s")
+        % {"when": timezone.localtime(visit.starts_at).strftime("%d.%m %H:%M")},
+        details=comment,
+        risk=90,
+    )
 
 
 def delivery_reports_record(*, channel: str, reports) -> int:

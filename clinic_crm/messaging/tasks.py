@@ -16,3 +16,11 @@ def messages_dispatch_task() -> dict[str, int]:
     if more:
         messages_dispatch_task.delay()
     return stats.__dict__
+
+
+@shared_task(acks_late=True, soft_time_limit=900, time_limit=960)
+def messaging_rules_run_task() -> dict[str, int]:
+    """Plans the day's check-up invitations, reactivations, greetings and materials."""
+    from .rules import messaging_rules_run
+
+    return messaging_rules_run()

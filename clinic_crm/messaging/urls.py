@@ -8,6 +8,7 @@ urlpatterns = [
     path("messages/<int:message_id>/retry/", views.message_retry_view, name="retry"),
     path("p/optout/<str:token>/", views.optout_view, name="optout"),
     path("p/visit/<str:token>/", views.visit_answer_view, name="visit_answer"),
+    path("p/feel/<str:token>/", views.feel_answer_view, name="feel_answer"),
     path(
         "messages/callback/<str:channel>/<str:token>/",
         views.delivery_callback_view,

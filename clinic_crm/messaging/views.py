@@ -20,7 +20,7 @@ from patients.models import Patient
 
 from .backends import backend_for
 from .forms import OutboxFilterForm
-from .links import VisitLinkProblem, optout_target, visit_link_target
+from .links import VisitLinkProblem, feel_link_target, optout_target, visit_link_target
 from .models import PATIENT_KIND_LABELS, Message, MessageChannel, MessageKind
 from .selectors import outbox_daily_counts, outbox_messages
 from .services import delivery_reports_record, message_optout, message_retry
@@ -216,3 +216,40 @@ def visit_answer_view(request: HttpRequest, token: str) -> HttpResponse:
             "can_change": visit.status in Visit.UPCOMING and visit.starts_at > timezone.now(),
         }
         return render(request, "messaging/visit_answer.html", context)
+
+
+@csrf_exempt  # the signed token is the credential, not a session
+@public
+def feel_answer_view(request: HttpRequest, token: str) -> HttpResponse:
+    """ "How do you feel?": one tap. "Not well" opens a task for the curator."""
+    from journeys.models import Visit
+
+    from .services import feel_answer_record
+
+    visit_id = feel_link_target(token)
+    visit = (
+        Visit.objects.select_related("patient", "doctor").filter(pk=visit_id).first()
+        if visit_id
+        else None
+    )
+    if visit is None:
+        return render(request, "messaging/feel_answer.html", {"invalid": True}, status=404)
+    with translation.override(visit.patient.preferred_language or "ru"):
+        answer = ""
+        if request.method == "POST":
+            answer = request.POST.get("answer", "")
+            if answer not in ("well", "unwell"):
+                return render(
+                    request, "messaging/feel_answer.html", {"visit": visit, "bad": True}, status=400
+                )
+            feel_answer_record(
+                visit=visit, well=answer == "well", comment=request.POST.get("comment", "")
+            )
+        audit_record(
+            action=AuditAction.READ,
+            request=request,
+            obj=visit,
+            patient_id=visit.patient_id,
+            details={"via": "feel_link", "answer": answer},
+        )
+        return render(request, "messaging/feel_answer.html", {"visit": visit, "answer": answer})

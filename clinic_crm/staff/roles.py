@@ -87,6 +87,10 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "messaging.add_messagetemplate",
         "messaging.change_messagetemplate",
         "messaging.delete_messagetemplate",
+        "messaging.view_holiday",
+        "messaging.add_holiday",
+        "messaging.change_holiday",
+        "messaging.delete_holiday",
     ],
 }
 

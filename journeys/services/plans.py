@@ -500,6 +500,17 @@ def visit_complete(
             journey_note_add(actor=actor, patient=visit.patient, text=next_step.note, plan=plan)
     else:  # pragma: no cover - typing guard
         raise JourneyError(_("Unknown next step."))
+    interval = visit.service.recall_interval_days
+    if (
+        interval
+        and plan is None
+        and not isinstance(next_step, BookNextVisit)
+        and visit.recall_due_on is None
+    ):
+        # A service with a recall interval (a hygiene cleaning every six months) brings
+        # the patient back by itself; inside a plan, the plan's observation period does.
+        visit.recall_due_on = timezone.localdate() + timedelta(days=interval)
+        Visit.objects.filter(pk=visit.pk).update(recall_due_on=visit.recall_due_on)
     after_journey_change(patient_id=visit.patient_id)
     return result
 

@@ -805,18 +805,14 @@ def visit_reschedule_request(*, visit: Visit, note: str = "") -> Task:
         by_patient=True,
         reason=(note or "")[:200] or _("The patient asked to reschedule"),
     )
-    plan = visit.stage.option.plan if visit.stage_id else None
-    task = Task(
+    from journeys.services.worklist import task_open_once
+
+    return task_open_once(
+        visit=visit,
         kind=Task.Kind.BOOKING_REQUEST,
-        patient_id=visit.patient_id,
-        plan=plan,
-        assignee=plan.curator if plan is not None else None,
-        cause_key=f"reschedule:{visit.pk}",
-        due_at=timezone.now() + timedelta(hours=4),
+        cause="reschedule",
         title=_("Rebook: the patient asked to move the visit of %(when)s")
         % {"when": timezone.localtime(visit.starts_at).strftime("%d.%m %H:%M")},
         details=note,
         risk=60,
     )
-    Task.objects.bulk_create([task], ignore_conflicts=True)
-    return Task.objects.get(cause_key=task.cause_key, state__in=Task.OPEN_STATES)

@@ -282,3 +282,23 @@ def task_close(*, actor, task: Task, outcome: str) -> Task:
         raise JourneyError(_("This task is already closed."))
     task.refresh_from_db()
     return task
+
+
+def task_open_once(*, visit: Visit, kind: str, cause: str, title: str, details: str, risk: int):
+    """Opens a task about ``visit`` for its plan's curator (the front desk when there is
+    no plan), due within four hours; a second call for the same cause opens nothing (the
+    partial unique index on open tasks' causes) and returns the open one."""
+    plan = visit.stage.option.plan if visit.stage_id else None
+    task = Task(
+        kind=kind,
+        patient_id=visit.patient_id,
+        plan=plan,
+        assignee=plan.curator if plan is not None else None,
+        cause_key=f"{cause}:{visit.pk}",
+        due_at=timezone.now() + timedelta(hours=4),
+        title=title,
+        details=details,
+        risk=risk,
+    )
+    Task.objects.bulk_create([task], ignore_conflicts=True)
+    return Task.objects.get(cause_key=task.cause_key, state__in=Task.OPEN_STATES)

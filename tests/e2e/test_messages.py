@@ -1,6 +1,8 @@
 """Patient messages in a real browser: a manager finds a failed message in the outbox
 and queues it again; a patient stops a kind of message from the link in it."""
 
+from datetime import timedelta
+
 import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
@@ -70,3 +72,31 @@ def test_patient_stops_a_kind_of_message_from_its_link(page, clinic, screenshot)
     assert MessageOptOut.objects.filter(
         patient=clinic.patient, kind=MessageKind.REACTIVATION
     ).exists()
+
+
+def test_patient_confirms_the_visit_from_the_reminder_link(page, clinic, screenshot):
+    from clinic_crm.messaging.links import visit_link_url
+    from journeys.models import Visit
+    from tests.journeys.factories import VisitFactory
+    from tests.journeys.test_visit_completion import tomorrow_at
+
+    clinic.branch.directions = "Парковка во дворе."
+    clinic.branch.save()
+    visit = VisitFactory(
+        patient=clinic.patient,
+        doctor=clinic.doctor,
+        branch=clinic.branch,
+        service=clinic.service,
+        starts_at=tomorrow_at(10),
+        ends_at=tomorrow_at(10) + timedelta(minutes=30),
+    )
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto("/" + visit_link_url(visit=visit).split("://", 1)[1].split("/", 1)[1])
+    expect(page.get_by_test_id("visit-when")).to_contain_text("10:00")
+    expect(page.locator("body")).to_contain_text("Парковка во дворе.")
+    screenshot("visit-link-ask")
+    page.get_by_test_id("visit-confirm").click()
+    expect(page.get_by_test_id("visit-answer-done")).to_be_visible()
+    screenshot("visit-link-confirmed")
+    visit.refresh_from_db()
+    assert visit.status == Visit.Status.CONFIRMED

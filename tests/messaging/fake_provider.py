@@ -265,6 +265,9 @@ class FakeProvider:
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    # A real provider takes a burst of connections; the default backlog of 5 would
+    # refuse some when several dispatchers send at once.
+    request_queue_size = 256
     fake: FakeProvider
 
     def handle_error(self, request: Any, client_address: Any) -> None:

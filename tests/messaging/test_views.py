@@ -172,3 +172,24 @@ def test_provider_reports_delivery_with_the_secret_address(
 def test_callbacks_are_off_without_a_configured_secret(client, settings):
     settings.MESSAGING_CALLBACK_TOKEN = ""
     assert client.post("/messages/callback/sms/anything/", {"id": 1}).status_code == 404
+
+
+def test_manager_edits_a_template_in_the_admin_and_sees_a_preview(clinic):
+    manager = verified_client_for(clinic.manager)
+    form = {"kind": "reminder", "language": "ru", "channel": "sms", "subject": ""}
+    response = manager.post(
+        "/admin/messaging/messagetemplate/add/", {**form, "body": "Ждём {{ pacient.first_name }}"}
+    )
+    assert response.status_code == 200
+    assert "pacient" in response.content.decode()  # refused, the variable named
+    response = manager.post(
+        "/admin/messaging/messagetemplate/add/",
+        {**form, "body": "{{ patient.greeting_name }}, ждём вас {{ visit.date }}"},
+    )
+    assert response.status_code == 302
+    from clinic_crm.messaging.models import MessageTemplate
+
+    template = MessageTemplate.objects.get()
+    assert template.updated_by == clinic.manager
+    page = manager.get(f"/admin/messaging/messagetemplate/{template.pk}/change/")
+    assert "Анна Сергеевна, ждём вас 2 декабря 2026" in page.content.decode()

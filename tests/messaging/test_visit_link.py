@@ -82,3 +82,16 @@ def test_a_visit_that_already_started_cannot_be_changed(client, visit, time_mach
     assert 'data-testid="visit-link-problem"' in response.content.decode()
     visit.refresh_from_db()
     assert visit.status == Visit.Status.SCHEDULED
+
+
+def test_an_expired_link_says_so(client, visit, time_machine, settings):
+    path = _path(visit_link_url(visit=visit))
+    time_machine.move_to(
+        visit.starts_at - timedelta(hours=1) + timedelta(days=settings.PATIENT_LINK_MAX_AGE_DAYS),
+        tick=False,
+    )
+    response = client.post(path, {"action": "cancel"})
+    assert response.status_code == 404
+    assert 'data-testid="visit-link-problem"' in response.content.decode()
+    visit.refresh_from_db()
+    assert visit.status == Visit.Status.SCHEDULED

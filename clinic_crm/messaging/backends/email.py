@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import smtplib
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
@@ -26,6 +27,8 @@ class EmailBackend(ChannelBackend):
 
     idempotency_window: float = 0
     _connection: object = None
+    # One SMTP connection is not safe to share between the dispatcher's threads.
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     def _open(self):
         if self._connection is None:
@@ -33,6 +36,10 @@ class EmailBackend(ChannelBackend):
         return self._connection
 
     def send(self, message: OutboundMessage) -> SendResult:
+        with self._lock:
+            return self._send(message)
+
+    def _send(self, message: OutboundMessage) -> SendResult:
         domain = settings.DEFAULT_FROM_EMAIL.rpartition("@")[2].strip("> ") or "clinic.local"
         message_id = f"<{slugify(message.idempotency_key.replace(':', '-'))}@{domain}>"
         mail = EmailMessage(
