@@ -33,6 +33,9 @@ class MessageTemplateAdmin(admin.ModelAdmin):
     readonly_fields = ["variables", "preview", "updated_at", "updated_by"]
     fields = ["kind", "language", "channel", "subject", "body", "variables", "preview"]
 
+    class Media:
+        js = ["messaging/template_preview.js"]  # live preview while typing
+
     @admin.display(description=_("Variables"))
     def variables(self, obj) -> str:
         return format_html_join(
@@ -44,7 +47,7 @@ class MessageTemplateAdmin(admin.ModelAdmin):
             ),
         )
 
-    @admin.display(description=_("Preview (saved text, example patient)"))
+    @admin.display(description=_("Saved text, example patient"))
     def preview(self, obj) -> str:
         if obj is None or not obj.pk:
             return _("Save to see the preview.")

@@ -16,7 +16,7 @@ from clinic_crm.audit.services import audit_record
 from clinic_crm.staff.access import public, role_required
 from clinic_crm.staff.roles import Role
 from journeys.services.scheduling import branch_zone
-from patients.models import Patient
+from patients.models import Language, Patient
 
 from .backends import backend_for
 from .forms import OutboxFilterForm
@@ -253,3 +253,25 @@ def feel_answer_view(request: HttpRequest, token: str) -> HttpResponse:
             details={"via": "feel_link", "answer": answer},
         )
         return render(request, "messaging/feel_answer.html", {"visit": visit, "answer": answer})
+
+
+@require_POST
+@role_required(Role.MANAGER)
+def template_preview_view(request: HttpRequest) -> HttpResponse:
+    """The template editor's live preview: the text for an example patient, or what is
+    wrong with it (the same check as saving)."""
+    from django.core.exceptions import ValidationError
+
+    from .rendering import example_render, template_check
+
+    subject = request.POST.get("subject", "")[:200]
+    body = request.POST.get("body", "")[:10_000]
+    language = request.POST.get("language") or "ru"
+    if language not in dict(Language.choices):
+        language = "ru"
+    try:
+        template_check(subject=subject, body=body)
+    except ValidationError as error:
+        return render(request, "messaging/template_preview.html", {"errors": error.messages})
+    subject, body = example_render(subject=subject, body=body, language=language)
+    return render(request, "messaging/template_preview.html", {"subject": subject, "body": body})

@@ -100,3 +100,14 @@ def test_patient_confirms_the_visit_from_the_reminder_link(page, clinic, screens
     screenshot("visit-link-confirmed")
     visit.refresh_from_db()
     assert visit.status == Visit.Status.CONFIRMED
+
+
+def test_manager_sees_a_live_preview_while_editing_a_template(page, clinic, screenshot):
+    log_in(page, clinic.manager)
+    page.goto("/admin/messaging/messagetemplate/add/")
+    preview = page.locator("#template-live-preview")
+    page.locator("#id_body").fill("{{ patient.greeting_name }}, ждём вас {{ visit.date }}.")
+    expect(preview).to_contain_text("Анна Сергеевна, ждём вас 2 декабря 2026.")
+    page.locator("#id_body").fill("{{ patient.greeting_name }}, {{ docter.name }}")
+    expect(preview).to_contain_text("docter")
+    screenshot("template-live-preview")

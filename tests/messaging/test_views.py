@@ -193,3 +193,22 @@ def test_manager_edits_a_template_in_the_admin_and_sees_a_preview(clinic):
     assert template.updated_by == clinic.manager
     page = manager.get(f"/admin/messaging/messagetemplate/{template.pk}/change/")
     assert "Анна Сергеевна, ждём вас 2 декабря 2026" in page.content.decode()
+
+
+def test_live_preview_renders_the_example_or_names_the_problem(clinic):
+    manager = verified_client_for(clinic.manager)
+    ok = manager.post(
+        "/messages/templates/preview/",
+        {
+            "subject": "Визит {{ visit.date }}",
+            "body": "{{ patient.greeting_name }}!",
+            "language": "ru",
+        },
+    )
+    assert 'data-testid="template-preview"' in ok.content.decode()
+    assert "Анна Сергеевна!" in ok.content.decode()
+    bad = manager.post("/messages/templates/preview/", {"body": "{{ docter.name }}"})
+    assert "docter" in bad.content.decode()
+    assert (
+        verified_client_for(clinic.doctor).post("/messages/templates/preview/").status_code == 403
+    )
