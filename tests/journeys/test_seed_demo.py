@@ -18,6 +18,12 @@ def test_seed_demo_makes_journeys_in_every_state(capsys):
     assert Visit.objects.filter(status="completed").exists()
     kinds = set(Task.objects.values_list("kind", flat=True))
     assert {"stalled_journey", "handoff_not_booked", "recall_due"} <= kinds
+    from clinic_crm.messaging.models import Message
+    from patients.selectors import has_consent
+
+    upcoming = Visit.objects.filter(status="scheduled").select_related("patient")
+    assert Message.objects.filter(kind="reminder", visit__in=upcoming).exists()
+    assert sum(has_consent(v.patient, "reminders", "sms") for v in upcoming) > len(upcoming) / 2
     call_command("seed_demo", "--if-empty")
     assert "skipped" in capsys.readouterr().out
 

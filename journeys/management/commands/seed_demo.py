@@ -15,7 +15,7 @@ from clinic_crm.staff.services import staff_create
 from journeys.demo import DEMO_PASSWORD, demo_journeys_create
 from journeys.demo_scale import scale_data_create
 from journeys.models import Branch, Specialty
-from patients.models import Patient
+from patients.models import ConsentChannel, ConsentKind, ConsentRecord, Patient
 
 STAFF = [
     ("admin@demo.clinic", Role.ADMINISTRATOR, "Анна", "Смирнова", None, ""),
@@ -149,6 +149,28 @@ class Command(BaseCommand):
                     home_branch=rng.choice(branches),
                 )
                 for _ in range(patients)
+            ],
+            batch_size=5000,
+        )
+        # Most demo patients agreed to reminders (and a third to marketing), so the demo's
+        # messages go out instead of being suppressed for want of consent.
+        ConsentRecord.objects.bulk_create(
+            [
+                ConsentRecord(
+                    patient=patient,
+                    kind=kind,
+                    channel=ConsentChannel.ANY,
+                    granted=True,
+                    text_version="demo-2026",
+                    note="demo data",
+                )
+                for n, patient in enumerate(created)
+                for kind, agreed in (
+                    (ConsentKind.PERSONAL_DATA, True),
+                    (ConsentKind.REMINDERS, n % 10 != 9),
+                    (ConsentKind.MARKETING, n % 3 == 0),
+                )
+                if agreed
             ],
             batch_size=5000,
         )
