@@ -111,9 +111,14 @@ def message_text(message: Message, *, channel: str) -> tuple[str, str]:
 
 
 def _kick_dispatcher() -> None:
+    """Asks for a dispatch now. Only a shortcut: when the broker is away the message
+    waits for beat's next minute, and the change that wrote it stands."""
     from .tasks import messages_dispatch_task
 
-    messages_dispatch_task.delay()
+    try:
+        messages_dispatch_task.delay()
+    except Exception:  # broker down: beat will take it
+        logger.warning("could not queue an immediate dispatch; beat will send it", exc_info=True)
 
 
 @transaction.atomic(savepoint=False)  # part of the caller's transaction: no savepoint
