@@ -31,6 +31,17 @@ connection_created.connect(_allow_audit_truncate, dispatch_uid="tests_audit_trun
 
 
 @pytest.fixture(autouse=True)
+def _no_cached_messaging_rows():
+    """The messaging settings and templates are cached for a few seconds per process;
+    each test starts from its own database state, so from an empty cache."""
+    from clinic_crm.messaging.caching import forget
+
+    forget()
+    yield
+    forget()
+
+
+@pytest.fixture(autouse=True)
 def _english_messages_in_test_code():
     """Service and form messages raised in the test's own thread are asserted in English;
     requests still pick their language as users' do (LocaleMiddleware, Russian default)."""
