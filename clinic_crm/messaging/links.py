@@ -1,10 +1,13 @@
-"""Signed links in messages: the one-click opt-out. They carry no personal data in clear
-and do not expire (an old message's link must still work)."""
+"""Signed links in messages. The opt-out link does not expire (an old message's link must
+still work); the reminder's visit link and the follow-up's answer link expire like the
+patient's calendar link. None carries personal data in clear."""
 
 from __future__ import annotations
 
 from django.core import signing
 from django.urls import reverse
+
+from journeys.patient_links import LinkExpired, LinkInvalid, unsign_patient_link
 
 from .rendering import absolute_url
 
@@ -50,21 +53,16 @@ def visit_link_url(*, visit) -> str:
 
 def visit_link_target(token: str) -> tuple[int, int]:
     """(visit id, start as a Unix time) of a genuine, unexpired link."""
-    from django.conf import settings
     from django.utils.translation import gettext as _
 
     try:
-        data = signing.TimestampSigner(salt=VISIT_SALT).unsign_object(
-            token, max_age=settings.PATIENT_LINK_MAX_AGE_DAYS * 86400
-        )
-    except signing.SignatureExpired as exc:
+        data = unsign_patient_link(token, salt=VISIT_SALT, keys="vs")
+    except LinkExpired as exc:
         raise VisitLinkProblem(_("This link has expired. Please call the clinic.")) from exc
-    except signing.BadSignature as exc:
+    except LinkInvalid as exc:
         raise VisitLinkProblem(
             _("This link is not valid. If you copied it, check that it is complete.")
         ) from exc
-    if not isinstance(data, dict) or not all(isinstance(data.get(k), int) for k in "vs"):
-        raise VisitLinkProblem(_("This link is not valid."))
     return data["v"], data["s"]
 
 
@@ -75,14 +73,7 @@ def feel_link_url(*, visit) -> str:
 
 
 def feel_link_target(token: str) -> int | None:
-    from django.conf import settings
-
     try:
-        data = signing.TimestampSigner(salt=FEEL_SALT).unsign_object(
-            token, max_age=settings.PATIENT_LINK_MAX_AGE_DAYS * 86400
-        )
-    except signing.BadSignature:
+        return unsign_patient_link(token, salt=FEEL_SALT, keys="v")["v"]
+    except (LinkExpired, LinkInvalid):
         return None
-    if not isinstance(data, dict) or not isinstance(data.get("v"), int):
-        return None
-    return data["v"]

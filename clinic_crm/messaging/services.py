@@ -722,6 +722,37 @@ def messages_dispatch(
 
 
 @transaction.atomic
+def visit_answer_record(*, visit, action: str, note: str = "") -> None:
+    """The patient's answer from the reminder's link: "confirm", "cancel" (the slot goes
+    to the waitlist) or "reschedule" (cancelled, and a booking request for the curator).
+    Raises JourneyError once the visit is no longer upcoming or has started."""
+    from journeys.errors import JourneyError
+    from journeys.models import Visit
+    from journeys.services.scheduling import (
+        visit_cancel,
+        visit_confirm,
+        visit_reschedule_request,
+    )
+
+    if visit.status not in Visit.UPCOMING or visit.starts_at <= timezone.now():
+        raise JourneyError(_("This visit can't be changed any more. Please call the clinic."))
+    if action == "confirm":
+        if visit.status != Visit.Status.CONFIRMED:
+            visit_confirm(actor=None, visit=visit)
+    elif action == "cancel":
+        visit_cancel(
+            actor=None,
+            visit=visit,
+            by_patient=True,
+            reason=_("Cancelled by the patient from the reminder"),
+        )
+    elif action == "reschedule":
+        visit_reschedule_request(visit=visit, note=(note or "").strip()[:500])
+    else:
+        raise JourneyError(_("Choose one of the buttons."))
+
+
+@transaction.atomic
 def feel_answer_record(*, visit, well: bool, comment: str = "") -> None:
     """The patient's answer to "how do you feel?": on the journey as a fact, and "not
     well" opens one task for the plan's curator (or the front desk), due within hours.

@@ -151,11 +151,8 @@ def visit_answer_view(request: HttpRequest, token: str) -> HttpResponse:
     another time. Shows only what the reminder already said (when, who, where)."""
     from journeys.errors import JourneyError
     from journeys.models import Visit
-    from journeys.services.scheduling import (
-        visit_cancel,
-        visit_confirm,
-        visit_reschedule_request,
-    )
+
+    from .services import visit_answer_record
 
     try:
         visit_id, start = visit_link_target(token)
@@ -186,25 +183,8 @@ def visit_answer_view(request: HttpRequest, token: str) -> HttpResponse:
             action = request.POST.get("action", "")
             if action not in VISIT_ACTIONS:
                 return _visit_problem(request, _("Choose one of the buttons."), status=400)
-            if visit.status not in Visit.UPCOMING or visit.starts_at <= timezone.now():
-                return _visit_problem(
-                    request, _("This visit can't be changed any more. Please call the clinic.")
-                )
             try:
-                if action == "confirm":
-                    if visit.status != Visit.Status.CONFIRMED:
-                        visit_confirm(actor=None, visit=visit)
-                elif action == "cancel":
-                    visit_cancel(
-                        actor=None,
-                        visit=visit,
-                        by_patient=True,
-                        reason=_("Cancelled by the patient from the reminder"),
-                    )
-                else:
-                    visit_reschedule_request(
-                        visit=visit, note=(request.POST.get("note") or "").strip()[:500]
-                    )
+                visit_answer_record(visit=visit, action=action, note=request.POST.get("note", ""))
             except JourneyError as error:
                 return _visit_problem(request, str(error))
             done = action
