@@ -5,7 +5,7 @@
         .venv/bin/python manage.py seed_demo --patients 1000000     # once, ~10 min
     .venv/bin/python bench/messaging.py
 
-Two figures, each a ratio to a floor measured in the same run:
+Three figures; the first two are ratios to a floor measured in the same run:
 
 1. Planning: the reminders of a day of PLAN_VISITS visits (inserted for a day next
    month), planned one visit per transaction through ``visit_reminders_plan`` as a
@@ -15,6 +15,9 @@ Two figures, each a ratio to a floor measured in the same run:
    (solo pool) through the SMSC backend to the fake provider (a separate process on
    127.0.0.1) — messages per second, against the throughput of the no-op task
    ``clinic_crm.ping`` through the same Redis broker and the same kind of worker.
+3. Lateness: LATENESS_MESSAGES messages scheduled over the next LATENESS_MINUTES minutes,
+   sent by one worker with Celery beat at its default schedule (dispatch every minute, no
+   kick: nothing is due when they are written) — p50/p99/max of (sent at − scheduled for).
 
 The benchmark uses its own Redis database (BENCH_REDIS_URL, default db 12), moves the
 clinic's quiet hours away from the current hour while it runs (and puts them back), and
@@ -56,6 +59,8 @@ from journeys.models import Visit  # noqa: E402
 PLAN_VISITS = int(os.environ.get("BENCH_PLAN_VISITS", 20_000))
 DISPATCH_MESSAGES = int(os.environ.get("BENCH_DISPATCH_MESSAGES", 100_000))
 NOOP_TASKS = int(os.environ.get("BENCH_NOOP_TASKS", 20_000))
+LATENESS_MESSAGES = int(os.environ.get("BENCH_LATENESS_MESSAGES", 20_000))
+LATENESS_MINUTES = int(os.environ.get("BENCH_LATENESS_MINUTES", 5))
 MARK = "bench-messaging"
 
 
@@ -119,18 +124,19 @@ def insert_day_of_visits(day) -> list[int]:
         return [row[0] for row in cursor.fetchall()]
 
 
-def insert_due_messages() -> None:
-    """DISPATCH_MESSAGES follow-up messages due now, one per patient who can be reached
-    by SMS, each with a reminders consent: straight SQL, as the set-up."""
+def insert_due_messages(count: int = DISPATCH_MESSAGES, *, spread_minutes: int = 0) -> None:
+    """``count`` follow-up messages, one per patient who can be reached by SMS, each with
+    a reminders consent; due now, or scheduled evenly over the next ``spread_minutes``:
+    straight SQL, as the set-up."""
     with connection.cursor() as cursor:
         cursor.execute(
             """
             CREATE TEMP TABLE bench_patients AS
-            SELECT id FROM patients_patient
+            SELECT id, row_number() OVER (ORDER BY id) AS n FROM patients_patient
             WHERE phone <> '' AND NOT is_archived AND NOT is_deceased AND merged_into_id IS NULL
             ORDER BY id LIMIT %(count)s
             """,
-            {"count": DISPATCH_MESSAGES},
+            {"count": count},
         )
         cursor.execute(
             """
@@ -148,10 +154,13 @@ def insert_due_messages() -> None:
                 idempotency_key, provider_id, delivery, context, created_at)
             SELECT id, 'follow_up', 'sms', 'ru', '',
                    'Как вы себя чувствуете после вчерашнего визита? Ответьте: ' || id,
-                   now(), now(), 'pending', '', 0, '', %(mark)s || ':' || id, '', '', '{}', now()
-            FROM bench_patients
+                   at, at, 'pending', '', 0, '', %(mark)s || ':' || id, '', '', '{}', now()
+            FROM (
+                SELECT id, now() + (n - 1) * %(step)s * interval '1 second' AS at
+                FROM bench_patients
+            ) p
             """,
-            {"mark": MARK},
+            {"mark": MARK, "step": spread_minutes * 60 / count},
         )
         cursor.execute("DROP TABLE bench_patients")
         cursor.execute("ANALYZE messaging_message")
@@ -199,6 +208,31 @@ def start_worker(env_extra: dict[str, str]) -> subprocess.Popen:
         **env_extra,
     }
     return start(env, "bench-messaging-worker", loglevel="WARNING")
+
+
+def start_beat(env_extra: dict[str, str]) -> subprocess.Popen:
+    """Celery beat with the project's schedule (dispatch every minute), a fresh schedule
+    file, on the benchmark's broker."""
+    schedule = ROOT / "var" / "bench-messaging-beat-schedule"
+    for stale in schedule.parent.glob(schedule.name + "*"):
+        stale.unlink()
+    log = open(ROOT / "var" / "bench-messaging-beat.log", "w")  # noqa: SIM115 - lives with it
+    return subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "clinic_crm", "beat", "--loglevel=INFO"],
+        cwd=ROOT,
+        env={
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "clinic_crm.settings",
+            "DEBUG": "false",
+            "SECRET_KEY": settings.SECRET_KEY,
+            "ALLOWED_HOSTS": "localhost",
+            "REDIS_URL": BROKER,
+            "CELERY_BEAT_SCHEDULE_FILENAME": str(schedule),
+            **env_extra,
+        },
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
 
 
 def wait_ready(app: Celery, worker: subprocess.Popen) -> None:
@@ -273,15 +307,17 @@ def measure_noop(app: Celery, client: redis.Redis) -> float:
         stop(worker)
 
 
+def sms_to(fake_url: str) -> dict[str, str]:
+    return {
+        "MESSAGING_SMS_BACKEND": "smsc",
+        "SMSC_API_URL": fake_url + "/sys/send.php",
+        "SMSC_LOGIN": "bench",
+        "SMSC_PASSWORD": "bench",
+    }
+
+
 def measure_dispatch(app: Celery, fake_url: str) -> tuple[float, dict]:
-    worker = start_worker(
-        {
-            "MESSAGING_SMS_BACKEND": "smsc",
-            "SMSC_API_URL": fake_url + "/sys/send.php",
-            "SMSC_LOGIN": "bench",
-            "SMSC_PASSWORD": "bench",
-        }
-    )
+    worker = start_worker(sms_to(fake_url))
     try:
         wait_ready(app, worker)
         started = time.perf_counter()
@@ -300,6 +336,42 @@ def measure_dispatch(app: Celery, fake_url: str) -> tuple[float, dict]:
         .annotate(n=Count("id"))
     )
     return DISPATCH_MESSAGES / elapsed, outcome
+
+
+def measure_lateness(app: Celery, client: redis.Redis, fake_url: str) -> dict[str, float]:
+    """Seconds from scheduled to sent (p50, p99, max) of messages that fall due one by one
+    while beat and one worker run as in production."""
+    client.delete("celery", "unacked", "unacked_index")
+    insert_due_messages(LATENESS_MESSAGES, spread_minutes=LATENESS_MINUTES)
+    mine = Message.objects.filter(idempotency_key__startswith=MARK + ":")
+    worker = start_worker(sms_to(fake_url))
+    beat = start_beat(sms_to(fake_url))
+    try:
+        wait_ready(app, worker)
+        deadline = time.monotonic() + LATENESS_MINUTES * 60 + 300
+        while mine.filter(status__in=["pending", "sending"]).exists():
+            if time.monotonic() > deadline:
+                raise RuntimeError("messages still pending long after their time")
+            time.sleep(1)
+    finally:
+        stop(beat)
+        stop(worker)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY lateness),
+                   percentile_cont(0.99) WITHIN GROUP (ORDER BY lateness),
+                   max(lateness), count(*)
+            FROM (
+                SELECT extract(epoch FROM sent_at - scheduled_for) AS lateness
+                FROM messaging_message
+                WHERE idempotency_key LIKE %s AND status = 'sent'
+            ) m
+            """,
+            [MARK + ":%"],
+        )
+        p50, p99, worst, sent = cursor.fetchone()
+    return {"p50": p50, "p99": p99, "max": worst, "sent": sent}
 
 
 def main() -> None:
@@ -330,13 +402,24 @@ def main() -> None:
         rate, outcome = measure_dispatch(app, fake_url)
         say(f"dispatch: {rate:,.0f} messages/s through one worker process; outcome {outcome}")
         say(f"ratio dispatch / no-op: {rate / noop:.2f}")
+        clean_up([])
+        say(
+            f"lateness: {LATENESS_MESSAGES:,} messages falling due over {LATENESS_MINUTES} min, "
+            "worker + beat …"
+        )
+        late = measure_lateness(app, client, fake_url)
+        say(
+            f"lateness (sent at − scheduled for), {late['sent']:,} sent: p50 {late['p50']:.1f} s, "
+            f"p99 {late['p99']:.1f} s, max {late['max']:.1f} s"
+        )
         print(
             "\n| figure | per second | floor per second | ratio |\n| --- | ---: | ---: | ---: |\n"
             f"| planning reminders, {len(visit_ids):,} visits of a day | "
             f"{len(visit_ids) / planning:,.0f} | {len(visit_ids) / floor:,.0f} (ORM insert) | "
             f"{floor / planning:.2f} |\n"
             f"| dispatch to the fake provider, {DISPATCH_MESSAGES:,} messages | {rate:,.0f} | "
-            f"{noop:,.0f} (no-op task) | {rate / noop:.2f} |"
+            f"{noop:,.0f} (no-op task) | {rate / noop:.2f} |\n"
+            f"\nlateness p50 {late['p50']:.1f} s, p99 {late['p99']:.1f} s, max {late['max']:.1f} s"
         )
     finally:
         clean_up(visit_ids)

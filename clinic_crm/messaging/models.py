@@ -91,11 +91,13 @@ class Message(models.Model):
         DELIVERED = "delivered", _("Delivered")
         UNDELIVERED = "undelivered", _("Not delivered")
 
+    # Indexed by message_patient (patient, -scheduled_for): no index of its own.
     patient = models.ForeignKey(
         "patients.Patient",
         on_delete=models.PROTECT,
         related_name="messages",
         verbose_name=_("patient"),
+        db_index=False,
     )
     kind = models.CharField(_("kind"), max_length=20, choices=MessageKind.choices)
     channel = models.CharField(_("channel"), max_length=16, choices=MessageChannel.choices)
@@ -126,6 +128,7 @@ class Message(models.Model):
     delivery = models.CharField(
         _("delivery"), max_length=16, choices=Delivery.choices, blank=True, default=""
     )
+    # Indexed by the partial message_visit (most messages have no visit).
     visit = models.ForeignKey(
         "journeys.Visit",
         on_delete=models.SET_NULL,
@@ -133,6 +136,7 @@ class Message(models.Model):
         blank=True,
         related_name="messages",
         verbose_name=_("visit"),
+        db_index=False,
     )
     plan = models.ForeignKey(
         "journeys.TreatmentPlan",

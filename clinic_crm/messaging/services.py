@@ -17,7 +17,7 @@ import logging
 import uuid
 from collections import Counter
 from collections.abc import Generator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -58,6 +58,18 @@ logger = logging.getLogger("clinic_crm.messaging")
 CHANNEL_ORDER = (MessageChannel.SMS, MessageChannel.TELEGRAM, MessageChannel.EMAIL)
 MAX_RETRY_DELAY = timedelta(hours=6)
 UPCOMING_VISIT = ("scheduled", "confirmed")
+_CHANNELS = frozenset(MessageChannel.values)
+# What re-rendering a message for another channel reads; the dispatcher loads it only for
+# the few messages that fall back (the rendered text of the planned channel is stored).
+JOURNEY_ROWS = (
+    "patient",
+    "visit__doctor__profile__specialty",
+    "visit__branch",
+    "visit__service",
+    "visit__stage__option__plan",
+    "plan__branch",
+    "stage",
+)
 
 
 def channel_address(patient: Patient, channel: str) -> str:
@@ -74,7 +86,7 @@ def channels_for(patient: Patient, first: str | None = None) -> list[str]:
     order = [first, patient.preferred_channel, *CHANNEL_ORDER]
     seen: list[str] = []
     for channel in order:
-        if channel in MessageChannel.values and channel not in seen:
+        if channel in _CHANNELS and channel not in seen:
             seen.append(channel)
     return [c for c in seen if channel_address(patient, c) and channel_enabled(c)]
 
@@ -488,7 +500,8 @@ def _send_on_some_channel(
         backend = _backend(channel, backends)
         subject, body = message.subject, message.body
         if channel != message.channel:
-            subject, body = message_text(message, channel=channel)
+            full = Message.objects.select_related(*JOURNEY_ROWS).get(pk=message.pk)
+            subject, body = message_text(full, channel=channel)
         outbound = OutboundMessage(
             message_id=message.pk,
             idempotency_key=message.idempotency_key,
@@ -631,13 +644,7 @@ def messages_deliver(
     marked as started first."""
     messages = list(
         Message.objects.filter(claim=claim, status=Message.Status.SENDING).select_related(
-            "patient",
-            "visit__doctor__profile__specialty",
-            "visit__branch",
-            "visit__service",
-            "visit__stage__option__plan",
-            "plan__branch",
-            "stage",
+            "patient", "visit"
         )
     )
     stats = DispatchStats(claimed=len(claimed), lost=len(claimed) - len(messages))
@@ -667,12 +674,23 @@ def messages_deliver(
     while waiting:
         requests = list(waiting.items())
         waiting.clear()
+        # Pipelined: while one group's calls are in flight, the next group is marked (a
+        # database round trip), so the provider calls never wait for our bookkeeping. A
+        # group's calls start only after its mark has committed.
+        in_flight: list[tuple[int, Future]] = []
         for start in range(0, len(requests), size):
             group = requests[start : start + size]
             _mark_attempts(claim, [(pk, r.outbound.channel) for pk, r in group], now)
-            replies = (pool.map if pool else map)(_send, [r for _, r in group])
-            for (pk, _request), reply in zip(group, replies, strict=True):
-                advance(pk, reply)
+            if pool is None:
+                for pk, request in group:
+                    advance(pk, _send(request))
+                continue
+            submitted = [(pk, pool.submit(_send, request)) for pk, request in group]
+            for pk, future in in_flight:
+                advance(pk, future.result())
+            in_flight = submitted
+        for pk, future in in_flight:
+            advance(pk, future.result())
     for outcome in outcomes.values():
         key = {
             Message.Status.SENT: "sent",

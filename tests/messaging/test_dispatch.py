@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.core import mail
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from clinic_crm.messaging.models import Message, MessageKind, MessageOptOut, MessagingSettings
@@ -226,6 +227,10 @@ def test_permanent_failure_falls_back_to_the_next_channel(clinic, morning, provi
     assert (message.status, message.channel) == ("sent", "telegram")
     assert "sms" in message.last_error
     assert providers.accepted[0]["to"] == "4242"
+    # Re-rendered for Telegram from the journey's rows, which the dispatcher loads only
+    # for a message that falls back: still personal, and what went out is what is stored.
+    assert message.body in providers.accepted[0]["text"]
+    assert clinic.doctor.last_name in message.body
 
 
 def test_permanent_failure_with_no_other_channel_fails_with_the_reason(
@@ -333,12 +338,10 @@ def test_a_telegram_answer_that_times_out_is_not_sent_again(
     assert providers.accepted_count() == 1
 
 
-@pytest.mark.django_db(transaction=True)
-def test_two_dispatchers_at_once_send_each_message_once(clinic, morning, providers):
+def _due_follow_ups(clinic, morning, count):
     from tests.factories import PatientFactory
 
-    patients = PatientFactory.create_batch(60, home_branch=clinic.branch)
-    for patient in patients:
+    for patient in PatientFactory.create_batch(count, home_branch=clinic.branch):
         consent(patient)
         message_plan(
             patient=patient,
@@ -346,6 +349,11 @@ def test_two_dispatchers_at_once_send_each_message_once(clinic, morning, provide
             key=f"follow_up:{patient.pk}",
             scheduled_for=morning,
         )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_dispatchers_at_once_send_each_message_once(clinic, morning, providers):
+    _due_follow_ups(clinic, morning, 60)
     providers.configure(mode="slow", delay=0.005)
     errors = []
 
@@ -368,3 +376,19 @@ def test_two_dispatchers_at_once_send_each_message_once(clinic, morning, provide
     assert len(ids) == 60
     assert set(ids.values()) == {1}
     assert len(providers.requests) == 60  # not one request more
+
+
+def test_a_batch_costs_the_same_queries_whatever_its_size(clinic, morning, providers, settings):
+    """Claim, fetch with the patients and visits, consents, opt-outs and weekly counts,
+    one mark per group of concurrent calls, one write of all outcomes: no query per
+    message."""
+    settings.MESSAGING_SEND_CONCURRENCY = 50  # one group for either batch
+    counts = []
+    MessagingSettings.current()  # read once, then cached for a while
+    for size in (3, 12):
+        _due_follow_ups(clinic, morning, size)
+        with CaptureQueriesContext(connection) as captured:
+            stats, _more = messages_dispatch()
+        assert stats.sent == size
+        counts.append(len(captured.captured_queries))
+    assert counts[0] == counts[1]

@@ -83,24 +83,44 @@ class SmscBackend(ChannelBackend):
 
     idempotency_window: float = 60
     options: dict = field(default_factory=dict, repr=False)  # holds the password
-    _client: httpx.Client | None = field(default=None, init=False, repr=False, compare=False)
+    _transport: httpx.HTTPTransport | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
     _lock: threading.Lock = field(
         default_factory=threading.Lock, init=False, repr=False, compare=False
     )
 
-    def _http(self) -> httpx.Client:
-        """One pooled client per backend, made on first use (constructing a backend is free)."""
+    def _http(self) -> httpx.HTTPTransport:
+        """One connection pool per backend, made on first use (constructing a backend is
+        free). Requests go straight to httpx's transport: one POST with no redirects,
+        cookies or auth to follow, and the client's layers for those cost a third of the
+        CPU of a send, which is what limits a dispatcher's throughput."""
         with self._lock:
-            if self._client is None:
-                timeout = float(self.options.get("timeout") or DEFAULT_TIMEOUT)
-                self._client = httpx.Client(timeout=httpx.Timeout(timeout))
-            return self._client
+            if self._transport is None:
+                self._transport = httpx.HTTPTransport()
+            return self._transport
 
     def close(self) -> None:
         with self._lock:
-            client, self._client = self._client, None
-        if client is not None:
-            client.close()
+            transport, self._transport = self._transport, None
+        if transport is not None:
+            transport.close()
+
+    def _post(self, url: str, message: OutboundMessage) -> httpx.Response:
+        timeout = float(self.options.get("timeout") or DEFAULT_TIMEOUT)
+        request = httpx.Request(
+            "POST",
+            url,
+            data=self._fields(message),
+            headers={"Idempotency-Key": message.idempotency_key},
+            extensions={"timeout": httpx.Timeout(timeout).as_dict()},
+        )
+        response = self._http().handle_request(request)
+        try:
+            response.read()
+        finally:
+            response.close()
+        return response
 
     def _fields(self, message: OutboundMessage) -> dict[str, str]:
         fields = {
@@ -119,11 +139,7 @@ class SmscBackend(ChannelBackend):
     def send(self, message: OutboundMessage) -> SendResult:
         url = str(self.options.get("api_url") or DEFAULT_API_URL)
         try:
-            response = self._http().post(
-                url,
-                data=self._fields(message),
-                headers={"Idempotency-Key": message.idempotency_key},
-            )
+            response = self._post(url, message)
         # Raised without chaining: the httpx error carries the request (and its form, with
         # the password) and adds nothing the reason does not say.
         except (httpx.ConnectTimeout, httpx.PoolTimeout):
