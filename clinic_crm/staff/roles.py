@@ -91,6 +91,11 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "messaging.add_holiday",
         "messaging.change_holiday",
         "messaging.delete_holiday",
+        *(
+            f"feedback.{action}_{model}"
+            for model in ("survey", "csiattribute", "reasontag")
+            for action in ("view", "add", "change", "delete")
+        ),
     ],
 }
 

@@ -9,7 +9,7 @@ twice does nothing the second time.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -284,10 +284,20 @@ def task_close(*, actor, task: Task, outcome: str) -> Task:
     return task
 
 
-def task_open_once(*, visit: Visit, kind: str, cause: str, title: str, details: str, risk: int):
+def task_open_once(
+    *,
+    visit: Visit,
+    kind: str,
+    cause: str,
+    title: str,
+    details: str,
+    risk: int,
+    due_in: timedelta = timedelta(hours=4),
+    now: datetime | None = None,
+):
     """Opens a task about ``visit`` for its plan's curator (the front desk when there is
-    no plan), due within four hours; a second call for the same cause opens nothing (the
-    partial unique index on open tasks' causes) and returns the open one."""
+    no plan), due ``due_in`` from ``now``; a second call for the same cause opens nothing
+    (the partial unique index on open tasks' causes) and returns the open one."""
     plan = visit.stage.option.plan if visit.stage_id else None
     task = Task(
         kind=kind,
@@ -295,7 +305,7 @@ def task_open_once(*, visit: Visit, kind: str, cause: str, title: str, details: 
         plan=plan,
         assignee=plan.curator if plan is not None else None,
         cause_key=f"{cause}:{visit.pk}",
-        due_at=timezone.now() + timedelta(hours=4),
+        due_at=(now or timezone.now()) + due_in,
         title=title,
         details=details,
         risk=risk,

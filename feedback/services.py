@@ -1,0 +1,236 @@
+"""Recording what a patient answered, and the recovery loop it may start."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from journeys.models import JourneyEvent, Task, Visit
+
+from .models import (
+    CSI_SCALE_MAX,
+    NEGATIVE_ATTRIBUTE_MAX,
+    NPS_MAX,
+    AttributeAnswer,
+    ReasonTag,
+    Response,
+    StageKind,
+    Survey,
+)
+
+RECOVERY_SLA = timedelta(hours=24)
+
+
+class FeedbackError(ValidationError):
+    """Answers that can't be recorded; the message (per field where there is one) is
+    shown to the patient."""
+
+
+COMMENT_MAX = 2000
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+@dataclass(frozen=True)
+class Grouping:
+    """What a response is grouped by, copied from its visit when recorded."""
+
+    day: object
+    branch_id: int
+    doctor_id: int | None
+    specialty_id: int | None
+    service_id: int | None
+    service_category: str
+    stage_id: int | None
+    stage_kind: str
+
+
+def visit_grouping(visit: Visit) -> Grouping:
+    """The clinic day of the visit (in the clinic's time zone) and its branch, doctor,
+    specialty, service and category, stage and stage kind."""
+    stage = visit.stage
+    if stage is None:
+        kind = StageKind.NONE
+    else:
+        kind = StageKind.SIGNIFICANT if stage.significant else StageKind.STAGE
+    return Grouping(
+        day=timezone.localdate(visit.starts_at),
+        branch_id=visit.branch_id,
+        doctor_id=visit.doctor_id,
+        specialty_id=visit.service.specialty_id,
+        service_id=visit.service_id,
+        service_category=visit.service.category,
+        stage_id=visit.stage_id,
+        stage_kind=kind,
+    )
+
+
+def reasons_in(comment: str, tags: list[ReasonTag]) -> list[ReasonTag]:
+    """The reasons whose keywords start a word of the comment (case-insensitive), so a
+    stem such as "ожида" finds "ожидание" and "ожидал", and "wait" finds "waiting"."""
+    words = [word.lower() for word in _WORD.findall(comment or "")]
+    if not words:
+        return []
+    return [tag for tag in tags if any(w.startswith(s) for s in tag.stems() for w in words)]
+
+
+def _clean_nps(survey: Survey, value) -> int | None:
+    if value in (None, ""):
+        return None
+    if not survey.asks_nps:
+        raise FeedbackError({"nps_score": _("This survey does not ask that question.")})
+    try:
+        score = int(value)
+    except (TypeError, ValueError):
+        score = None
+    if (
+        score is None
+        or isinstance(value, bool)
+        or str(score) != str(value).strip()
+        or not (0 <= score <= NPS_MAX)
+    ):
+        raise FeedbackError(
+            {"nps_score": _("Choose a whole number from 0 to %(max)s.") % {"max": NPS_MAX}}
+        )
+    return score
+
+
+def _clean_answers(survey: Survey, answers: Mapping[str, object]) -> dict:
+    """Attribute key → score 1–5, only for the survey's own attributes."""
+    attributes = {a.key: a for a in survey.attributes.all()}
+    cleaned = {}
+    for key, value in answers.items():
+        if value in (None, ""):
+            continue
+        attribute = attributes.get(key)
+        if attribute is None:
+            raise FeedbackError(
+                {"answers": _("“%(key)s” is not a question of this survey.") % {"key": key}}
+            )
+        try:
+            score = int(value)
+        except (TypeError, ValueError):
+            score = 0
+        if isinstance(value, bool) or not 1 <= score <= CSI_SCALE_MAX:
+            raise FeedbackError(
+                {
+                    "answers": _("Rate “%(name)s” from 1 to %(max)s.")
+                    % {"name": attribute.name, "max": CSI_SCALE_MAX}
+                }
+            )
+        cleaned[attribute] = score
+    return cleaned
+
+
+@transaction.atomic
+def survey_response_record(
+    *,
+    survey: Survey,
+    visit: Visit,
+    channel: str,
+    nps_score=None,
+    answers: Mapping[str, object] | None = None,
+    comment: str = "",
+    submitted_at: datetime | None = None,
+) -> Response:
+    """Records a patient's answers about a visit, once per visit and survey.
+
+    Grouping fields are copied from the visit. A detractor (0–6) or an aspect rated 1–2
+    makes the response negative: it opens one recovery task, due within 24 hours, for the
+    plan's curator (the front desk when the visit had no plan), and the journey shows
+    the answer. Bad input raises ``FeedbackError`` naming the field; nothing is written.
+    """
+    if visit.status != Visit.Status.COMPLETED:
+        raise FeedbackError(_("Feedback can be given only about a visit that took place."))
+    comment = (comment or "").strip()
+    if len(comment) > COMMENT_MAX:
+        raise FeedbackError(
+            {"comment": _("Please keep it under %(max)s characters.") % {"max": COMMENT_MAX}}
+        )
+    score = _clean_nps(survey, nps_score)
+    scores = _clean_answers(survey, answers or {})
+    if score is None and not scores:
+        raise FeedbackError(_("Answer at least one question."))
+    if comment and not survey.asks_comment:
+        comment = ""
+    grouping = visit_grouping(visit)
+    negative = (score is not None and score <= 6) or any(
+        s <= NEGATIVE_ATTRIBUTE_MAX for s in scores.values()
+    )
+    response = Response(
+        survey=survey,
+        patient_id=visit.patient_id,
+        visit=visit,
+        channel=channel,
+        submitted_at=submitted_at or timezone.now(),
+        nps_score=score,
+        comment=comment,
+        negative=negative,
+        **grouping.__dict__,
+    )
+    try:
+        with transaction.atomic():
+            response.save()
+    except IntegrityError:
+        if Response.objects.filter(visit=visit, survey=survey).exists():
+            raise FeedbackError(_("This survey has already been answered. Thank you!")) from None
+        raise
+    AttributeAnswer.objects.bulk_create(
+        AttributeAnswer(response=response, attribute=attribute, score=value)
+        for attribute, value in scores.items()
+    )
+    tags = reasons_in(comment, list(ReasonTag.objects.filter(is_active=True)))
+    if tags:
+        response.reasons.set(tags)
+    _journey_note(response, visit, scores)
+    if negative:
+        response.recovery_task = _recovery_task_open(response, visit)
+        response.save(update_fields=["recovery_task"])
+    return response
+
+
+def _journey_note(response: Response, visit: Visit, scores: dict) -> None:
+    from journeys.services.events import journey_event_record
+
+    parts = []
+    if response.nps_score is not None:
+        parts.append(_("would recommend: %(score)s of 10") % {"score": response.nps_score})
+    parts += [f"{attribute.name}: {value}/{CSI_SCALE_MAX}" for attribute, value in scores.items()]
+    journey_event_record(
+        patient_id=visit.patient_id,
+        kind=JourneyEvent.Kind.FEEDBACK,
+        plan=visit.stage.option.plan if visit.stage_id else None,
+        visit=visit,
+        summary=(_("Negative feedback") if response.negative else _("Feedback"))
+        + ": "
+        + "; ".join(parts),
+        data={
+            "response": response.pk,
+            "nps": response.nps_score,
+            "answers": {attribute.key: value for attribute, value in scores.items()},
+            "comment": response.comment,
+        },
+    )
+
+
+def _recovery_task_open(response: Response, visit: Visit) -> Task:
+    from journeys.services.worklist import task_open_once
+
+    when = timezone.localtime(visit.starts_at).strftime("%d.%m %H:%M")
+    return task_open_once(
+        visit=visit,
+        kind=Task.Kind.NEGATIVE_FEEDBACK,
+        cause="negative_feedback:visit",
+        title=_("Call the patient within 24 hours: unhappy with the visit of %(when)s")
+        % {"when": when},
+        details=response.comment,
+        risk=95,
+        due_in=RECOVERY_SLA,
+        now=response.submitted_at,
+    )
