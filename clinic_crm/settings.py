@@ -185,6 +185,16 @@ CELERY_BEAT_SCHEDULE = {
         "task": "clinic_crm.messaging.tasks.messaging_rules_run_task",
         "schedule": crontab(hour=3, minute=30),
     },
+    # Rollups: the doctor-days queued by triggers (each change also queues a run at
+    # once), and a full rebuild each night.
+    "metrics-rollups-refresh": {
+        "task": "metrics.tasks.rollups_refresh_task",
+        "schedule": timedelta(minutes=1),
+    },
+    "metrics-rollups-rebuild": {
+        "task": "metrics.tasks.rollups_rebuild_task",
+        "schedule": crontab(hour=2, minute=30),
+    },
     "clear-expired-sessions": {
         "task": "clinic_crm.staff.tasks.sessions_clear_expired",
         "schedule": timedelta(hours=1),

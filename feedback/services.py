@@ -6,6 +6,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -13,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from journeys.models import JourneyEvent, Task, Visit
+from metrics.services import rollups_refresh_after_commit
 
 from .models import (
     CSI_SCALE_MAX,
@@ -52,7 +54,7 @@ class Grouping:
 
 
 def visit_grouping(visit: Visit) -> Grouping:
-    """The clinic day of the visit (in the clinic's time zone) and its branch, doctor,
+    """The clinic day of the visit (the date at its branch) and its branch, doctor,
     specialty, service and category, stage and stage kind."""
     stage = visit.stage
     if stage is None:
@@ -60,7 +62,7 @@ def visit_grouping(visit: Visit) -> Grouping:
     else:
         kind = StageKind.SIGNIFICANT if stage.significant else StageKind.STAGE
     return Grouping(
-        day=timezone.localdate(visit.starts_at),
+        day=visit.starts_at.astimezone(ZoneInfo(visit.branch.time_zone)).date(),
         branch_id=visit.branch_id,
         doctor_id=visit.doctor_id,
         specialty_id=visit.service.specialty_id,
@@ -192,6 +194,7 @@ def survey_response_record(
     if negative:
         response.recovery_task = _recovery_task_open(response, visit)
         response.save(update_fields=["recovery_task"])
+    rollups_refresh_after_commit()
     return response
 
 

@@ -161,3 +161,14 @@ def celery_worker_process(django_db_setup, django_db_blocker):
             process.wait(timeout=20)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+@pytest.fixture
+def visit_survey():
+    """The micro-survey, aspects and reasons a clinic starts with, as the data migration
+    writes them (written again here: transactional tests flush the database)."""
+    from feedback.defaults import defaults_create
+    from feedback.models import CsiAttribute, ReasonTag, Survey
+
+    defaults_create(CsiAttribute, Survey, ReasonTag)
+    return Survey.objects.get(kind=Survey.Kind.VISIT, is_active=True)

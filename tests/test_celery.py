@@ -35,3 +35,19 @@ def test_celery_uses_json_and_time_limits():
     assert app.conf.task_soft_time_limit < app.conf.task_time_limit
     assert app.conf.broker_url.startswith("redis://")
     assert "clear-expired-sessions" in app.conf.beat_schedule
+
+
+def test_a_task_queued_after_commit_does_not_undo_the_change_when_the_broker_is_down(
+    db, caplog, django_capture_on_commit_callbacks
+):
+    """The kick after a commit is a shortcut to beat's next run: a broker error is
+    logged, never raised into the request whose change already committed."""
+    from clinic_crm.celery import queue_after_commit
+
+    class BrokerDown:
+        def delay(self, **kwargs):
+            raise ConnectionError("redis is away")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        queue_after_commit(BrokerDown(), "test kick", patient_id=1)
+    assert "test kick not queued; beat will catch up" in caplog.text

@@ -122,15 +122,14 @@ def message_text(message: Message, *, channel: str) -> tuple[str, str]:
     return render(wording, context, language=message.language)
 
 
-def _kick_dispatcher() -> None:
-    """Asks for a dispatch now. Only a shortcut: when the broker is away the message
-    waits for beat's next minute, and the change that wrote it stands."""
+def _kick_dispatcher_after_commit() -> None:
+    """Asks for a dispatch once the transaction commits. Only a shortcut: when the broker
+    is away the message waits for beat's next minute, and the change that wrote it stands."""
+    from clinic_crm.celery import queue_after_commit
+
     from .tasks import messages_dispatch_task
 
-    try:
-        messages_dispatch_task.delay()
-    except Exception:  # broker down: beat will take it
-        logger.warning("could not queue an immediate dispatch; beat will send it", exc_info=True)
+    queue_after_commit(messages_dispatch_task, "immediate dispatch")
 
 
 @transaction.atomic(savepoint=False)  # part of the caller's transaction: no savepoint
@@ -179,7 +178,7 @@ def message_plan(
         message.closed_at = timezone.now()
     message.save()
     if not reason and scheduled_for <= timezone.now():
-        transaction.on_commit(_kick_dispatcher)
+        _kick_dispatcher_after_commit()
     return message
 
 
@@ -848,7 +847,7 @@ def message_retry(*, message: Message, actor) -> Message:
         closed_at=None,
     )
     if updated:
-        transaction.on_commit(_kick_dispatcher)
+        _kick_dispatcher_after_commit()
     message.refresh_from_db()
     return message
 

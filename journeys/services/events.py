@@ -35,16 +35,7 @@ def journey_event_record(
 def after_journey_change(*, patient_id: int) -> None:
     """Re-runs the worklist rules for this patient once the change is committed. If the
     broker is unreachable the 15-minute beat run catches up; the change itself stands."""
-    import logging
+    from clinic_crm.celery import queue_after_commit
+    from journeys.tasks import worklist_rules_run_task
 
-    from django.db import transaction
-
-    def enqueue() -> None:
-        from journeys.tasks import worklist_rules_run_task
-
-        try:
-            worklist_rules_run_task.delay(patient_id=patient_id)
-        except Exception:  # broker down: logged, beat will run the rules anyway
-            logging.getLogger(__name__).warning("worklist rules not queued", exc_info=True)
-
-    transaction.on_commit(enqueue)
+    queue_after_commit(worklist_rules_run_task, "worklist rules", patient_id=patient_id)

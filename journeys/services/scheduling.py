@@ -122,9 +122,11 @@ def _after_visit_change(visit: Visit) -> None:
     the worklist rules for the patient run again once it commits (a booked visit closes a
     "stalled journey" task)."""
     from clinic_crm.messaging.services import visit_messages_sync
+    from metrics.services import rollups_refresh_after_commit
 
     visit_messages_sync(visit=visit)
     after_journey_change(patient_id=visit.patient_id)
+    rollups_refresh_after_commit()
 
 
 def _overlap_message(conflict: Visit, doctor, zone: ZoneInfo) -> str:

@@ -281,6 +281,10 @@ def task_close(*, actor, task: Task, outcome: str) -> Task:
     if not updated:
         raise JourneyError(_("This task is already closed."))
     task.refresh_from_db()
+    if task.kind == Task.Kind.NEGATIVE_FEEDBACK:
+        from metrics.services import rollups_refresh_after_commit
+
+        rollups_refresh_after_commit()  # "contacted within 24 h" may have changed
     return task
 
 

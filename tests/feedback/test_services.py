@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.db import IntegrityError
 
-from feedback.models import AttributeAnswer, ReasonTag, Response, Survey
+from feedback.models import AttributeAnswer, ReasonTag, Response
 from feedback.services import FeedbackError, reasons_in, survey_response_record
 from journeys.models import JourneyEvent, Task, Visit
 from tests.journeys.factories import StageFactory, TreatmentPlanFactory, VisitFactory
@@ -18,12 +18,13 @@ LATE_EVENING = datetime(2026, 12, 1, 22, 30, tzinfo=UTC)
 
 
 @pytest.fixture
-def survey():
-    """The micro-survey a new clinic starts with (a data migration): NPS, communication
-    (importance 3) and waiting time (importance 2), and "why?"."""
-    survey = Survey.objects.get(kind=Survey.Kind.VISIT, is_active=True)
-    assert sorted(survey.attributes.values_list("key", flat=True)) == ["communication", "waiting"]
-    return survey
+def survey(visit_survey):
+    """NPS, communication (importance 3) and waiting time (importance 2), and "why?"."""
+    assert sorted(visit_survey.attributes.values_list("key", flat=True)) == [
+        "communication",
+        "waiting",
+    ]
+    return visit_survey
 
 
 def completed_visit(clinic, *, starts_at=LATE_EVENING, **fields):
@@ -198,7 +199,7 @@ def test_the_database_refuses_scores_out_of_range(clinic, survey):
         Response.objects.filter(pk=response.pk).update(nps_score=12)
 
 
-def test_the_starting_reasons_find_common_complaints_in_russian_and_english():
+def test_the_starting_reasons_find_common_complaints_in_russian_and_english(visit_survey):
     tags = list(ReasonTag.objects.all())
     found = {t.key for t in reasons_in("Очень долго ждала, и цена выросла", tags)}
     assert found == {"waiting", "price"}

@@ -1,0 +1,137 @@
+"""Rollups: what the dashboards read instead of raw visits and responses.
+
+A DailyRollup row holds one clinic day × branch × doctor × specialty × stage kind: the
+visits that ended there (completed, no-show, cancelled, revenue) and the survey answers
+about those visits (promoters, passives, detractors, negative, recovered in time). A
+DailyAttributeRollup row holds the CSI answers of the same group per aspect (count, sum,
+sum of squares — enough for the mean and its interval).
+
+Rows are derived data: ``metrics.rollups`` recomputes a doctor's day whole from the raw
+rows whenever something about it changes (PostgreSQL triggers on visits, responses and
+recovery tasks queue the day in RollupDirty), and rebuilds everything nightly.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+GROUP_FIELDS = ("day", "branch", "doctor", "specialty", "stage_kind")
+
+
+class RollupGroup(models.Model):
+    """What a rollup row is grouped by."""
+
+    day = models.DateField(_("day"))
+    branch = models.ForeignKey(
+        "journeys.Branch", on_delete=models.CASCADE, related_name="+", verbose_name=_("branch")
+    )
+    doctor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        related_name="+",
+        verbose_name=_("doctor"),
+    )
+    specialty = models.ForeignKey(
+        "journeys.Specialty",
+        on_delete=models.CASCADE,
+        null=True,
+        related_name="+",
+        verbose_name=_("specialty"),
+    )
+    stage_kind = models.CharField(_("stage kind"), max_length=16)
+
+    class Meta:
+        abstract = True
+
+
+class DailyRollup(RollupGroup):
+    visits_completed = models.PositiveIntegerField(default=0)
+    visits_no_show = models.PositiveIntegerField(default=0)
+    visits_cancelled = models.PositiveIntegerField(default=0)
+    revenue = models.DecimalField(max_digits=14, decimal_places=2, default=0)
+    responses = models.PositiveIntegerField(default=0)
+    promoters = models.PositiveIntegerField(default=0)
+    passives = models.PositiveIntegerField(default=0)
+    detractors = models.PositiveIntegerField(default=0)
+    csi_responses = models.PositiveIntegerField(default=0)
+    negative = models.PositiveIntegerField(default=0)
+    negative_contacted_in_time = models.PositiveIntegerField(default=0)
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("daily rollup")
+        verbose_name_plural = _("daily rollups")
+        constraints = [
+            models.UniqueConstraint(
+                fields=GROUP_FIELDS, name="rollup_one_row_per_group", nulls_distinct=False
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["day"], name="rollup_day"),
+            models.Index(fields=["doctor", "day"], name="rollup_doctor_day"),
+            models.Index(fields=["branch", "day"], name="rollup_branch_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} · {self.branch_id} · {self.doctor_id}"
+
+
+class DailyAttributeRollup(RollupGroup):
+    attribute = models.ForeignKey(
+        "feedback.CsiAttribute", on_delete=models.CASCADE, related_name="+"
+    )
+    answers = models.PositiveIntegerField(default=0)
+    total = models.PositiveIntegerField(default=0)
+    total_sq = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("daily CSI rollup")
+        verbose_name_plural = _("daily CSI rollups")
+        constraints = [
+            models.UniqueConstraint(
+                fields=[*GROUP_FIELDS, "attribute"],
+                name="attribute_rollup_one_row_per_group",
+                nulls_distinct=False,
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["day"], name="attribute_rollup_day"),
+            models.Index(fields=["doctor", "day"], name="attribute_rollup_doctor_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} · {self.attribute_id}"
+
+
+class RollupDirty(models.Model):
+    """A doctor's day whose rollups must be recomputed, queued by database triggers (so
+    no write path can forget it). The day is the date at the visit's branch."""
+
+    doctor_id = models.BigIntegerField(null=True)
+    day = models.DateField()
+    queued_at = models.DateTimeField(auto_now_add=True, db_default=models.functions.Now())
+
+    class Meta:
+        verbose_name = _("rollup to refresh")
+        verbose_name_plural = _("rollups to refresh")
+
+    def __str__(self) -> str:
+        return f"{self.doctor_id} · {self.day or self.starts_at}"
+
+
+class RollupState(models.Model):
+    """One row: when the rollups were last rebuilt in full and last refreshed, for the
+    dashboards' "as of"."""
+
+    rebuilt_at = models.DateTimeField(null=True)
+    rebuild_seconds = models.FloatField(null=True)
+    refreshed_at = models.DateTimeField(null=True)
+
+    class Meta:
+        verbose_name = _("rollup state")
+
+    def __str__(self) -> str:
+        return f"rebuilt {self.rebuilt_at}"

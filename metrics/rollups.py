@@ -1,0 +1,263 @@
+"""Keeping the rollups current.
+
+- :func:`rollups_refresh` takes the doctor-days the triggers queued and recomputes each
+  whole from the raw rows (delete the day's rows, insert them again): exact whatever
+  happened — a visit moved to another day, cancelled, a response arriving weeks late —
+  and idempotent. Celery runs it right after each change and every minute.
+- :func:`rollups_rebuild` recomputes everything, a month at a time (nightly, and
+  ``manage.py rebuild_metrics``).
+
+Both compute rows with the same SQL (``_ROWS``), differing only in which visits and
+responses they read. The clinic day of a visit is its date at the visit's branch.
+Refreshes of the same doctor-day are serialized by advisory locks; a rebuild takes an
+exclusive lock that refreshes share, so the two never interleave half-way.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from .models import RollupState
+
+_LOCK_REBUILD = 0x6D657472  # "metr": held exclusively by a rebuild, shared by refreshes
+
+_COUNTED = "('completed', 'no_show', 'cancelled_by_patient', 'cancelled_by_clinic')"
+
+# Only constants are put into these statements by string formatting; values go as
+# parameters or through psycopg2's own quoting (mogrify).
+_VISIT_ROWS = f"""
+SELECT (v.starts_at AT TIME ZONE b.time_zone)::date AS day, v.branch_id, v.doctor_id,
+       s.specialty_id,
+       CASE WHEN v.stage_id IS NULL THEN 'none'
+            WHEN st.significant THEN 'significant' ELSE 'stage' END AS stage_kind,
+       (v.status = 'completed')::int AS visits_completed,
+       (v.status = 'no_show')::int AS visits_no_show,
+       (v.status IN ('cancelled_by_patient', 'cancelled_by_clinic'))::int AS visits_cancelled,
+       CASE WHEN v.status = 'completed' THEN COALESCE(v.price_charged, 0) ELSE 0 END AS revenue,
+       0 AS responses, 0 AS promoters, 0 AS passives, 0 AS detractors, 0 AS csi_responses,
+       0 AS negative, 0 AS negative_contacted_in_time
+FROM journeys_visit v
+JOIN journeys_branch b ON b.id = v.branch_id
+JOIN journeys_service s ON s.id = v.service_id
+LEFT JOIN journeys_stage st ON st.id = v.stage_id
+{{visit_join}}
+WHERE v.status IN {_COUNTED} AND {{visit_where}}
+"""  # noqa: S608
+
+_RESPONSE_ROWS = """
+SELECT r.day, r.branch_id, r.doctor_id, r.specialty_id, r.stage_kind,
+       0, 0, 0, 0,
+       1,
+       COALESCE((r.nps_score >= 9)::int, 0),
+       COALESCE((r.nps_score BETWEEN 7 AND 8)::int, 0),
+       COALESCE((r.nps_score <= 6)::int, 0),
+       EXISTS (SELECT 1 FROM feedback_attributeanswer a WHERE a.response_id = r.id)::int,
+       r.negative::int,
+       COALESCE((r.negative AND t.state = 'done'
+                 AND t.closed_at <= r.submitted_at + interval '24 hours')::int, 0)
+FROM feedback_response r
+LEFT JOIN journeys_task t ON t.id = r.recovery_task_id
+{response_join}
+WHERE {response_where}
+"""
+
+_ROWS = f"""
+INSERT INTO metrics_dailyrollup (
+    day, branch_id, doctor_id, specialty_id, stage_kind,
+    visits_completed, visits_no_show, visits_cancelled, revenue,
+    responses, promoters, passives, detractors, csi_responses, negative,
+    negative_contacted_in_time, computed_at)
+SELECT day, branch_id, doctor_id, specialty_id, stage_kind,
+       sum(visits_completed), sum(visits_no_show), sum(visits_cancelled), sum(revenue),
+       sum(responses), sum(promoters), sum(passives), sum(detractors), sum(csi_responses),
+       sum(negative), sum(negative_contacted_in_time), now()
+FROM ({_VISIT_ROWS} UNION ALL {_RESPONSE_ROWS}) x
+GROUP BY day, branch_id, doctor_id, specialty_id, stage_kind
+"""  # noqa: S608
+
+_ATTRIBUTE_ROWS = """
+INSERT INTO metrics_dailyattributerollup (
+    day, branch_id, doctor_id, specialty_id, stage_kind, attribute_id, answers, total, total_sq)
+SELECT r.day, r.branch_id, r.doctor_id, r.specialty_id, r.stage_kind, a.attribute_id,
+       count(*), sum(a.score), sum(a.score * a.score)
+FROM feedback_response r
+JOIN feedback_attributeanswer a ON a.response_id = r.id
+{response_join}
+WHERE {response_where}
+GROUP BY r.day, r.branch_id, r.doctor_id, r.specialty_id, r.stage_kind, a.attribute_id
+"""
+
+_TABLES = ("metrics_dailyrollup", "metrics_dailyattributerollup")
+
+
+def _compute(
+    cursor,
+    *,
+    visit_join: str,
+    visit_where: str,
+    response_join: str,
+    response_where: str,
+    params: dict,
+) -> None:
+    parts = {
+        "visit_join": visit_join,
+        "visit_where": visit_where,
+        "response_join": response_join,
+        "response_where": response_where,
+    }
+    cursor.execute(_ROWS.format(**parts), params)
+    cursor.execute(_ATTRIBUTE_ROWS.format(**parts), params)
+
+
+# --- Refresh of queued doctor-days -----------------------------------------------------
+
+_CLAIM = """
+DELETE FROM metrics_rollupdirty
+WHERE id IN (
+    SELECT id FROM metrics_rollupdirty ORDER BY id LIMIT %(limit)s FOR UPDATE SKIP LOCKED
+)
+RETURNING doctor_id, day
+"""
+
+# The doctor-days as a VALUES list; visits are looked up by doctor and a window around
+# the day wide enough for any zone (±14 h), then kept only where the branch's date matches.
+_PAIRS = "(VALUES {values}) AS p(doctor_id, day)"
+_PAIR_VISITS = (
+    "v.doctor_id = p.doctor_id"
+    " AND v.starts_at >= p.day::timestamp AT TIME ZONE 'UTC' - interval '14 hours'"
+    " AND v.starts_at < (p.day + 1)::timestamp AT TIME ZONE 'UTC' + interval '14 hours'"
+    " AND (v.starts_at AT TIME ZONE b.time_zone)::date = p.day"
+)
+_PAIR_RESPONSES = "r.doctor_id IS NOT DISTINCT FROM p.doctor_id AND r.day = p.day"
+
+
+@dataclass
+class RefreshResult:
+    doctor_days: int = 0
+    batches: int = 0
+
+
+def _refresh_batch(limit: int) -> int:
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock_shared(%s)", [_LOCK_REBUILD])
+        cursor.execute(_CLAIM, {"limit": limit})
+        pairs = sorted({(doctor, day) for doctor, day in cursor.fetchall()}, key=str)
+        if not pairs:
+            return 0
+        raw = cursor.cursor
+        values = ",".join(
+            raw.mogrify("(%s::bigint, %s::date)", pair).decode() for pair in pairs
+        ).replace("%", "%%")
+        source = _PAIRS.format(values=values)
+        # One doctor-day at a time across refreshers, locked in a fixed order.
+        lock = (
+            "SELECT pg_advisory_xact_lock(hashtext('metrics:' || p.doctor_id || ':' || p.day))"
+            " FROM {source} ORDER BY p.doctor_id NULLS FIRST, p.day"
+        )
+        cursor.execute(lock.format(source=source))
+        for table in _TABLES:
+            cursor.execute(
+                f"DELETE FROM {table} d USING {source}"  # noqa: S608
+                " WHERE d.day = p.day AND d.doctor_id IS NOT DISTINCT FROM p.doctor_id"
+            )
+        _compute(
+            cursor,
+            visit_join=f"JOIN {source} ON {_PAIR_VISITS}",
+            visit_where="true",
+            response_join=f"JOIN {source} ON {_PAIR_RESPONSES}",
+            response_where="true",
+            params={},
+        )
+        RollupState.objects.update_or_create(pk=1, defaults={"refreshed_at": timezone.now()})
+        return len(pairs)
+
+
+def rollups_refresh(*, batch: int = 500, max_batches: int | None = None) -> RefreshResult:
+    """Recomputes every queued doctor-day, ``batch`` queue entries per transaction."""
+    result = RefreshResult()
+    while max_batches is None or result.batches < max_batches:
+        done = _refresh_batch(batch)
+        if not done:
+            break
+        result.doctor_days += done
+        result.batches += 1
+    return result
+
+
+# --- Full rebuild ----------------------------------------------------------------------
+
+
+@dataclass
+class RebuildResult:
+    days: int
+    rows: int
+    seconds: float
+
+
+def _month_starts(first: date, last: date):
+    month = first.replace(day=1)
+    while month <= last:
+        following = (month + timedelta(days=32)).replace(day=1)
+        yield month, following
+        month = following
+
+
+def rollups_rebuild(*, progress: Callable[[int, int], None] | None = None) -> RebuildResult:
+    """Recomputes all rollups from the raw rows, one month per transaction (the dashboards
+    go on reading the other months meanwhile). Entries queued for refresh stay queued:
+    refreshing them afterwards recomputes the same figures and is harmless."""
+    started = time.perf_counter()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT min(d), max(d) FROM ("
+            " SELECT min(starts_at)::date - 1 AS d FROM journeys_visit"
+            " UNION ALL SELECT max(starts_at)::date + 1 FROM journeys_visit"
+            " UNION ALL SELECT min(day) FROM feedback_response"
+            " UNION ALL SELECT max(day) FROM feedback_response) x"
+        )
+        first, last = cursor.fetchone()
+    months = list(_month_starts(first, last)) if first else []
+    rows = 0
+    for done, (start, end) in enumerate(months, start=1):
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK_REBUILD])
+            for table in _TABLES:
+                cursor.execute(
+                    f"DELETE FROM {table} WHERE day >= %(start)s AND day < %(end)s",  # noqa: S608
+                    {"start": start, "end": end},
+                )
+            params = {"start": start, "end": end}
+            # Visits a little outside the month may fall inside it at a far-off branch.
+            _compute(
+                cursor,
+                visit_join="",
+                visit_where=(
+                    "v.starts_at >= %(start)s::timestamp AT TIME ZONE 'UTC' - interval '14 hours'"
+                    " AND v.starts_at < %(end)s::timestamp AT TIME ZONE 'UTC'"
+                    " + interval '14 hours'"
+                    " AND (v.starts_at AT TIME ZONE b.time_zone)::date >= %(start)s"
+                    " AND (v.starts_at AT TIME ZONE b.time_zone)::date < %(end)s"
+                ),
+                response_join="",
+                response_where="r.day >= %(start)s AND r.day < %(end)s",
+                params=params,
+            )
+            cursor.execute(
+                "SELECT count(*) FROM metrics_dailyrollup WHERE day >= %(start)s AND day < %(end)s",
+                params,
+            )
+            rows += cursor.fetchone()[0]
+        if progress is not None:
+            progress(done, len(months))
+    seconds = time.perf_counter() - started
+    RollupState.objects.update_or_create(
+        pk=1, defaults={"rebuilt_at": timezone.now(), "rebuild_seconds": seconds}
+    )
+    days = (months[-1][1] - months[0][0]).days if months else 0
+    return RebuildResult(days=days, rows=rows, seconds=seconds)

@@ -1,0 +1,24 @@
+from celery import shared_task
+
+from .rollups import rollups_rebuild, rollups_refresh
+
+# A run refreshes at most this many batches, then queues the next run itself when work
+# is left, so a burst of changes never holds one task past its time limit.
+REFRESH_BATCHES = 40
+
+
+@shared_task(acks_late=True, soft_time_limit=120, time_limit=150, ignore_result=True)
+def rollups_refresh_task() -> dict[str, int]:
+    """Recomputes the doctor-days queued by the triggers (right after each change, and
+    every minute from beat). Safe to run twice at once or to redeliver."""
+    result = rollups_refresh(max_batches=REFRESH_BATCHES)
+    if result.batches >= REFRESH_BATCHES:
+        rollups_refresh_task.delay()
+    return result.__dict__
+
+
+@shared_task(acks_late=True, soft_time_limit=3000, time_limit=3300)
+def rollups_rebuild_task() -> dict[str, float]:
+    """The nightly full rebuild; catches what no trigger sees (a service's specialty or
+    a stage's "significant" flag edited in the catalogue)."""
+    return rollups_rebuild().__dict__
