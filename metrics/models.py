@@ -47,7 +47,9 @@ class RollupGroup(models.Model):
         abstract = True
 
 
-class DailyRollup(RollupGroup):
+class RollupCounts(RollupGroup):
+    """What a group's visits and answers add up to."""
+
     visits_completed = models.PositiveIntegerField(default=0)
     visits_no_show = models.PositiveIntegerField(default=0)
     visits_cancelled = models.PositiveIntegerField(default=0)
@@ -61,6 +63,25 @@ class DailyRollup(RollupGroup):
     negative_contacted_in_time = models.PositiveIntegerField(default=0)
     computed_at = models.DateTimeField()
 
+    class Meta:
+        abstract = True
+
+
+class AspectCounts(RollupGroup):
+    """A group's answers about one CSI aspect: enough for the mean and its interval."""
+
+    attribute = models.ForeignKey(
+        "feedback.CsiAttribute", on_delete=models.CASCADE, related_name="+"
+    )
+    answers = models.PositiveIntegerField(default=0)
+    total = models.PositiveIntegerField(default=0)
+    total_sq = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        abstract = True
+
+
+class DailyRollup(RollupCounts):
     class Meta:
         verbose_name = _("daily rollup")
         verbose_name_plural = _("daily rollups")
@@ -79,14 +100,7 @@ class DailyRollup(RollupGroup):
         return f"{self.day} · {self.branch_id} · {self.doctor_id}"
 
 
-class DailyAttributeRollup(RollupGroup):
-    attribute = models.ForeignKey(
-        "feedback.CsiAttribute", on_delete=models.CASCADE, related_name="+"
-    )
-    answers = models.PositiveIntegerField(default=0)
-    total = models.PositiveIntegerField(default=0)
-    total_sq = models.PositiveIntegerField(default=0)
-
+class DailyAttributeRollup(AspectCounts):
     class Meta:
         verbose_name = _("daily CSI rollup")
         verbose_name_plural = _("daily CSI rollups")
@@ -100,6 +114,49 @@ class DailyAttributeRollup(RollupGroup):
         indexes = [
             models.Index(fields=["day"], name="attribute_rollup_day"),
             models.Index(fields=["doctor", "day"], name="attribute_rollup_doctor_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} · {self.attribute_id}"
+
+
+class PeriodRollup(RollupCounts):
+    """The same sums over a *bucket*: the days a calendar week and a calendar month have
+    in common (``day`` is the bucket's first day). A bucket lies in one week and one
+    month, so weekly and monthly series both come from these rows; a long period reads
+    them instead of ~7 times as many daily rows, and daily rows only at its edges."""
+
+    class Meta:
+        verbose_name = _("period rollup")
+        verbose_name_plural = _("period rollups")
+        constraints = [
+            models.UniqueConstraint(
+                fields=GROUP_FIELDS, name="period_rollup_one_row_per_group", nulls_distinct=False
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["day"], name="period_rollup_day"),
+            models.Index(fields=["doctor", "day"], name="period_rollup_doctor_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} · {self.branch_id} · {self.doctor_id}"
+
+
+class PeriodAttributeRollup(AspectCounts):
+    class Meta:
+        verbose_name = _("period CSI rollup")
+        verbose_name_plural = _("period CSI rollups")
+        constraints = [
+            models.UniqueConstraint(
+                fields=[*GROUP_FIELDS, "attribute"],
+                name="period_attribute_rollup_one_row",
+                nulls_distinct=False,
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["day"], name="period_attribute_rollup_day"),
+            models.Index(fields=["doctor", "day"], name="period_attr_rollup_doctor_day"),
         ]
 
     def __str__(self) -> str:

@@ -93,7 +93,83 @@ WHERE {response_where}
 GROUP BY r.day, r.branch_id, r.doctor_id, r.specialty_id, r.stage_kind, a.attribute_id
 """
 
+_ANSWER_ROWS = """
+SELECT r.day, r.branch_id, r.doctor_id, r.specialty_id, r.stage_kind, a.attribute_id,
+       1 AS answers, a.score AS total, a.score * a.score AS total_sq
+FROM feedback_response r JOIN feedback_attributeanswer a ON a.response_id = r.id
+WHERE {response_where}
+"""
+
 _TABLES = ("metrics_dailyrollup", "metrics_dailyattributerollup")
+_PERIOD_TABLES = ("metrics_periodrollup", "metrics_periodattributerollup")
+
+_COUNT_COLUMNS = (
+    "visits_completed, visits_no_show, visits_cancelled, revenue, responses, promoters,"
+    " passives, detractors, csi_responses, negative, negative_contacted_in_time"
+)
+_BUCKET = "greatest(date_trunc('week', d.day), date_trunc('month', d.day))::date"
+
+# Buckets (a week's days within one month) summed from the daily rows.
+_PERIOD_ROWS = f"""
+INSERT INTO metrics_periodrollup (day, branch_id, doctor_id, specialty_id, stage_kind,
+                                  {_COUNT_COLUMNS}, computed_at)
+SELECT {_BUCKET}, d.branch_id, d.doctor_id, d.specialty_id, d.stage_kind,
+       {", ".join(f"sum(d.{c.strip()})" for c in _COUNT_COLUMNS.split(","))}, now()
+FROM metrics_dailyrollup d
+{{join}}
+WHERE {{where}}
+GROUP BY 1, d.branch_id, d.doctor_id, d.specialty_id, d.stage_kind
+"""  # noqa: S608 - constants only
+
+_PERIOD_ASPECT_ROWS = f"""
+INSERT INTO metrics_periodattributerollup (day, branch_id, doctor_id, specialty_id,
+                                           stage_kind, attribute_id, answers, total, total_sq)
+SELECT {_BUCKET}, d.branch_id, d.doctor_id, d.specialty_id, d.stage_kind, d.attribute_id,
+       sum(d.answers), sum(d.total), sum(d.total_sq)
+FROM metrics_dailyattributerollup d
+{{join}}
+WHERE {{where}}
+GROUP BY 1, d.branch_id, d.doctor_id, d.specialty_id, d.stage_kind, d.attribute_id
+"""  # noqa: S608 - constants only
+
+
+def bucket_of(day: date) -> tuple[date, date]:
+    """The bucket holding ``day``: from the later of its week's Monday and its month's
+    first day, up to (not including) the earlier of the next Monday and next month."""
+    monday = day - timedelta(days=day.weekday())
+    first = day.replace(day=1)
+    next_month = (first + timedelta(days=32)).replace(day=1)
+    return max(monday, first), min(monday + timedelta(days=7), next_month)
+
+
+def _period_compute(cursor, *, join: str, where: str, params: dict) -> None:
+    cursor.execute(_PERIOD_ROWS.format(join=join, where=where), params)
+    cursor.execute(_PERIOD_ASPECT_ROWS.format(join=join, where=where), params)
+
+
+# Visits a little outside a day range may fall inside it at a far-off branch: read ±14 h
+# around it by time (the index), then keep the rows whose branch date is inside.
+_VISITS_BETWEEN = (
+    "v.starts_at >= %(start)s::timestamp AT TIME ZONE 'UTC' - interval '14 hours'"
+    " AND v.starts_at < %(end)s::timestamp AT TIME ZONE 'UTC' + interval '14 hours'"
+    " AND (v.starts_at AT TIME ZONE b.time_zone)::date >= %(start)s"
+    " AND (v.starts_at AT TIME ZONE b.time_zone)::date < %(end)s"
+)
+_RESPONSES_BETWEEN = "r.day >= %(start)s AND r.day < %(end)s"
+
+
+def raw_rows_sql() -> tuple[str, str]:
+    """The rows a rollup sums, straight from visits and responses of the days from
+    ``%(start)s`` up to (not including) ``%(end)s``: one query for the counts, one for
+    the aspect answers, with the rollup tables' columns. What a dashboard without
+    rollups would have to aggregate on every page load."""
+    counts = (
+        _VISIT_ROWS.format(visit_join="", visit_where=_VISITS_BETWEEN)
+        + " UNION ALL "
+        + _RESPONSE_ROWS.format(response_join="", response_where=_RESPONSES_BETWEEN)
+    )
+    answers = _ANSWER_ROWS.format(response_where=_RESPONSES_BETWEEN)
+    return counts, answers
 
 
 def _compute(
@@ -174,6 +250,26 @@ def _refresh_batch(limit: int) -> int:
             response_where="true",
             params={},
         )
+        # The buckets those days belong to, summed again from the daily rows.
+        buckets = sorted({(doctor, *bucket_of(day)) for doctor, day in pairs}, key=str)
+        values = ",".join(
+            raw.mogrify("(%s::bigint, %s::date, %s::date)", bucket).decode() for bucket in buckets
+        ).replace("%", "%%")
+        source = f"(VALUES {values}) AS p(doctor_id, day, until)"
+        for table in _PERIOD_TABLES:
+            cursor.execute(
+                f"DELETE FROM {table} d USING {source}"  # noqa: S608
+                " WHERE d.day = p.day AND d.doctor_id IS NOT DISTINCT FROM p.doctor_id"
+            )
+        _period_compute(
+            cursor,
+            join=(
+                f"JOIN {source} ON d.doctor_id IS NOT DISTINCT FROM p.doctor_id"
+                " AND d.day >= p.day AND d.day < p.until"
+            ),
+            where="true",
+            params={},
+        )
         RollupState.objects.update_or_create(pk=1, defaults={"refreshed_at": timezone.now()})
         return len(pairs)
 
@@ -233,20 +329,21 @@ def rollups_rebuild(*, progress: Callable[[int, int], None] | None = None) -> Re
                     {"start": start, "end": end},
                 )
             params = {"start": start, "end": end}
-            # Visits a little outside the month may fall inside it at a far-off branch.
             _compute(
                 cursor,
                 visit_join="",
-                visit_where=(
-                    "v.starts_at >= %(start)s::timestamp AT TIME ZONE 'UTC' - interval '14 hours'"
-                    " AND v.starts_at < %(end)s::timestamp AT TIME ZONE 'UTC'"
-                    " + interval '14 hours'"
-                    " AND (v.starts_at AT TIME ZONE b.time_zone)::date >= %(start)s"
-                    " AND (v.starts_at AT TIME ZONE b.time_zone)::date < %(end)s"
-                ),
+                visit_where=_VISITS_BETWEEN,
                 response_join="",
-                response_where="r.day >= %(start)s AND r.day < %(end)s",
+                response_where=_RESPONSES_BETWEEN,
                 params=params,
+            )
+            for table in _PERIOD_TABLES:
+                cursor.execute(
+                    f"DELETE FROM {table} WHERE day >= %(start)s AND day < %(end)s",  # noqa: S608
+                    params,
+                )
+            _period_compute(
+                cursor, join="", where="d.day >= %(start)s AND d.day < %(end)s", params=params
             )
             cursor.execute(
                 "SELECT count(*) FROM metrics_dailyrollup WHERE day >= %(start)s AND day < %(end)s",

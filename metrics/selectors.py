@@ -1,17 +1,24 @@
-"""Reads for the dashboards: sums over rollup rows for a period and filters, and the same
-sums computed directly from raw visits and responses (what a dashboard without rollups
-would have to do: the benchmark's naive side and the property test's reference)."""
+"""Reads for the dashboards.
+
+:func:`dashboard_figures` computes everything a dashboard shows for a period and filters
+— the totals, a weekly or monthly series, the doctors' and branches' league — in two
+queries (counts, then aspect answers), each one scan with GROUPING SETS. It reads the
+rollup tables; with ``source="raw"`` the very same aggregation runs over the rows
+computed straight from visits and responses, which is what a dashboard without rollups
+would do on every page load (the benchmark's naive side, and the property test's
+reference).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 from django.db import connection
 
 from . import formulas
-from .models import DailyAttributeRollup, DailyRollup
+from .rollups import raw_rows_sql
 
 
 @dataclass(frozen=True)
@@ -23,12 +30,14 @@ class Filters:
     specialty_id: int | None = None
     stage_kind: str | None = None
 
-    def rollup_kwargs(self) -> dict:
-        kwargs = {"day__gte": self.start, "day__lte": self.end}
+    def where(self) -> tuple[str, dict]:
+        clauses = ["day >= %(start)s", "day < %(end)s"]
+        params: dict = {"start": self.start, "end": self.end + timedelta(days=1)}
         for name in ("branch_id", "doctor_id", "specialty_id", "stage_kind"):
             if getattr(self, name) is not None:
-                kwargs[name] = getattr(self, name)
-        return kwargs
+                clauses.append(f"{name} = %({name})s")
+                params[name] = getattr(self, name)
+        return " AND ".join(clauses), params
 
 
 @dataclass
@@ -44,7 +53,7 @@ class Totals:
     csi_responses: int = 0
     negative: int = 0
     negative_contacted_in_time: int = 0
-    # attribute id → (answers, total, total_sq)
+    # aspect id → (answers, total, total_sq)
     attributes: dict = field(default_factory=dict)
 
     @property
@@ -73,115 +82,117 @@ class Totals:
 COUNTS = [f.name for f in fields(Totals) if f.name != "attributes"]
 
 
-def totals_from_rollups(filters: Filters) -> Totals:
-    """The period's sums, from rollup rows only (two queries whatever the data size)."""
-    from django.db.models import Sum
+@dataclass
+class Figures:
+    totals: Totals = field(default_factory=Totals)
+    series: dict[date, Totals] = field(default_factory=dict)  # period start → totals
+    doctors: dict[int | None, Totals] = field(default_factory=dict)
+    branches: dict[int, Totals] = field(default_factory=dict)
 
-    sums = DailyRollup.objects.filter(**filters.rollup_kwargs()).aggregate(
-        **{name: Sum(name) for name in COUNTS}
+
+_PERIODS = {"week": "date_trunc('week', day)::date", "month": "date_trunc('month', day)::date"}
+
+_FIGURES = """
+SELECT GROUPING(period) AS g_period, GROUPING(doctor_id) AS g_doctor,
+       GROUPING(branch_id) AS g_branch, period, doctor_id, branch_id, {sums}
+FROM (SELECT {period} AS period, x.* FROM {source} x WHERE {where}) y
+GROUP BY GROUPING SETS ((), (period), (doctor_id), (branch_id))
+"""
+
+_ASPECTS = """
+SELECT GROUPING(doctor_id) AS g_doctor, GROUPING(branch_id) AS g_branch,
+       attribute_id, doctor_id, branch_id, sum(answers), sum(total), sum(total_sq)
+FROM {source} x WHERE {where}
+GROUP BY GROUPING SETS ((attribute_id), (attribute_id, doctor_id), (attribute_id, branch_id))
+"""
+
+
+_GROUP_COLUMNS = "day, branch_id, doctor_id, specialty_id, stage_kind"
+
+
+def _boundary_on_or_after(day: date) -> date:
+    """The first bucket boundary (a Monday or a month's first day) on or after ``day``."""
+    monday = day + timedelta(days=-day.weekday() % 7)
+    first = day if day.day == 1 else (day.replace(day=1) + timedelta(days=32)).replace(day=1)
+    return min(monday, first)
+
+
+def _boundary_on_or_before(day: date) -> date:
+    return max(day - timedelta(days=day.weekday()), day.replace(day=1))
+
+
+def _rollup_sources(filters: Filters) -> tuple[str, str, dict]:
+    """Whole buckets inside the period from the period rollups, the days at its edges
+    from the daily ones."""
+    start, end = filters.start, filters.end + timedelta(days=1)
+    full_from, full_to = _boundary_on_or_after(start), _boundary_on_or_before(end)
+    if full_from >= full_to:
+        return "metrics_dailyrollup", "metrics_dailyattributerollup", {}
+    counts = ", ".join(COUNTS)
+    aspects = "attribute_id, answers, total, total_sq"
+    edges = "(day < %(full_from)s OR day >= %(full_to)s)"
+    inside = "day >= %(full_from)s AND day < %(full_to)s"
+
+    def union(period_table: str, daily_table: str, columns: str) -> str:
+        return (
+            f"(SELECT {_GROUP_COLUMNS}, {columns} FROM {period_table} WHERE {inside}"  # noqa: S608
+            f" UNION ALL SELECT {_GROUP_COLUMNS}, {columns} FROM {daily_table} WHERE {edges})"
+        )
+
+    return (
+        union("metrics_periodrollup", "metrics_dailyrollup", counts),
+        union("metrics_periodattributerollup", "metrics_dailyattributerollup", aspects),
+        {"full_from": full_from, "full_to": full_to},
     )
-    totals = Totals(**{name: sums[name] or 0 for name in COUNTS})
-    for pk, answers, total, total_sq in (
-        DailyAttributeRollup.objects.filter(**filters.rollup_kwargs())
-        .values("attribute_id")
-        .annotate(a=Sum("answers"), t=Sum("total"), s=Sum("total_sq"))
-        .values_list("attribute_id", "a", "t", "s")
-    ):
-        totals.attributes[pk] = (answers, total, total_sq)
-    return totals
 
 
-def _raw_filters(filters: Filters, alias: str, day: str) -> tuple[str, dict]:
-    where = [f"{day} >= %(start)s", f"{day} <= %(end)s"]
-    params: dict = {"start": filters.start, "end": filters.end}
-    for name, column in (
-        ("branch_id", "branch_id"),
-        ("doctor_id", "doctor_id"),
-    ):
-        if getattr(filters, name) is not None:
-            where.append(f"{alias}.{column} = %({name})s")
-            params[name] = getattr(filters, name)
-    return " AND ".join(where), params
-
-
-def totals_direct(filters: Filters) -> Totals:
-    """The same sums straight from visits, responses and answers (no rollups)."""
-    visit_day = "(v.starts_at AT TIME ZONE b.time_zone)::date"
-    stage_kind = (
-        "CASE WHEN v.stage_id IS NULL THEN 'none'"
-        " WHEN st.significant THEN 'significant' ELSE 'stage' END"
-    )
-    where, params = _raw_filters(filters, "v", visit_day)
-    if filters.specialty_id is not None:
-        where += " AND s.specialty_id = %(specialty_id)s"
-        params["specialty_id"] = filters.specialty_id
-    if filters.stage_kind is not None:
-        where += f" AND {stage_kind} = %(stage_kind)s"
-        params["stage_kind"] = filters.stage_kind
-    totals = Totals()
+def dashboard_figures(
+    filters: Filters, *, period: str = "week", source: str = "rollups"
+) -> Figures:
+    """Totals, the series by ``period`` ("week" or "month") and the league by doctor and
+    by branch, for the filters. Two queries whatever the data size."""
+    where, params = filters.where()
+    if source == "rollups":
+        counts_source, aspects_source, extra = _rollup_sources(filters)
+        params |= extra
+    elif source == "raw":
+        raw_counts, raw_aspects = raw_rows_sql()
+        counts_source, aspects_source = f"({raw_counts})", f"({raw_aspects})"
+    else:
+        raise ValueError(f"unknown source {source!r}")
+    figures = Figures()
+    sums = ", ".join(f"sum({name})" for name in COUNTS)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"""
-            SELECT count(*) FILTER (WHERE v.status = 'completed'),
-                   count(*) FILTER (WHERE v.status = 'no_show'),
-                   count(*) FILTER (WHERE v.status IN ('cancelled_by_patient',
-                                                       'cancelled_by_clinic')),
-                   COALESCE(sum(COALESCE(v.price_charged, 0))
-                            FILTER (WHERE v.status = 'completed'), 0)
-            FROM journeys_visit v
-            JOIN journeys_branch b ON b.id = v.branch_id
-            JOIN journeys_service s ON s.id = v.service_id
-            LEFT JOIN journeys_stage st ON st.id = v.stage_id
-            WHERE {where}
-            """,  # noqa: S608 - only the fixed filter text above is formatted in
+            _FIGURES.format(sums=sums, period=_PERIODS[period], source=counts_source, where=where),
             params,
         )
-        (
-            totals.visits_completed,
-            totals.visits_no_show,
-            totals.visits_cancelled,
-            totals.revenue,
-        ) = cursor.fetchone()
-        where, params = _raw_filters(filters, "r", "r.day")
-        for name in ("specialty_id", "stage_kind"):
-            if getattr(filters, name) is not None:
-                where += f" AND r.{name} = %({name})s"
-                params[name] = getattr(filters, name)
-        cursor.execute(
-            f"""
-            SELECT count(*),
-                   count(*) FILTER (WHERE r.nps_score >= 9),
-                   count(*) FILTER (WHERE r.nps_score BETWEEN 7 AND 8),
-                   count(*) FILTER (WHERE r.nps_score <= 6),
-                   count(*) FILTER (WHERE EXISTS (
-                       SELECT 1 FROM feedback_attributeanswer a WHERE a.response_id = r.id)),
-                   count(*) FILTER (WHERE r.negative),
-                   count(*) FILTER (WHERE r.negative AND t.state = 'done'
-                                    AND t.closed_at <= r.submitted_at + interval '24 hours')
-            FROM feedback_response r
-            LEFT JOIN journeys_task t ON t.id = r.recovery_task_id
-            WHERE {where}
-            """,  # noqa: S608 - only the fixed filter text above is formatted in
-            params,
-        )
-        (
-            totals.responses,
-            totals.promoters,
-            totals.passives,
-            totals.detractors,
-            totals.csi_responses,
-            totals.negative,
-            totals.negative_contacted_in_time,
-        ) = cursor.fetchone()
-        cursor.execute(
-            f"""
-            SELECT a.attribute_id, count(*), sum(a.score), sum(a.score * a.score)
-            FROM feedback_response r JOIN feedback_attributeanswer a ON a.response_id = r.id
-            WHERE {where}
-            GROUP BY a.attribute_id
-            """,  # noqa: S608
-            params,
-        )
-        for pk, answers, total, total_sq in cursor.fetchall():
-            totals.attributes[pk] = (answers, total, total_sq)
-    return totals
+        for g_period, g_doctor, g_branch, start, doctor, branch, *values in cursor.fetchall():
+            totals = Totals(**{n: v or 0 for n, v in zip(COUNTS, values, strict=True)})
+            if not g_period:
+                figures.series[start] = totals
+            elif not g_doctor:
+                figures.doctors[doctor] = totals
+            elif not g_branch:
+                figures.branches[branch] = totals
+            else:
+                figures.totals = totals
+        cursor.execute(_ASPECTS.format(source=aspects_source, where=where), params)
+        for (
+            g_doctor,
+            g_branch,
+            aspect,
+            doctor,
+            branch,
+            answers,
+            total,
+            total_sq,
+        ) in cursor.fetchall():
+            if not g_doctor:
+                group = figures.doctors.setdefault(doctor, Totals())
+            elif not g_branch:
+                group = figures.branches.setdefault(branch, Totals())
+            else:
+                group = figures.totals
+            group.attributes[aspect] = (answers, total, total_sq)
+    return figures

@@ -12,9 +12,9 @@ from django.utils import timezone
 
 from feedback.services import survey_response_record
 from journeys.models import Task, Visit
-from metrics.models import DailyAttributeRollup, DailyRollup, RollupDirty
-from metrics.rollups import rollups_rebuild, rollups_refresh
-from metrics.selectors import COUNTS, Filters, totals_direct, totals_from_rollups
+from metrics.models import DailyAttributeRollup, DailyRollup, PeriodRollup, RollupDirty
+from metrics.rollups import bucket_of, rollups_rebuild, rollups_refresh
+from metrics.selectors import COUNTS, Filters, dashboard_figures
 from tests.factories import BranchFactory, PatientFactory
 from tests.journeys.factories import ServiceFactory, StageFactory, TreatmentPlanFactory
 
@@ -72,7 +72,7 @@ def test_a_day_of_visits_and_answers_rolls_up_to_hand_counted_figures(clinic, vi
         for a in DailyAttributeRollup.objects.select_related("attribute")
     }
     assert answers == {"communication": (1, 5, 25), "waiting": (1, 3, 9)}
-    totals = totals_from_rollups(Filters(start=DAY, end=DAY))
+    totals = dashboard_figures(Filters(start=DAY, end=DAY)).totals
     assert totals.nps.value == 100
     assert totals.no_show_rate.value == pytest.approx(100 / 3)
 
@@ -128,7 +128,7 @@ def test_recovery_in_time_counts_once_the_task_is_done_within_24_hours(clinic, v
     rollups_refresh()
     row = DailyRollup.objects.get()  # the day's rows are recomputed whole
     assert (row.negative, row.negative_contacted_in_time) == (2, 1)
-    assert totals_from_rollups(Filters(start=DAY, end=DAY)).contacted_within_sla.value == 50
+    assert dashboard_figures(Filters(start=DAY, end=DAY)).totals.contacted_within_sla.value == 50
 
 
 # --- property test ---------------------------------------------------------------------
@@ -187,7 +187,13 @@ def _respond(rng, survey, visits, *, when):
 
 
 def _assert_rollups_match_raw(clinic):
-    periods = [(date(2026, 9, 1), date(2026, 10, 20)), (date(2026, 9, 10), date(2026, 9, 17))]
+    # Whole buckets and edge days; a week across a month's end; no whole bucket at all.
+    periods = [
+        (date(2026, 9, 1), date(2026, 10, 20)),
+        (date(2026, 9, 10), date(2026, 9, 17)),
+        (date(2026, 9, 26), date(2026, 10, 6)),
+        (date(2026, 9, 15), date(2026, 9, 16)),
+    ]
     for start, end in periods:
         for extra in (
             {},
@@ -198,11 +204,18 @@ def _assert_rollups_match_raw(clinic):
             {"stage_kind": "none", "doctor_id": clinic.doctor.pk},
         ):
             filters = Filters(start=start, end=end, **extra)
-            assert totals_from_rollups(filters) == totals_direct(filters), filters
+            for period in ("week", "month"):
+                from_rollups = dashboard_figures(filters, period=period)
+                assert from_rollups == dashboard_figures(filters, period=period, source="raw")
 
 
 def _snapshot():
     return (
+        sorted(
+            PeriodRollup.objects.values_list(
+                "day", "branch_id", "doctor_id", "specialty_id", "stage_kind", *COUNTS
+            )
+        ),
         sorted(
             DailyRollup.objects.values_list(
                 "day", "branch_id", "doctor_id", "specialty_id", "stage_kind", *COUNTS
@@ -272,6 +285,7 @@ def test_rollups_equal_a_direct_computation_on_random_data(
     incremental = _snapshot()
     DailyRollup.objects.all().delete()
     DailyAttributeRollup.objects.all().delete()
+    PeriodRollup.objects.all().delete()
     rollups_rebuild()
     assert _snapshot() == incremental
 
@@ -292,4 +306,31 @@ def test_rebuild_metrics_command_shows_progress_and_rebuilds(clinic):
     assert sorted(DailyRollup.objects.values_list("day", "visits_completed", "visits_no_show")) == [
         (DAY, 1, 0),
         (DAY + timedelta(days=40), 0, 1),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("day", "bucket"),
+    [
+        (date(2026, 9, 30), (date(2026, 9, 28), date(2026, 10, 1))),  # Wednesday, month's end
+        (date(2026, 10, 1), (date(2026, 10, 1), date(2026, 10, 5))),  # Thursday, the 1st
+        (date(2026, 10, 5), (date(2026, 10, 5), date(2026, 10, 12))),  # a whole week
+        (date(2026, 11, 29), (date(2026, 11, 23), date(2026, 11, 30))),  # Sunday
+    ],
+)
+def test_a_bucket_is_a_weeks_days_within_one_month(day, bucket):
+    assert bucket_of(day) == bucket
+
+
+def test_period_rollups_follow_the_daily_ones(clinic):
+    visit(clinic)  # Monday 5 October
+    visit(clinic, starts_at=MOSCOW_NOON + timedelta(days=2), status="no_show")
+    rollups_refresh()
+    assert list(PeriodRollup.objects.values_list("day", "visits_completed", "visits_no_show")) == [
+        (DAY, 1, 1)
+    ]
+    Visit.objects.filter(status="no_show").update(status="completed", price_charged=100)
+    rollups_refresh()
+    assert list(PeriodRollup.objects.values_list("day", "visits_completed", "revenue")) == [
+        (DAY, 2, Decimal("2600.00"))
     ]

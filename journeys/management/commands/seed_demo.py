@@ -8,13 +8,16 @@ from datetime import date, timedelta
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.db.models import Max
 
 from clinic_crm.staff.models import User
 from clinic_crm.staff.roles import Role
 from clinic_crm.staff.services import staff_create
+from feedback.demo import demo_responses_create, scale_responses_create
 from journeys.demo import DEMO_PASSWORD, demo_journeys_create
 from journeys.demo_scale import scale_data_create
-from journeys.models import Branch, Specialty
+from journeys.models import Branch, Specialty, Visit
+from metrics.rollups import rollups_rebuild, rollups_refresh
 from patients.models import ConsentChannel, ConsentKind, ConsentRecord, Patient
 
 STAFF = [
@@ -98,9 +101,14 @@ class Command(BaseCommand):
         if options["patients"] >= SCALE_THRESHOLD:
             self._demo(patients=0, seed=options["seed"])
             started = time.monotonic()
+            progress = self._progress(started)
+            after_visit = Visit.objects.aggregate(last=Max("id"))["last"] or 0
             counts = scale_data_create(
-                patients=options["patients"], seed=options["seed"], progress=self._progress(started)
+                patients=options["patients"], seed=options["seed"], progress=progress
             )
+            counts |= scale_responses_create(after_visit=after_visit, progress=progress)
+            rebuilt = rollups_rebuild()
+            progress(f"rollups {rebuilt.rows:,} rows in {rebuilt.seconds:.0f} s")
             self.stdout.write(
                 self.style.SUCCESS(
                     f"Large data set loaded in {time.monotonic() - started:.0f} s: {counts}"
@@ -108,6 +116,8 @@ class Command(BaseCommand):
             )
             return
         self._demo(patients=options["patients"], seed=options["seed"])
+        rollups_rebuild()
+        rollups_refresh()  # what the demo's own changes queued: the same figures again
 
     def _progress(self, started: float):
         def report(message: str) -> None:
@@ -175,6 +185,7 @@ class Command(BaseCommand):
             batch_size=5000,
         )
         counts = demo_journeys_create(patients=created[:60], rng=rng)
+        counts["responses"] = demo_responses_create(rng=rng)
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo data loaded: {len(branches)} branches, {User.objects.count()} staff, "

@@ -1,0 +1,177 @@
+"""Demo answers: a few dozen through the real service for the small demo, and about
+three in ten completed visits answered, generated inside PostgreSQL, for the large
+benchmark data set (over a million responses with a million patients)."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from datetime import timedelta
+
+from django.db import connection, transaction
+
+from journeys.models import Visit
+
+from .defaults import defaults_create
+from .models import CsiAttribute, ReasonTag, Survey
+from .services import FeedbackError, survey_response_record
+
+COMMENTS = [
+    # comment, nps range
+    ("Врач всё подробно объяснил, спасибо!", (9, 10)),
+    ("Очень внимательный персонал.", (9, 10)),
+    ("Всё хорошо, но пришлось подождать.", (7, 8)),
+    ("Долго ждал в коридоре, приём начался на 30 минут позже.", (3, 6)),
+    ("Дорого, и цену не объяснили заранее.", (2, 6)),
+    ("Непонятно, что дальше по плану лечения.", (4, 6)),
+    ("", (9, 10)),
+    ("", (9, 10)),
+    ("", (8, 10)),
+    ("", (7, 9)),
+    ("", (0, 10)),
+]
+
+
+def demo_responses_create(*, rng: random.Random) -> int:
+    """Answers for about seven in ten completed demo visits, through the service (so the
+    recovery tasks and journey notes are the real ones)."""
+    defaults_create(CsiAttribute, Survey, ReasonTag)
+    survey = Survey.objects.get(kind=Survey.Kind.VISIT, is_active=True)
+    made = 0
+    visits = Visit.objects.filter(status=Visit.Status.COMPLETED, responses=None).select_related(
+        "service", "branch", "stage"
+    )
+    for visit in visits.order_by("id"):
+        if rng.random() > 0.7:
+            continue
+        comment, (low, high) = rng.choice(COMMENTS)
+        score = rng.randint(low, high)
+        try:
+            survey_response_record(
+                survey=survey,
+                visit=visit,
+                channel=rng.choice(["sms", "sms", "telegram", "kiosk"]),
+                nps_score=score,
+                answers={
+                    "communication": max(1, min(5, round(score / 2) + rng.choice([-1, 0, 0]))),
+                    "waiting": rng.choice([2, 3, 4, 4, 5, 5]),
+                },
+                comment=comment,
+                submitted_at=visit.ends_at + timedelta(hours=rng.randint(2, 30)),
+            )
+        except FeedbackError:  # e.g. the visit was answered meanwhile
+            continue
+        made += 1
+    return made
+
+
+# --- the large data set ------------------------------------------------------------------
+
+# Hashes of the visit id drive everything, so the data set is the same on every run.
+# NPS: about 55 % promoters, 25 % passives, 20 % detractors, shifted a little per doctor
+# so that the league table has something to show.
+_NPS = """
+CASE WHEN (abs(hashtext('nps' || v.id)) + (v.doctor_id %% 7) * 4) %% 100 < 55
+          THEN 9 + abs(hashtext('n2' || v.id)) %% 2
+     WHEN (abs(hashtext('nps' || v.id)) + (v.doctor_id %% 7) * 4) %% 100 < 80
+          THEN 7 + abs(hashtext('n2' || v.id)) %% 2
+     ELSE abs(hashtext('n2' || v.id)) %% 7 END
+"""
+# Communication follows the NPS answer; waiting time is mostly fine, 1 in 20 rates it 2.
+_COMMUNICATION = "greatest(1, least(5, {nps} / 2 + abs(hashtext('c' || v.id)) %% 2))"
+_WAITING = """
+CASE WHEN abs(hashtext('w' || v.id)) %% 100 < 5 THEN 2
+     WHEN abs(hashtext('w' || v.id)) %% 100 < 25 THEN 3
+     WHEN abs(hashtext('w' || v.id)) %% 100 < 60 THEN 4 ELSE 5 END
+"""
+
+RESPONSES_SQL = f"""
+INSERT INTO feedback_response (survey_id, patient_id, visit_id, day, branch_id, doctor_id,
+    specialty_id, service_id, service_category, stage_id, stage_kind, channel, submitted_at,
+    nps_score, comment, negative)
+SELECT %(survey)s, v.patient_id, v.id, (v.starts_at AT TIME ZONE b.time_zone)::date,
+       v.branch_id, v.doctor_id, s.specialty_id, v.service_id, s.category, v.stage_id,
+       CASE WHEN v.stage_id IS NULL THEN 'none'
+            WHEN st.significant THEN 'significant' ELSE 'stage' END,
+       'sms', v.starts_at + interval '20 hours', x.nps, '',
+       x.nps <= 6 OR x.communication <= 2 OR x.waiting <= 2
+FROM journeys_visit v
+JOIN journeys_branch b ON b.id = v.branch_id
+JOIN journeys_service s ON s.id = v.service_id
+LEFT JOIN journeys_stage st ON st.id = v.stage_id
+CROSS JOIN LATERAL (
+    SELECT n.nps, {_COMMUNICATION.format(nps="n.nps")} AS communication, {_WAITING} AS waiting
+    FROM (SELECT {_NPS} AS nps) n
+) x
+WHERE v.id > %(after_visit)s AND v.status = 'completed'
+  AND abs(hashtext('answered' || v.id)) %% 100 < %(rate)s
+  AND v.starts_at + interval '20 hours' < now()
+"""  # noqa: S608 - constants only
+
+ANSWERS_SQL = f"""
+INSERT INTO feedback_attributeanswer (response_id, attribute_id, score)
+SELECT r.id, a.id,
+       CASE a.key WHEN 'communication' THEN {_COMMUNICATION.format(nps="r.nps_score")}
+                  ELSE {_WAITING} END
+FROM feedback_response r
+JOIN journeys_visit v ON v.id = r.visit_id
+JOIN feedback_csiattribute a ON a.key IN ('communication', 'waiting')
+WHERE r.id > %(after_response)s
+"""  # noqa: S608 - constants only
+
+# Recovery: a task per negative answer; older ones closed by the curator, four in five
+# within the 24 hours.
+TASKS_SQL = """
+INSERT INTO journeys_task (kind, patient_id, assignee_id, cause_key, title, details, due_at,
+                           risk, state, outcome, created_at, closed_at)
+SELECT 'negative_feedback', r.patient_id, NULL, 'negative_feedback:visit:' || r.visit_id,
+       'Позвонить пациенту в течение 24 часов: недоволен визитом', '',
+       r.submitted_at + interval '24 hours', 95,
+       CASE WHEN r.submitted_at > now() - interval '3 days' THEN 'open' ELSE 'done' END,
+       CASE WHEN r.submitted_at > now() - interval '3 days' THEN '' ELSE 'Позвонили' END,
+       r.submitted_at,
+       CASE WHEN r.submitted_at > now() - interval '3 days' THEN NULL
+            ELSE r.submitted_at + make_interval(hours =>
+                 CASE WHEN abs(hashtext('call' || r.id)) %% 5 = 0 THEN 30 ELSE 3 END) END
+FROM feedback_response r
+WHERE r.id > %(after_response)s AND r.negative
+"""
+
+LINK_TASKS_SQL = """
+UPDATE feedback_response r SET recovery_task_id = t.id
+FROM journeys_task t
+WHERE r.id > %(after_response)s AND r.negative
+  AND t.cause_key = 'negative_feedback:visit:' || r.visit_id AND t.id > %(after_task)s
+"""
+
+
+def scale_responses_create(
+    *, after_visit: int, rate: int = 30, progress: Callable[[str], None]
+) -> dict[str, int]:
+    """Responses for ``rate`` % of the completed visits after ``after_visit``, with two
+    aspect answers each and a recovery task per negative one. The metrics triggers are
+    skipped for the load (``metrics.bulk_load``); rebuild the rollups afterwards."""
+    defaults_create(CsiAttribute, Survey, ReasonTag)
+    survey = Survey.objects.get(kind=Survey.Kind.VISIT, is_active=True)
+    counts: dict[str, int] = {}
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL metrics.bulk_load = 'on'")
+        cursor.execute("SELECT COALESCE(max(id), 0) FROM feedback_response")
+        after_response = cursor.fetchone()[0]
+        cursor.execute("SELECT COALESCE(max(id), 0) FROM journeys_task")
+        after_task = cursor.fetchone()[0]
+        cursor.execute(
+            RESPONSES_SQL, {"survey": survey.pk, "after_visit": after_visit, "rate": rate}
+        )
+        counts["responses"] = cursor.rowcount
+        progress(f"responses {cursor.rowcount:,}")
+        cursor.execute(ANSWERS_SQL, {"after_response": after_response})
+        counts["answers"] = cursor.rowcount
+        cursor.execute(TASKS_SQL, {"after_response": after_response})
+        counts["recovery_tasks"] = cursor.rowcount
+        cursor.execute(LINK_TASKS_SQL, {"after_response": after_response, "after_task": after_task})
+        progress(f"answers {counts['answers']:,}, recovery tasks {counts['recovery_tasks']:,}")
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE feedback_response")
+        cursor.execute("ANALYZE feedback_attributeanswer")
+    return counts
