@@ -195,6 +195,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "metrics.tasks.rollups_rebuild_task",
         "schedule": crontab(hour=2, minute=30),
     },
+    "metrics-cohorts-snapshot": {
+        "task": "metrics.tasks.cohorts_snapshot_task",
+        "schedule": crontab(hour=3, minute=0),
+    },
     "clear-expired-sessions": {
         "task": "clinic_crm.staff.tasks.sessions_clear_expired",
         "schedule": timedelta(hours=1),

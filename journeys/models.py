@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.contrib.postgres.constraints import ExclusionConstraint
 from django.contrib.postgres.fields import DateTimeRangeField, RangeBoundary, RangeOperators
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Func
 from django.utils import timezone
@@ -66,6 +67,18 @@ class Service(models.Model):
         help_text=_("Invite the patient again this many days after the service."),
     )
     follow_up_next_day = models.BooleanField(_("ask “how do you feel?” next day"), default=False)
+    cost_share = models.DecimalField(
+        _("cost share"),
+        max_digits=4,
+        decimal_places=3,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0), MaxValueValidator(1)],
+        help_text=_(
+            "Part of the price that is cost (materials, lab, time), 0–1, for CLV; empty: "
+            "the clinic's default in the metrics settings."
+        ),
+    )
     is_active = models.BooleanField(_("active"), default=True)
 
     class Meta:
@@ -81,6 +94,11 @@ class Service(models.Model):
                 condition=models.Q(price__gte=0), name="service_price_not_negative"
             ),
             models.UniqueConstraint(fields=["specialty", "name"], name="service_unique_name"),
+            models.CheckConstraint(
+                condition=models.Q(cost_share__isnull=True)
+                | models.Q(cost_share__gte=0, cost_share__lte=1),
+                name="service_cost_share_0_1",
+            ),
         ]
 
     def __str__(self) -> str:

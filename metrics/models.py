@@ -13,7 +13,10 @@ recovery tasks queue the day in RollupDirty), and rebuilds everything nightly.
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -192,3 +195,104 @@ class RollupState(models.Model):
 
     def __str__(self) -> str:
         return f"rebuilt {self.rebuilt_at}"
+
+
+class MetricsSettings(models.Model):
+    """The clinic's choices for the metrics (one row, edited by managers in the admin)."""
+
+    return_days = models.PositiveSmallIntegerField(
+        _("return within, days"),
+        default=180,
+        validators=[MinValueValidator(1), MaxValueValidator(3650)],
+        help_text=_("A first-time patient who comes again within this many days has returned."),
+    )
+    dormant_months = models.PositiveSmallIntegerField(
+        _("dormant after, months"),
+        default=12,
+        validators=[MinValueValidator(1), MaxValueValidator(120)],
+        help_text=_("No visit for this long and nothing booked: the patient is dormant."),
+    )
+    min_sample = models.PositiveSmallIntegerField(
+        _("minimum sample"),
+        default=30,
+        validators=[MinValueValidator(1), MaxValueValidator(10000)],
+        help_text=_("A doctor's or branch's figure from fewer answers or patients is hidden."),
+    )
+    discount_rate = models.DecimalField(
+        _("discount rate per CLV period"),
+        max_digits=5,
+        decimal_places=4,
+        default=Decimal("0.1000"),
+        validators=[MinValueValidator(0), MaxValueValidator(1)],
+    )
+    clv_period_months = models.PositiveSmallIntegerField(
+        _("CLV period, months"),
+        default=12,
+        validators=[MinValueValidator(1), MaxValueValidator(60)],
+    )
+    cost_share = models.DecimalField(
+        _("default cost share"),
+        max_digits=4,
+        decimal_places=3,
+        default=Decimal("0.400"),
+        validators=[MinValueValidator(0), MaxValueValidator(1)],
+        help_text=_("Part of a visit's price that is cost, for services without their own."),
+    )
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("metrics settings")
+        verbose_name_plural = _("metrics settings")
+
+    def __str__(self) -> str:
+        return str(_("Metrics settings"))
+
+    @classmethod
+    def current(cls) -> MetricsSettings:
+        settings_row, _created = cls.objects.get_or_create(pk=1)
+        return settings_row
+
+
+class CohortFigure(models.Model):
+    """A cohort metric's counts for one month and branch (and doctor where it has one),
+    snapshotted nightly: the dashboards add up the months of the period shown."""
+
+    class Metric(models.TextChoices):
+        RETURN = "return", _("Return rate")
+        VISITS = "visits", _("Visits per patient in the first year")
+        CLV = "clv", _("Customer lifetime value")
+        COMPLETION = "completion", _("Treatment completion")
+        DORMANT = "dormant", _("Dormant patients")
+        REACTIVATED = "reactivated", _("Reactivated patients")
+        RECOVERY_RETURN = "recovery_return", _("Came back after negative feedback")
+        HANDOFF = "handoff", _("Handoff conversion")
+        FIRST_CONTACT = "first_contact", _("Hours from booking request to contact")
+
+    metric = models.CharField(max_length=20, choices=Metric.choices)
+    month = models.DateField()
+    branch = models.ForeignKey(
+        "journeys.Branch", on_delete=models.CASCADE, null=True, related_name="+"
+    )
+    doctor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, related_name="+"
+    )
+    hits = models.BigIntegerField(default=0)  # the numerator of a share
+    n = models.BigIntegerField(default=0)  # the sample: patients, plans, responses…
+    total = models.FloatField(default=0)  # the sum of a mean's values (visits, CLV, hours)
+    total_sq = models.FloatField(default=0)
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("cohort figure")
+        verbose_name_plural = _("cohort figures")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["metric", "month", "branch", "doctor"],
+                name="cohort_one_row_per_group",
+                nulls_distinct=False,
+            ),
+        ]
+        indexes = [models.Index(fields=["metric", "month"], name="cohort_metric_month")]
+
+    def __str__(self) -> str:
+        return f"{self.metric} · {self.month}"

@@ -22,3 +22,11 @@ def rollups_rebuild_task() -> dict[str, float]:
     """The nightly full rebuild; catches what no trigger sees (a service's specialty or
     a stage's "significant" flag edited in the catalogue)."""
     return rollups_rebuild().__dict__
+
+
+@shared_task(acks_late=True, soft_time_limit=1800, time_limit=1900)
+def cohorts_snapshot_task() -> dict[str, float]:
+    """The nightly snapshot of the cohort metrics (return, CLV, dormant…)."""
+    from .cohorts import cohorts_snapshot
+
+    return cohorts_snapshot()

@@ -6,6 +6,8 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
+from clinic_crm.admin import SingletonSettingsAdmin
+
 from .models import Holiday, MessageTemplate, MessagingSettings
 from .rendering import TEMPLATE_VARIABLES, example_render
 
@@ -16,14 +18,8 @@ class HolidayAdmin(admin.ModelAdmin):
 
 
 @admin.register(MessagingSettings)
-class MessagingSettingsAdmin(admin.ModelAdmin):
+class MessagingSettingsAdmin(SingletonSettingsAdmin):
     list_display = ["__str__", "reminder_24h", "reminder_2h", "weekly_cap", "updated_at"]
-
-    def has_add_permission(self, request) -> bool:
-        return not MessagingSettings.objects.exists() and super().has_add_permission(request)
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(MessageTemplate)

@@ -91,6 +91,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "messaging.add_holiday",
         "messaging.change_holiday",
         "messaging.delete_holiday",
+        "metrics.view_metricssettings",
+        "metrics.change_metricssettings",
         *(
             f"feedback.{action}_{model}"
             for model in ("survey", "csiattribute", "reasontag")
