@@ -14,6 +14,7 @@ urlpatterns = [
     path("audit/", include("clinic_crm.audit.urls")),
     path("", include("clinic_crm.messaging.urls")),
     path("patients/", include("patients.urls")),
+    path("metrics/", include("metrics.urls")),
     path("api/", include((patient_api, "api"))),
     path("", include("journeys.urls")),
     path("", include("clinic_crm.staff.urls")),

@@ -241,3 +241,133 @@ def cohort_figures(filters: Filters) -> dict[str, formulas.Figure]:
         else:
             result[metric] = _SHARES[metric](row["hits"], row["n"])
     return result
+
+
+# --- The manager dashboard's page data ---------------------------------------------------
+
+
+@dataclass
+class LeagueRow:
+    pk: int | None
+    name: str
+    totals: Totals
+    nps: formulas.NpsFigure
+    shown: bool  # at or above the minimum sample
+
+
+@dataclass
+class AspectRow:
+    key: str
+    name: str
+    importance: float
+    satisfaction: formulas.Figure
+    place: str = ""
+
+
+@dataclass
+class DashboardPage:
+    filters: Filters
+    period: str
+    figures: Figures
+    cohorts: dict
+    csi: formulas.Figure
+    aspects: list
+    doctors: list
+    branches: list
+    reasons: list
+    recovery_open: int
+    recovery_overdue: int
+    min_sample: int
+    as_of: object
+    cohorts_as_of: object
+
+
+def _league(groups: dict, names: dict, min_sample: int) -> list[LeagueRow]:
+    rows = [
+        LeagueRow(
+            pk=pk,
+            name=names.get(pk, "—"),
+            totals=totals,
+            nps=totals.nps,
+            shown=totals.nps.n >= min_sample,
+        )
+        for pk, totals in groups.items()
+        if totals.responses or totals.visits_completed
+    ]
+    # Judged rows first, best NPS first; the too-small samples after them, by name.
+    return sorted(rows, key=lambda r: (not r.shown, -(r.nps.value or 0) if r.shown else 0, r.name))
+
+
+def dashboard_page(filters: Filters, *, period: str = "week") -> DashboardPage:
+    """Everything the manager dashboard shows, from rollups, snapshots and two small
+    live counts (open and overdue recovery tasks, this week's reasons): a fixed number of
+    queries whatever the data size."""
+    from django.db.models import Count, Max, Q
+    from django.utils import timezone
+
+    from clinic_crm.staff.models import User
+    from feedback.models import CsiAttribute, ReasonTag
+    from journeys.models import Branch, Task
+
+    from .models import CohortFigure, MetricsSettings, RollupState
+
+    config = MetricsSettings.current()
+    figures = dashboard_figures(filters, period=period)
+    attributes = {a.pk: a for a in CsiAttribute.objects.all()}
+    weights = {pk: float(a.importance) for pk, a in attributes.items()}
+    scale = 5
+    aspects = [
+        AspectRow(
+            key=attributes[pk].key,
+            name=attributes[pk].name,
+            importance=weights[pk],
+            satisfaction=formulas.attribute_satisfaction(
+                formulas.AttributeTotals(str(pk), weights[pk], *counts), scale
+            ),
+        )
+        for pk, counts in sorted(figures.totals.attributes.items())
+        if pk in attributes
+    ]
+    places = formulas.importance_satisfaction_quadrant(
+        [(a.key, a.importance, a.satisfaction.value) for a in aspects if not a.satisfaction.empty]
+    )
+    for aspect in aspects:
+        aspect.place = places.get(aspect.key, "")
+    doctor_names = {
+        u.pk: u.get_full_name() or u.email
+        for u in User.objects.filter(pk__in=[pk for pk in figures.doctors if pk])
+    }
+    branch_names = dict(
+        Branch.objects.filter(pk__in=list(figures.branches)).values_list("pk", "name")
+    )
+    now = timezone.now()
+    recovery = Task.objects.filter(
+        kind=Task.Kind.NEGATIVE_FEEDBACK, state__in=Task.OPEN_STATES
+    ).aggregate(open=Count("id"), overdue=Count("id", filter=Q(due_at__lt=now)))
+    week_ago = timezone.localdate() - timedelta(days=7)
+    reasons = list(
+        ReasonTag.objects.filter(responses__day__gte=week_ago)
+        .annotate(n=Count("responses"))
+        .order_by("-n", "name")
+        .values_list("name", "n")[:5]
+    )
+    state = RollupState.objects.filter(pk=1).first()
+    as_of = max(
+        [t for t in (state and state.rebuilt_at, state and state.refreshed_at) if t], default=None
+    )
+    return DashboardPage(
+        filters=filters,
+        period=period,
+        figures=figures,
+        cohorts=cohort_figures(filters),
+        csi=figures.totals.csi(weights, scale),
+        aspects=aspects,
+        doctors=_league(figures.doctors, doctor_names, config.min_sample),
+        branches=_league(figures.branches, branch_names, config.min_sample),
+        reasons=reasons,
+        recovery_open=recovery["open"],
+        recovery_overdue=recovery["overdue"],
+        min_sample=config.min_sample,
+        as_of=as_of,
+        cohorts_as_of=CohortFigure.objects.aggregate(at=Max("computed_at"))["at"],
+    )

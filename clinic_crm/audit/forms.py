@@ -1,12 +1,13 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from clinic_crm.forms import FilterForm
 from clinic_crm.staff.models import User
 
 from .models import AuditAction
 
 
-class AuditFilterForm(forms.Form):
+class AuditFilterForm(FilterForm):
     actor = forms.ModelChoiceField(
         queryset=User.objects.order_by("email"), required=False, label=_("User")
     )
@@ -20,16 +21,6 @@ class AuditFilterForm(forms.Form):
     date_to = forms.DateField(
         required=False, label=_("To"), widget=forms.DateInput(attrs={"type": "date"})
     )
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        for field in self.fields.values():
-            css = (
-                "form-select form-select-sm"
-                if isinstance(field.widget, forms.Select)
-                else "form-control form-control-sm"
-            )
-            field.widget.attrs["class"] = css
 
     def clean(self):
         data = super().clean()

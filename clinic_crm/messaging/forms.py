@@ -1,10 +1,12 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from clinic_crm.forms import FilterForm
+
 from .models import Message, MessageChannel, MessageKind
 
 
-class OutboxFilterForm(forms.Form):
+class OutboxFilterForm(FilterForm):
     status = forms.ChoiceField(
         choices=[("", _("Any status")), *Message.Status.choices], required=False, label=_("Status")
     )
@@ -22,15 +24,6 @@ class OutboxFilterForm(forms.Form):
     date_to = forms.DateField(
         required=False, label=_("To"), widget=forms.DateInput(attrs={"type": "date"})
     )
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        for field in self.fields.values():
-            field.widget.attrs["class"] = (
-                "form-select form-select-sm"
-                if isinstance(field.widget, forms.Select)
-                else "form-control form-control-sm"
-            )
 
     def clean(self):
         data = super().clean()

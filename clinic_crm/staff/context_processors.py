@@ -20,6 +20,7 @@ NAVIGATION = [
         (Role.ADMINISTRATOR, Role.CURATOR),
     ),
     ("journeys:worklist", _("Worklist"), "list-check", (Role.CURATOR,)),
+    ("metrics:dashboard", _("Loyalty"), "graph-up", (Role.MANAGER,)),
     ("journeys:checklist_rates", _("Checklists"), "ui-checks", (Role.MANAGER,)),
     ("messaging:outbox", _("Messages"), "envelope", (Role.MANAGER,)),
     ("staff:staff_list", _("Staff"), "person-badge", (Role.MANAGER,)),

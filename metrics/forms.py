@@ -1,0 +1,67 @@
+from datetime import timedelta
+
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from clinic_crm.forms import FilterForm
+from clinic_crm.staff.models import User
+from clinic_crm.staff.roles import Role
+from feedback.models import StageKind
+from journeys.models import Branch, Specialty
+
+MAX_DAYS = 3 * 366
+
+
+class DashboardFilterForm(FilterForm):
+    start = forms.DateField(
+        required=False, label=_("From"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+    end = forms.DateField(
+        required=False, label=_("To"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+    branch = forms.ModelChoiceField(
+        queryset=Branch.objects.order_by("name"),
+        required=False,
+        label=_("Branch"),
+        empty_label=_("All branches"),
+    )
+    doctor = forms.ModelChoiceField(
+        queryset=User.objects.filter(groups__name=Role.DOCTOR, is_active=True).order_by(
+            "last_name", "first_name"
+        ),
+        required=False,
+        label=_("Doctor"),
+        empty_label=_("All doctors"),
+    )
+    specialty = forms.ModelChoiceField(
+        queryset=Specialty.objects.order_by("name"),
+        required=False,
+        label=_("Specialty"),
+        empty_label=_("All specialties"),
+    )
+    stage_kind = forms.ChoiceField(
+        choices=[("", _("Any stage")), *StageKind.choices], required=False, label=_("Stage")
+    )
+    period = forms.ChoiceField(
+        choices=[("week", _("By week")), ("month", _("By month"))],
+        required=False,
+        label=_("Series"),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["doctor"].label_from_instance = lambda u: u.get_full_name() or u.email
+
+    def clean(self):
+        data = super().clean()
+        today = timezone.localdate()
+        end = data.get("end") or today
+        start = data.get("start") or end - timedelta(days=364)
+        if start > end:
+            raise forms.ValidationError(_("“From” must not be after “To”."))
+        if (end - start).days > MAX_DAYS:
+            raise forms.ValidationError(_("Choose at most three years at a time."))
+        data["start"], data["end"] = start, end
+        data["period"] = data.get("period") or "week"
+        return data

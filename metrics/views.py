@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+
+from clinic_crm.staff.access import role_required
+from clinic_crm.staff.roles import Role
+
+from .forms import DashboardFilterForm
+from .selectors import Filters, dashboard_page
+
+
+def _chart_data(page) -> dict:
+    """What the charts draw (the page shows the same numbers as tables)."""
+    series = [
+        {
+            "start": start.isoformat(),
+            "nps": totals.nps.value,
+            "promoters": totals.nps.promoters,
+            "passives": totals.nps.passives,
+            "detractors": totals.nps.detractors,
+            "n": totals.nps.n,
+        }
+        for start, totals in sorted(page.figures.series.items())
+    ]
+    aspects = [
+        {
+            "name": a.name,
+            "importance": a.importance,
+            "satisfaction": a.satisfaction.value,
+            "place": a.place,
+        }
+        for a in page.aspects
+        if not a.satisfaction.empty
+    ]
+    return {"series": series, "aspects": aspects}
+
+
+def _with_default_period(query):
+    """The last 12 months unless the period is given, shown in the date fields."""
+    data = query.copy()
+    end = timezone.localdate()
+    data.setdefault("end", end.isoformat())
+    data.setdefault("start", (end - timedelta(days=364)).isoformat())
+    return data
+
+
+@role_required(Role.MANAGER)
+def dashboard_view(request: HttpRequest) -> HttpResponse:
+    """Managers' loyalty dashboard: NPS, CSI and the journey figures by branch, doctor,
+    stage and period, from rollups and nightly snapshots only."""
+    form = DashboardFilterForm(_with_default_period(request.GET))
+    page = None
+    if form.is_valid():
+        data = form.cleaned_data
+        filters = Filters(
+            start=data["start"],
+            end=data["end"],
+            branch_id=data["branch"].pk if data["branch"] else None,
+            doctor_id=data["doctor"].pk if data["doctor"] else None,
+            specialty_id=data["specialty"].pk if data["specialty"] else None,
+            stage_kind=data["stage_kind"] or None,
+        )
+        page = dashboard_page(filters, period=data["period"])
+    context = {"form": form, "page": page, "charts": _chart_data(page) if page else None}
+    template = "metrics/dashboard_body.html" if request.htmx else "metrics/dashboard.html"
+    return render(request, template, context)

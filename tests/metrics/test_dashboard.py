@@ -1,0 +1,119 @@
+"""The managers' loyalty dashboard: who may see it, what it shows, how it hides small
+samples, and that it costs the same queries whatever the data size."""
+
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from clinic_crm.staff.roles import Role
+from feedback.services import survey_response_record
+from journeys.models import Visit
+from metrics.cohorts import cohorts_snapshot
+from metrics.models import MetricsSettings
+from metrics.rollups import rollups_refresh
+from tests.conftest import verified_client_for
+from tests.factories import PatientFactory
+
+pytestmark = pytest.mark.django_db
+
+URL = "/metrics/dashboard/?start=2026-09-01&end=2026-10-31"
+
+
+def answered_visits(clinic, survey, count, *, score=10, doctor=None, day=date(2026, 10, 5)):
+    for n in range(count):
+        starts = datetime.combine(day, datetime.min.time(), tzinfo=UTC) + timedelta(hours=n % 12)
+        starts += timedelta(days=n // 12)
+        visit = Visit.objects.create(
+            patient=PatientFactory(home_branch=clinic.branch),
+            doctor=doctor or clinic.doctor,
+            branch=clinic.branch,
+            service=clinic.service,
+            starts_at=starts,
+            ends_at=starts + timedelta(minutes=30),
+            status="completed",
+            price_charged=Decimal(3000),
+        )
+        survey_response_record(
+            survey=survey,
+            visit=visit,
+            channel="sms",
+            nps_score=score,
+            answers={"communication": 5, "waiting": 2 if score < 7 else 4},
+            submitted_at=starts + timedelta(hours=20),
+        )
+    rollups_refresh()
+
+
+@pytest.mark.parametrize("role", [Role.DOCTOR, Role.CURATOR, Role.ADMINISTRATOR])
+def test_only_managers_open_the_dashboard(make_staff, role):
+    response = verified_client_for(make_staff(role)).get(URL)
+    assert response.status_code == 403
+
+
+def test_the_dashboard_shows_the_periods_figures_with_samples(clinic, visit_survey):
+    answered_visits(clinic, visit_survey, 30, score=10)
+    answered_visits(clinic, visit_survey, 10, score=3, day=date(2026, 10, 20))
+    cohorts_snapshot()
+    response = verified_client_for(clinic.manager).get(URL, HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 200
+    page = response.context["page"]
+    # 30 promoters and 10 detractors of 40: 75 % − 25 % = +50.
+    assert page.figures.totals.nps.value == 50
+    assert page.figures.totals.nps.n == 40
+    body = response.content.decode()
+    assert 'data-testid="tile-nps"' in body
+    assert "n = 40" in body
+    # Waiting rated 2 by the ten detractors: the least satisfying and, weighted 2 of
+    # communication's 3, still the aspect to fix first? It is below average importance,
+    # so it lands in "secondary"; communication is important and satisfying.
+    places = {a.key: a.place for a in page.aspects}
+    assert places == {"communication": "keep_up", "waiting": "secondary"}
+    # The doctor has 40 answers (>= 30): ranked.
+    [row] = page.doctors
+    assert row.shown
+    assert row.nps.value == 50
+    assert page.recovery_open == 10
+
+
+def test_a_doctor_below_the_minimum_sample_is_not_ranked(clinic, visit_survey):
+    answered_visits(clinic, visit_survey, 31, score=9)
+    answered_visits(clinic, visit_survey, 5, score=2, doctor=clinic.surgeon, day=date(2026, 9, 7))
+    response = verified_client_for(clinic.manager).get(URL)
+    rows = {r.pk: r for r in response.context["page"].doctors}
+    assert rows[clinic.doctor.pk].shown
+    assert not rows[clinic.surgeon.pk].shown
+    assert 'data-testid="hidden-figure"' in response.content.decode()
+    MetricsSettings.objects.filter(pk=1).update(min_sample=5)
+    response = verified_client_for(clinic.manager).get(URL)
+    assert all(r.shown for r in response.context["page"].doctors)
+
+
+def test_a_bad_period_gets_a_clear_message(clinic):
+    client = verified_client_for(clinic.manager)
+    response = client.get("/metrics/dashboard/?start=2026-10-31&end=2026-09-01")
+    assert response.status_code == 200
+    assert "must not be after" in response.content.decode() or "не может быть позже" in (
+        response.content.decode()
+    )
+    assert response.context["page"] is None
+    response = client.get("/metrics/dashboard/?start=2020-01-01&end=2026-09-01")
+    assert response.context["page"] is None
+
+
+def test_the_dashboard_costs_the_same_queries_for_more_data(clinic, visit_survey):
+    client = verified_client_for(clinic.manager)
+    answered_visits(clinic, visit_survey, 3)
+    cohorts_snapshot()
+    client.get(URL)  # sessions, settings rows: first-request costs
+    with CaptureQueriesContext(connection) as small:
+        client.get(URL)
+    answered_visits(clinic, visit_survey, 40, doctor=clinic.surgeon, day=date(2026, 9, 14))
+    cohorts_snapshot()
+    with CaptureQueriesContext(connection) as large:
+        response = client.get(URL)
+    assert response.context["page"].figures.totals.nps.n == 43
+    assert len(large.captured_queries) == len(small.captured_queries)
+    assert len(large.captured_queries) <= 25
