@@ -1,4 +1,4 @@
-"""Benchmark of the journey pages under concurrent load, against the large data set.
+"""Benchmark of the staff pages under concurrent load, against the large data set.
 
     export DATABASE_URL=postgres://postgres@127.0.0.1:5432/clinic_bench
     .venv/bin/python manage.py migrate && \
@@ -7,11 +7,12 @@
 
 It starts gunicorn with the production gunicorn.conf.py and bench.settings (production
 settings, a floor view, a Server-Timing header), logs in a verified administrator,
-curator and doctor by creating their sessions, then sends each page REQUESTS requests
+curator and manager by creating their sessions, then sends each page REQUESTS requests
 from CLIENTS concurrent clients. For every page it prints the p50/p95 server time, its
 p95 as a ratio to the floor (the smallest staff view behind the same middleware,
 measured in the same run), the client-side p95 (which includes waiting for a free
 worker), and the number of SQL queries the page makes for a small and a large case.
+BENCH_PAGES=loyalty,search runs only the pages whose names contain those words.
 """
 
 from __future__ import annotations
@@ -99,10 +100,11 @@ def pick_scenario():
             "patient_id", flat=True
         )[:200]
     )
-    return branch, admin, curator, timeline_patients
+    manager = User.objects.filter(groups__name="manager").order_by("id").first()
+    return branch, admin, curator, manager, timeline_patients
 
 
-def page_paths(branch, timeline_patients, rng):
+def page_paths(branch, timeline_patients, doctors, rng):
     today = timezone.localdate().isoformat()
     return {
         "floor (minimal staff view)": lambda: "/bench/floor/",
@@ -111,6 +113,8 @@ def page_paths(branch, timeline_patients, rng):
         "day calendar, 10 doctors": lambda: f"/calendar/?branch={branch.pk}&date={today}",
         "routing queue": lambda: f"/routing/?branch={branch.pk}",
         "curator worklist": lambda: "/worklist/",
+        "loyalty dashboard, 12 months": lambda: "/metrics/dashboard/",
+        "loyalty dashboard, a doctor": lambda: f"/metrics/dashboard/?doctor={rng.choice(doctors)}",
     }
 
 
@@ -193,11 +197,34 @@ def query_count(client: Client, path: str) -> int:
 
 def main() -> None:
     rng = random.Random(7)  # noqa: S311
-    branch, admin, curator, timeline_patients = pick_scenario()
-    sessions = {"admin": verified_session(admin), "curator": verified_session(curator)}
-    paths = page_paths(branch, timeline_patients, rng)
+    branch, admin, curator, manager, timeline_patients = pick_scenario()
+    sessions = {
+        "admin": verified_session(admin),
+        "curator": verified_session(curator),
+        "manager": verified_session(manager),
+    }
+    doctors = list(
+        User.objects.filter(groups__name="doctor", profile__branch=branch).values_list(
+            "pk", flat=True
+        )
+    )
+    paths = page_paths(branch, timeline_patients, doctors, rng)
+    only = [p for p in os.environ.get("BENCH_PAGES", "").split(",") if p]
+    if only:  # e.g. BENCH_PAGES=loyalty: those pages (and the floor) only
+        paths = {
+            name: path
+            for name, path in paths.items()
+            if name.startswith("floor") or any(word in name for word in only)
+        }
     cookie_for = {
-        name: sessions["curator" if name == "curator worklist" else "admin"] for name in paths
+        name: sessions[
+            "curator"
+            if name == "curator worklist"
+            else "manager"
+            if name.startswith("loyalty")
+            else "admin"
+        ]
+        for name in paths
     }
 
     with connection.cursor() as cursor:
@@ -215,9 +242,11 @@ def main() -> None:
     )
 
     # Query counts, in process: a small and a large case of each page.
-    client_admin, client_curator = Client(), Client()
+    client_admin, client_curator, client_manager = Client(), Client(), Client()
     client_admin.cookies[settings.SESSION_COOKIE_NAME] = sessions["admin"]
     client_curator.cookies[settings.SESSION_COOKIE_NAME] = sessions["curator"]
+    client_manager.cookies[settings.SESSION_COOKIE_NAME] = sessions["manager"]
+    today = timezone.localdate().isoformat()
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT patient_id, count(*) FROM journeys_visit WHERE patient_id = ANY(%s) "
@@ -246,6 +275,10 @@ def main() -> None:
         "curator worklist": (
             query_count(client_curator, "/worklist/"),
             query_count(client_curator, "/worklist/"),
+        ),
+        "loyalty dashboard, 12 months": (
+            query_count(client_manager, f"/metrics/dashboard/?start={today}&end={today}"),
+            query_count(client_manager, "/metrics/dashboard/"),
         ),
     }
 

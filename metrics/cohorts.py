@@ -33,7 +33,7 @@ from datetime import datetime
 from django.db import connection, transaction
 from django.utils import timezone
 
-from .models import CohortFigure, MetricsSettings
+from .models import CohortFigure, MetricsSettings, RollupState
 
 _FIRSTS = """
 DROP TABLE IF EXISTS metrics_firsts, metrics_patients;
@@ -206,6 +206,7 @@ def cohorts_snapshot(*, now: datetime | None = None) -> dict[str, float]:
         for statement in (_FROM_PATIENTS, _COMPLETION, _DORMANCY, _RECOVERY, _HANDOFFS):
             cursor.execute(statement, params)
         cursor.execute(_FIRST_CONTACT, params)
+        RollupState.objects.update_or_create(pk=1, defaults={"cohorts_at": params["now"]})
     counts = {
         metric: CohortFigure.objects.filter(metric=metric).count()
         for metric in CohortFigure.Metric.values

@@ -4,7 +4,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from clinic_crm.forms import FilterForm
+from clinic_crm.forms import FastSelect, FilterForm
 from clinic_crm.staff.models import User
 from clinic_crm.staff.roles import Role
 from feedback.models import StageKind
@@ -33,6 +33,7 @@ class DashboardFilterForm(FilterForm):
         required=False,
         label=_("Doctor"),
         empty_label=_("All doctors"),
+        widget=FastSelect,
     )
     specialty = forms.ModelChoiceField(
         queryset=Specialty.objects.order_by("name"),

@@ -189,6 +189,7 @@ class RollupState(models.Model):
     rebuilt_at = models.DateTimeField(null=True)
     rebuild_seconds = models.FloatField(null=True)
     refreshed_at = models.DateTimeField(null=True)
+    cohorts_at = models.DateTimeField(null=True)
 
     class Meta:
         verbose_name = _("rollup state")

@@ -130,7 +130,7 @@ def _rollup_sources(filters: Filters) -> tuple[str, str, dict]:
         return "metrics_dailyrollup", "metrics_dailyattributerollup", {}
     counts = ", ".join(COUNTS)
     aspects = "attribute_id, answers, total, total_sq"
-    edges = "(day < %(full_from)s OR day >= %(full_to)s)"
+    edges = "((day >= %(start)s AND day < %(full_from)s) OR (day >= %(full_to)s AND day < %(end)s))"
     inside = "day >= %(full_from)s AND day < %(full_to)s"
 
     def union(period_table: str, daily_table: str, columns: str) -> str:
@@ -273,6 +273,7 @@ class DashboardPage:
     csi: formulas.Figure
     aspects: list
     doctors: list
+    doctors_more: int  # ranked doctors beyond the ones listed
     branches: list
     reasons: list
     recovery_open: int
@@ -280,6 +281,10 @@ class DashboardPage:
     min_sample: int
     as_of: object
     cohorts_as_of: object
+
+
+# The league lists the best-ranked doctors; a branch filter shows that branch's whole team.
+LEAGUE_ROWS = 20
 
 
 def _league(groups: dict, names: dict, min_sample: int) -> list[LeagueRow]:
@@ -302,14 +307,14 @@ def dashboard_page(filters: Filters, *, period: str = "week") -> DashboardPage:
     """Everything the manager dashboard shows, from rollups, snapshots and two small
     live counts (open and overdue recovery tasks, this week's reasons): a fixed number of
     queries whatever the data size."""
-    from django.db.models import Count, Max, Q
+    from django.db.models import Count, Q
     from django.utils import timezone
 
     from clinic_crm.staff.models import User
     from feedback.models import CsiAttribute, ReasonTag
     from journeys.models import Branch, Task
 
-    from .models import CohortFigure, MetricsSettings, RollupState
+    from .models import MetricsSettings, RollupState
 
     config = MetricsSettings.current()
     figures = dashboard_figures(filters, period=period)
@@ -351,6 +356,7 @@ def dashboard_page(filters: Filters, *, period: str = "week") -> DashboardPage:
         .order_by("-n", "name")
         .values_list("name", "n")[:5]
     )
+    doctors = _league(figures.doctors, doctor_names, config.min_sample)
     state = RollupState.objects.filter(pk=1).first()
     as_of = max(
         [t for t in (state and state.rebuilt_at, state and state.refreshed_at) if t], default=None
@@ -362,12 +368,13 @@ def dashboard_page(filters: Filters, *, period: str = "week") -> DashboardPage:
         cohorts=cohort_figures(filters),
         csi=figures.totals.csi(weights, scale),
         aspects=aspects,
-        doctors=_league(figures.doctors, doctor_names, config.min_sample),
+        doctors=doctors[:LEAGUE_ROWS],
+        doctors_more=max(len(doctors) - LEAGUE_ROWS, 0),
         branches=_league(figures.branches, branch_names, config.min_sample),
         reasons=reasons,
         recovery_open=recovery["open"],
         recovery_overdue=recovery["overdue"],
         min_sample=config.min_sample,
         as_of=as_of,
-        cohorts_as_of=CohortFigure.objects.aggregate(at=Max("computed_at"))["at"],
+        cohorts_as_of=state.cohorts_at if state else None,
     )

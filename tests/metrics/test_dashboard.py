@@ -117,3 +117,25 @@ def test_the_dashboard_costs_the_same_queries_for_more_data(clinic, visit_survey
     assert response.context["page"].figures.totals.nps.n == 43
     assert len(large.captured_queries) == len(small.captured_queries)
     assert len(large.captured_queries) <= 25
+
+
+def test_the_doctor_filter_lists_doctors_escaped_with_the_chosen_one_selected(clinic):
+    clinic.surgeon.last_name = "<b>Хирург</b>"
+    clinic.surgeon.save()
+    response = verified_client_for(clinic.manager).get(f"{URL}&doctor={clinic.surgeon.pk}")
+    body = response.content.decode()
+    assert f'<option value="{clinic.surgeon.pk}" selected>' in body
+    assert "&lt;b&gt;Хирург&lt;/b&gt;" in body
+    assert "<b>Хирург</b>" not in body
+
+
+def test_a_long_league_lists_the_best_and_says_how_many_more(clinic, visit_survey, monkeypatch):
+    from metrics import selectors
+
+    monkeypatch.setattr(selectors, "LEAGUE_ROWS", 1)
+    answered_visits(clinic, visit_survey, 3)
+    answered_visits(clinic, visit_survey, 2, doctor=clinic.surgeon, day=date(2026, 9, 14))
+    response = verified_client_for(clinic.manager).get(URL, HTTP_ACCEPT_LANGUAGE="en")
+    assert len(response.context["page"].doctors) == 1
+    assert response.context["page"].doctors_more == 1
+    assert 'data-testid="league-more"' in response.content.decode()
