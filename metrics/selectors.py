@@ -303,7 +303,9 @@ def _league(groups: dict, names: dict, min_sample: int) -> list[LeagueRow]:
     return sorted(rows, key=lambda r: (not r.shown, -(r.nps.value or 0) if r.shown else 0, r.name))
 
 
-def dashboard_page(filters: Filters, *, period: str = "week") -> DashboardPage:
+def dashboard_page(
+    filters: Filters, *, period: str = "week", all_doctors: bool = False
+) -> DashboardPage:
     """Everything the manager dashboard shows, from rollups, snapshots and two small
     live counts (open and overdue recovery tasks, this week's reasons): a fixed number of
     queries whatever the data size."""
@@ -368,8 +370,8 @@ def dashboard_page(filters: Filters, *, period: str = "week") -> DashboardPage:
         cohorts=cohort_figures(filters),
         csi=figures.totals.csi(weights, scale),
         aspects=aspects,
-        doctors=doctors[:LEAGUE_ROWS],
-        doctors_more=max(len(doctors) - LEAGUE_ROWS, 0),
+        doctors=doctors if all_doctors else doctors[:LEAGUE_ROWS],
+        doctors_more=0 if all_doctors else max(len(doctors) - LEAGUE_ROWS, 0),
         branches=_league(figures.branches, branch_names, config.min_sample),
         reasons=reasons,
         recovery_open=recovery["open"],

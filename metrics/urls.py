@@ -5,4 +5,5 @@ from . import views
 app_name = "metrics"
 urlpatterns = [
     path("dashboard/", views.dashboard_view, name="dashboard"),
+    path("dashboard/export.csv", views.dashboard_export_view, name="dashboard_export"),
 ]

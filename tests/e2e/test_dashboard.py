@@ -41,3 +41,7 @@ def test_manager_reads_the_loyalty_dashboard_and_filters_it(page, clinic, visit_
     expect(page.get_by_test_id("tile-nps").get_by_test_id("value")).to_have_text("-100")
     expect(page).to_have_url(re.compile(f"doctor={clinic.surgeon.pk}"))
     screenshot("dashboard-one-doctor")
+    with page.expect_download() as download:
+        page.get_by_test_id("export").click()
+    assert download.value.suggested_filename.startswith("loyalty-")
+    assert f"doctor={clinic.surgeon.pk}" in download.value.url  # what is shown

@@ -139,3 +139,38 @@ def test_a_long_league_lists_the_best_and_says_how_many_more(clinic, visit_surve
     assert len(response.context["page"].doctors) == 1
     assert response.context["page"].doctors_more == 1
     assert 'data-testid="league-more"' in response.content.decode()
+
+
+def test_csv_export_has_what_is_shown_keeps_small_samples_hidden_and_is_audited(
+    clinic, visit_survey
+):
+    import csv
+    import io
+
+    from clinic_crm.audit.models import AuditEvent
+
+    answered_visits(clinic, visit_survey, 30, score=10)
+    answered_visits(clinic, visit_survey, 4, score=1, doctor=clinic.surgeon, day=date(2026, 9, 7))
+    client = verified_client_for(clinic.manager)
+    response = client.get(URL.replace("/dashboard/", "/dashboard/export.csv"))
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/csv")
+    assert "loyalty-2026-09-01-2026-10-31.csv" in response["Content-Disposition"]
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert rows[0] == ["section", "name", "value", "n", "low_95", "high_95"]
+    nps = next(r for r in rows if r[:2] == ["figure", "NPS"])
+    assert nps[2:4] == [f"{100 * 26 / 34:.2f}", "34"]  # 30 promoters, 4 detractors
+    doctors = [r for r in rows if r[0] == "doctor_nps"]
+    assert len(doctors) == 2
+    small = next(r for r in doctors if r[3] == "4")
+    assert small[2] == ""  # 4 answers: below the minimum sample, not exported either
+    event = AuditEvent.objects.filter(action="export").latest("id")
+    assert event.details["page"] == "loyalty dashboard"
+    assert event.details["filters"]["start"] == "2026-09-01"
+
+
+def test_csv_export_is_for_managers_and_refuses_bad_filters(clinic, make_staff):
+    export = "/metrics/dashboard/export.csv"
+    assert verified_client_for(make_staff(Role.DOCTOR)).get(export).status_code == 403
+    response = verified_client_for(clinic.manager).get(f"{export}?start=2026-10-31&end=2026-09-01")
+    assert response.status_code == 400
