@@ -13,13 +13,34 @@ from journeys.models import Branch, Specialty
 MAX_DAYS = 3 * 366
 
 
-class DashboardFilterForm(FilterForm):
+class PeriodFilterForm(FilterForm):
+    """A period, the last 12 months unless given; at most three years."""
+
     start = forms.DateField(
         required=False, label=_("From"), widget=forms.DateInput(attrs={"type": "date"})
     )
     end = forms.DateField(
         required=False, label=_("To"), widget=forms.DateInput(attrs={"type": "date"})
     )
+
+    def clean(self):
+        data = super().clean()
+        today = timezone.localdate()
+        end = data.get("end") or today
+        start = data.get("start") or end - timedelta(days=364)
+        if start > end:
+            raise forms.ValidationError(_("“From” must not be after “To”."))
+        if (end - start).days > MAX_DAYS:
+            raise forms.ValidationError(_("Choose at most three years at a time."))
+        data["start"], data["end"] = start, end
+        return data
+
+
+class ReportFilterForm(PeriodFilterForm):
+    """The staff report's period (its branch is the reader's own)."""
+
+
+class DashboardFilterForm(PeriodFilterForm):
     branch = forms.ModelChoiceField(
         queryset=Branch.objects.order_by("name"),
         required=False,
@@ -56,13 +77,5 @@ class DashboardFilterForm(FilterForm):
 
     def clean(self):
         data = super().clean()
-        today = timezone.localdate()
-        end = data.get("end") or today
-        start = data.get("start") or end - timedelta(days=364)
-        if start > end:
-            raise forms.ValidationError(_("“From” must not be after “To”."))
-        if (end - start).days > MAX_DAYS:
-            raise forms.ValidationError(_("Choose at most three years at a time."))
-        data["start"], data["end"] = start, end
         data["period"] = data.get("period") or "week"
         return data

@@ -13,8 +13,8 @@ from clinic_crm.staff.access import role_required
 from clinic_crm.staff.roles import Role
 
 from .exports import dashboard_rows
-from .forms import DashboardFilterForm
-from .selectors import Filters, dashboard_page
+from .forms import DashboardFilterForm, ReportFilterForm
+from .selectors import Filters, dashboard_page, staff_report
 
 
 def _chart_data(page) -> dict:
@@ -103,3 +103,16 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
     context = {"form": form, "page": page, "charts": _chart_data(page) if page else None}
     template = "metrics/dashboard_body.html" if request.htmx else "metrics/dashboard.html"
     return render(request, template, context)
+
+
+@role_required(*Role.values)
+def staff_report_view(request: HttpRequest) -> HttpResponse:
+    """The figures every staff member may read: their branch's, and their own scorecard
+    against it (doctors and curators). No one else's personal figures."""
+    form = ReportFilterForm(_with_default_period(request.GET))
+    report = None
+    if form.is_valid():
+        filters = Filters(start=form.cleaned_data["start"], end=form.cleaned_data["end"])
+        report = staff_report(request.user, filters)
+    template = "metrics/report_body.html" if request.htmx else "metrics/report.html"
+    return render(request, template, {"form": form, "report": report})

@@ -21,6 +21,12 @@ NAVIGATION = [
     ),
     ("journeys:worklist", _("Worklist"), "list-check", (Role.CURATOR,)),
     ("metrics:dashboard", _("Loyalty"), "graph-up", (Role.MANAGER,)),
+    (
+        "metrics:report",
+        _("Reports"),
+        "graph-up",
+        (Role.ADMINISTRATOR, Role.DOCTOR, Role.CURATOR),
+    ),
     ("journeys:checklist_rates", _("Checklists"), "ui-checks", (Role.MANAGER,)),
     ("messaging:outbox", _("Messages"), "envelope", (Role.MANAGER,)),
     ("staff:staff_list", _("Staff"), "person-badge", (Role.MANAGER,)),

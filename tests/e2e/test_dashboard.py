@@ -45,3 +45,18 @@ def test_manager_reads_the_loyalty_dashboard_and_filters_it(page, clinic, visit_
         page.get_by_test_id("export").click()
     assert download.value.suggested_filename.startswith("loyalty-")
     assert f"doctor={clinic.surgeon.pk}" in download.value.url  # what is shown
+
+
+def test_a_doctor_reads_own_scorecard_against_the_branch(page, clinic, visit_survey, screenshot):
+    today = timezone.localdate()
+    answered_visits(clinic, visit_survey, 6, score=10, day=today - timedelta(days=30))
+    answered_visits(
+        clinic, visit_survey, 4, score=3, doctor=clinic.surgeon, day=today - timedelta(days=10)
+    )
+    log_in(page, clinic.doctor)
+    page.get_by_role("link", name="Отчёты").click()
+    rows = page.get_by_test_id("scorecard").get_by_test_id("score-row")
+    expect(rows.first).to_contain_text("100")  # the doctor's own NPS
+    expect(rows.first).to_contain_text("20")  # the branch's: 6 promoters, 4 detractors
+    expect(page.get_by_test_id("tile-nps").get_by_test_id("value")).to_have_text("20")
+    screenshot("report-doctor")
