@@ -23,6 +23,9 @@ sample (``n``); means keep the sum and the sum of squares of their values (``tot
 - handoff: handoffs by the month they were made, branch, referring doctor; hit: booked
   or completed.
 - first_contact: closed booking requests by month; value: hours from request to closing.
+- funnel_accepted, funnel_completed: patients by first-visit month; hit: they have
+  accepted a treatment plan / completed one (the loyalty funnel's middle steps; its last
+  step is the return rate).
 """
 
 from __future__ import annotations
@@ -80,6 +83,19 @@ FROM metrics_patients WHERE mature GROUP BY month, branch_id, doctor_id
 UNION ALL
 SELECT 'clv', month, branch_id, doctor_id, 0, count(*), sum(clv), sum(clv * clv), %(now)s
 FROM metrics_patients GROUP BY month, branch_id, doctor_id
+UNION ALL
+SELECT m.metric, p.month, p.branch_id, p.doctor_id,
+       count(*) FILTER (WHERE CASE m.metric WHEN 'funnel_accepted' THEN pl.accepted
+                                            ELSE pl.completed END),
+       count(*), 0, 0, %(now)s
+FROM metrics_patients p
+LEFT JOIN (
+    SELECT patient_id, bool_or(accepted_at IS NOT NULL) AS accepted,
+           bool_or(status = 'completed') AS completed
+    FROM journeys_treatmentplan GROUP BY patient_id
+) pl ON pl.patient_id = p.patient_id
+CROSS JOIN (VALUES ('funnel_accepted'), ('funnel_completed')) AS m(metric)
+GROUP BY m.metric, p.month, p.branch_id, p.doctor_id
 """
 
 _COMPLETION = """

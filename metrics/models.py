@@ -268,6 +268,8 @@ class CohortFigure(models.Model):
         RECOVERY_RETURN = "recovery_return", _("Came back after negative feedback")
         HANDOFF = "handoff", _("Handoff conversion")
         FIRST_CONTACT = "first_contact", _("Hours from booking request to contact")
+        FUNNEL_ACCEPTED = "funnel_accepted", _("New patients who accepted a plan")
+        FUNNEL_COMPLETED = "funnel_completed", _("New patients who completed a plan")
 
     metric = models.CharField(max_length=20, choices=Metric.choices)
     month = models.DateField()

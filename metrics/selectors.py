@@ -203,11 +203,13 @@ def dashboard_figures(
 AS_OF = ("dormant", "reactivated")
 _SHARES = {
     "return": formulas.return_rate,
-    "completion": lambda hits, n: formulas.proportion(hits, n),
+    "completion": formulas.proportion,
     "dormant": formulas.dormant_share,
     "reactivated": formulas.reactivated_share,
     "recovery_return": formulas.recovered_return,
     "handoff": formulas.handoff_conversion,
+    "funnel_accepted": formulas.proportion,
+    "funnel_completed": formulas.proportion,
 }
 _MEANS = ("visits", "clv", "first_contact")
 

@@ -35,6 +35,7 @@ def test_manager_reads_the_loyalty_dashboard_and_filters_it(page, clinic, visit_
     expect(doctors.get_by_test_id("league-row")).to_have_count(2)
     expect(doctors.get_by_test_id("hidden-figure")).to_have_count(1)  # 8 answers < 30
     expect(page.get_by_test_id("recovery")).to_contain_text("8")
+    expect(page.get_by_test_id("funnel")).to_contain_text("n = 40")  # 40 first visits
     screenshot("dashboard")
     with page.expect_response(lambda r: "/metrics/dashboard/?" in r.url):
         page.locator("#id_doctor").select_option(str(clinic.surgeon.pk))

@@ -175,3 +175,26 @@ def test_cohort_figures_add_up_the_months_of_the_period(history, clinic):
         Filters(start=date(2026, 1, 1), end=date(2026, 11, 20), doctor_id=clinic.surgeon.pk)
     )
     assert other_doctor["clv"].n == 0
+
+
+def test_the_funnel_counts_new_patients_who_accepted_and_completed_a_plan(history, clinic):
+    for key, status in (
+        ("A", TreatmentPlan.Status.COMPLETED),
+        ("B", TreatmentPlan.Status.IN_PROGRESS),
+    ):
+        TreatmentPlanFactory(
+            patient=history[key],
+            branch=clinic.branch,
+            lead_doctor=clinic.doctor,
+            status=status,
+            accepted_at=at(2026, 1, 25),
+            completed_at=at(2026, 6, 1) if status == TreatmentPlan.Status.COMPLETED else None,
+        )
+    TreatmentPlanFactory(  # proposed, never accepted
+        patient=history["D"], branch=clinic.branch, lead_doctor=clinic.doctor, status="proposed"
+    )
+    cohorts_snapshot(now=NOW)
+    # January 2026: A and B both accepted, A completed.
+    assert figures("funnel_accepted")["2026-01-01"] == (2, 2, 0, 0)
+    assert figures("funnel_completed")["2026-01-01"] == (1, 2, 0, 0)
+    assert figures("funnel_accepted")["2026-10-01"] == (0, 1, 0, 0)  # D: proposed only
