@@ -174,3 +174,13 @@ def test_csv_export_is_for_managers_and_refuses_bad_filters(clinic, make_staff):
     assert verified_client_for(make_staff(Role.DOCTOR)).get(export).status_code == 403
     response = verified_client_for(clinic.manager).get(f"{export}?start=2026-10-31&end=2026-09-01")
     assert response.status_code == 400
+
+
+def test_branch_only_figures_say_so_under_a_doctor_filter(clinic, visit_survey):
+    answered_visits(clinic, visit_survey, 2)
+    cohorts_snapshot()
+    client = verified_client_for(clinic.manager)
+    client.cookies["django_language"] = "en"
+    body = client.get(f"{URL}&doctor={clinic.doctor.pk}").content.decode()
+    assert body.count("kept per branch, not per doctor") == 2
+    assert "kept per branch" not in client.get(URL).content.decode()
