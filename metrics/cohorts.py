@@ -20,6 +20,8 @@ sample (``n``); means keep the sum and the sum of squares of their values (``tot
   booked again after such a gap.
 - recovery_return: negative answers by month, branch, doctor; hit: the patient had a
   completed visit after answering.
+- resurvey: negative answers (with an NPS score) whose patient answered again later, by
+  the month of the negative one; value: NPS points gained at the next answer.
 - handoff: handoffs by the month they were made, branch, referring doctor; hit: booked
   or completed.
 - first_contact: closed booking requests by month; value: hours from request to closing.
@@ -177,6 +179,26 @@ WHERE r.negative
 GROUP BY 2, r.branch_id, r.doctor_id
 """
 
+# A negative answer's patient answering again later: how many NPS points better.
+_RESURVEY = """
+INSERT INTO metrics_cohortfigure (metric, month, branch_id, doctor_id, hits, n, total,
+                                  total_sq, computed_at)
+SELECT 'resurvey', date_trunc('month', r.submitted_at AT TIME ZONE b.time_zone)::date,
+       r.branch_id, r.doctor_id, count(*) FILTER (WHERE later.nps_score > r.nps_score),
+       count(*), sum(later.nps_score - r.nps_score),
+       sum((later.nps_score - r.nps_score) * (later.nps_score - r.nps_score)), %(now)s
+FROM feedback_response r
+JOIN journeys_branch b ON b.id = r.branch_id
+JOIN LATERAL (
+    SELECT n.nps_score FROM feedback_response n
+    WHERE n.patient_id = r.patient_id AND n.submitted_at > r.submitted_at
+      AND n.submitted_at <= %(now)s AND n.nps_score IS NOT NULL
+    ORDER BY n.submitted_at LIMIT 1
+) later ON true
+WHERE r.negative AND r.nps_score IS NOT NULL
+GROUP BY 2, r.branch_id, r.doctor_id
+"""
+
 _HANDOFFS = """
 INSERT INTO metrics_cohortfigure (metric, month, branch_id, doctor_id, hits, n, total,
                                   total_sq, computed_at)
@@ -219,7 +241,14 @@ def cohorts_snapshot(*, now: datetime | None = None) -> dict[str, float]:
         cursor.execute("DELETE FROM metrics_cohortfigure")
         cursor.execute(_FIRSTS, params)
         cursor.execute(_PER_PATIENT, params)
-        for statement in (_FROM_PATIENTS, _COMPLETION, _DORMANCY, _RECOVERY, _HANDOFFS):
+        for statement in (
+            _FROM_PATIENTS,
+            _COMPLETION,
+            _DORMANCY,
+            _RECOVERY,
+            _RESURVEY,
+            _HANDOFFS,
+        ):
             cursor.execute(statement, params)
         cursor.execute(_FIRST_CONTACT, params)
         RollupState.objects.update_or_create(pk=1, defaults={"cohorts_at": params["now"]})

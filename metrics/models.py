@@ -270,6 +270,7 @@ class CohortFigure(models.Model):
         FIRST_CONTACT = "first_contact", _("Hours from booking request to contact")
         FUNNEL_ACCEPTED = "funnel_accepted", _("New patients who accepted a plan")
         FUNNEL_COMPLETED = "funnel_completed", _("New patients who completed a plan")
+        RESURVEY = "resurvey", _("NPS points gained at the next answer after a negative one")
 
     metric = models.CharField(max_length=20, choices=Metric.choices)
     month = models.DateField()

@@ -211,7 +211,7 @@ _SHARES = {
     "funnel_accepted": formulas.proportion,
     "funnel_completed": formulas.proportion,
 }
-_MEANS = ("visits", "clv", "first_contact")
+_MEANS = ("visits", "clv", "first_contact", "resurvey")
 
 
 def cohort_figures(filters: Filters) -> dict[str, formulas.Figure]:

@@ -198,3 +198,16 @@ def test_the_funnel_counts_new_patients_who_accepted_and_completed_a_plan(histor
     assert figures("funnel_accepted")["2026-01-01"] == (2, 2, 0, 0)
     assert figures("funnel_completed")["2026-01-01"] == (1, 2, 0, 0)
     assert figures("funnel_accepted")["2026-10-01"] == (0, 1, 0, 0)  # D: proposed only
+
+
+def test_resurvey_improvement_compares_the_next_answer_with_the_negative_one(
+    history, clinic, visit_survey
+):
+    # A answered 3 after the January visit; the March visit's answer is 9: +6 points.
+    march = Visit.objects.get(patient=history["A"], starts_at=at(2026, 3, 1))
+    survey_response_record(
+        survey=visit_survey, visit=march, channel="sms", nps_score=9, submitted_at=at(2026, 3, 2)
+    )
+    cohorts_snapshot(now=NOW)
+    # B's negative September answer has no later one: not counted.
+    assert figures("resurvey") == {"2026-01-01": (1, 1, 6, 36)}
