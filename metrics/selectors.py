@@ -16,9 +16,16 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.db import connection
+from django.db.models import Count, F, Max, Q, Sum
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from clinic_crm.staff.models import User
+from feedback.models import CSI_SCALE_MAX, CsiAttribute, ReasonTag
+from journeys.models import Branch, Task
+
 from . import formulas
+from .models import CohortFigure, MetricsSettings, RollupState
 from .rollups import raw_rows_sql
 
 
@@ -217,10 +224,6 @@ _MEANS = ("visits", "clv", "first_contact", "resurvey")
 def cohort_figures(filters: Filters) -> dict[str, formulas.Figure]:
     """The cohort metrics for the months the period touches (the snapshot's latest month
     for the "as of today" ones), with the branch and doctor filters: one query."""
-    from django.db.models import Max, Q, Sum
-
-    from .models import CohortFigure
-
     rows = CohortFigure.objects.all()
     if filters.branch_id is not None:
         rows = rows.filter(branch_id=filters.branch_id)
@@ -286,6 +289,34 @@ class DashboardPage:
     cohorts_as_of: object
 
 
+def _aspects() -> tuple[dict, dict[int, float]]:
+    """The CSI aspects by id, and their importance weights."""
+    attributes = {a.pk: a for a in CsiAttribute.objects.all()}
+    return attributes, {pk: float(a.importance) for pk, a in attributes.items()}
+
+
+def _top_reasons(branch_id: int | None = None, limit: int = 5) -> list[tuple[str, int]]:
+    """The reasons named most in the last seven days' answers (of one branch)."""
+    about = {"responses__day__gte": timezone.localdate() - timedelta(days=7)}
+    if branch_id is not None:
+        about["responses__branch_id"] = branch_id
+    # One filter() call, so that the day and the branch are those of the same answers.
+    return list(
+        ReasonTag.objects.filter(**about)
+        .annotate(n=Count("responses"))
+        .order_by("-n", "name")
+        .values_list("name", "n")[:limit]
+    )
+
+
+def _rollup_state() -> tuple[RollupState | None, object]:
+    """The rollups' state row and their "as of": the later of the last rebuild and the
+    last refresh."""
+    state = RollupState.objects.filter(pk=1).first()
+    times = [t for t in (state and state.rebuilt_at, state and state.refreshed_at) if t]
+    return state, max(times, default=None)
+
+
 # The league lists the best-ranked doctors; a branch filter shows that branch's whole team.
 LEAGUE_ROWS = 20
 
@@ -312,20 +343,10 @@ def dashboard_page(
     """Everything the manager dashboard shows, from rollups, snapshots and two small
     live counts (open and overdue recovery tasks, this week's reasons): a fixed number of
     queries whatever the data size."""
-    from django.db.models import Count, Q
-    from django.utils import timezone
-
-    from clinic_crm.staff.models import User
-    from feedback.models import CsiAttribute, ReasonTag
-    from journeys.models import Branch, Task
-
-    from .models import MetricsSettings, RollupState
-
     config = MetricsSettings.current()
     figures = dashboard_figures(filters, period=period)
-    attributes = {a.pk: a for a in CsiAttribute.objects.all()}
-    weights = {pk: float(a.importance) for pk, a in attributes.items()}
-    scale = 5
+    attributes, weights = _aspects()
+    scale = CSI_SCALE_MAX
     aspects = [
         AspectRow(
             key=attributes[pk].key,
@@ -354,18 +375,8 @@ def dashboard_page(
     recovery = Task.objects.filter(
         kind=Task.Kind.NEGATIVE_FEEDBACK, state__in=Task.OPEN_STATES
     ).aggregate(open=Count("id"), overdue=Count("id", filter=Q(due_at__lt=now)))
-    week_ago = timezone.localdate() - timedelta(days=7)
-    reasons = list(
-        ReasonTag.objects.filter(responses__day__gte=week_ago)
-        .annotate(n=Count("responses"))
-        .order_by("-n", "name")
-        .values_list("name", "n")[:5]
-    )
     doctors = _league(figures.doctors, doctor_names, config.min_sample)
-    state = RollupState.objects.filter(pk=1).first()
-    as_of = max(
-        [t for t in (state and state.rebuilt_at, state and state.refreshed_at) if t], default=None
-    )
+    state, as_of = _rollup_state()
     return DashboardPage(
         filters=filters,
         period=period,
@@ -376,7 +387,7 @@ def dashboard_page(
         doctors=doctors if all_doctors else doctors[:LEAGUE_ROWS],
         doctors_more=0 if all_doctors else max(len(doctors) - LEAGUE_ROWS, 0),
         branches=_league(figures.branches, branch_names, config.min_sample),
-        reasons=reasons,
+        reasons=_top_reasons(),
         recovery_open=recovery["open"],
         recovery_overdue=recovery["overdue"],
         min_sample=config.min_sample,
@@ -414,10 +425,6 @@ class StaffReport:
 def _curator_figures(user_id: int, filters: Filters) -> dict[str, formulas.Figure]:
     """A curator's own recovery calls and stalled journeys in the period: from the tasks
     assigned to them (one query, on the worklist index)."""
-    from django.db.models import Count, F, Q
-
-    from journeys.models import Task
-
     start = datetime.combine(filters.start, time.min, tzinfo=UTC) - timedelta(hours=14)
     end = datetime.combine(filters.end, time.max, tzinfo=UTC) + timedelta(hours=14)
     counts = Task.objects.filter(
@@ -445,18 +452,11 @@ def staff_report(user, filters: Filters) -> StaffReport:
     """The branch's figures for anyone on its staff (no one else's personal figures),
     and the reader's own scorecard against the branch: a doctor's from the rollups with
     a doctor filter, a curator's from their tasks."""
-    from django.utils import timezone
-
-    from feedback.models import CsiAttribute, ReasonTag
-    from journeys.models import Branch
-
-    from .models import MetricsSettings, RollupState
-
     branch_id = getattr(getattr(user, "profile", None), "branch_id", None)
     branch_filters = Filters(start=filters.start, end=filters.end, branch_id=branch_id)
     figures = dashboard_figures(branch_filters)
     cohorts = cohort_figures(branch_filters)
-    weights = {a.pk: float(a.importance) for a in CsiAttribute.objects.all()}
+    _attributes, weights = _aspects()
     totals = figures.totals
     scorecard, kind = [], ""
     if user.has_role("doctor"):
@@ -466,7 +466,9 @@ def staff_report(user, filters: Filters) -> StaffReport:
         my_cohorts = cohort_figures(mine_filters)
         scorecard = [
             ScoreRow("NPS", mine.nps, totals.nps, "", 0),
-            ScoreRow("CSI", mine.csi(weights, 5), totals.csi(weights, 5), " %", 1),
+            ScoreRow(
+                "CSI", mine.csi(weights, CSI_SCALE_MAX), totals.csi(weights, CSI_SCALE_MAX), " %", 1
+            ),
             ScoreRow(_("No-show rate"), mine.no_show_rate, totals.no_show_rate, " %", 1),
             ScoreRow(_("Return rate"), my_cohorts["return"], cohorts["return"], " %", 0),
             ScoreRow(_("Handoff conversion"), my_cohorts["handoff"], cohorts["handoff"], " %", 0),
@@ -490,28 +492,17 @@ def staff_report(user, filters: Filters) -> StaffReport:
                 0,
             ),
         ]
-    week_ago = timezone.localdate() - timedelta(days=7)
-    about = {"responses__day__gte": week_ago}
-    if branch_id is not None:
-        about["responses__branch_id"] = branch_id
-    reasons = ReasonTag.objects.filter(**about)  # one filter(): the same responses
-    from django.db.models import Count
-
-    state = RollupState.objects.filter(pk=1).first()
+    _state, as_of = _rollup_state()
     return StaffReport(
         filters=branch_filters,
         branch_name=Branch.objects.filter(pk=branch_id).values_list("name", flat=True).first()
         or _("All branches"),
         figures=figures,
         cohorts=cohorts,
-        csi=totals.csi(weights, 5),
-        reasons=list(
-            reasons.annotate(n=Count("responses"))
-            .order_by("-n", "name")
-            .values_list("name", "n")[:5]
-        ),
+        csi=totals.csi(weights, CSI_SCALE_MAX),
+        reasons=_top_reasons(branch_id),
         scorecard=scorecard,
         scorecard_kind=kind,
         min_sample=MetricsSettings.current().min_sample,
-        as_of=state.refreshed_at or state.rebuilt_at if state else None,
+        as_of=as_of,
     )
