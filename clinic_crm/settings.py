@@ -363,6 +363,11 @@ MESSAGING_BATCH_SIZE = env_int("MESSAGING_BATCH_SIZE", 200)
 # Provider calls a dispatcher makes at once (threads; they wait on the network).
 MESSAGING_SEND_CONCURRENCY = env_int("MESSAGING_SEND_CONCURRENCY", 16)
 
+# --- Metrics ---------------------------------------------------------------------------
+# How long dashboards keep figures computed for a filter set (in the cache, until the
+# rollups change anyway); 0 computes them on every page load.
+METRICS_CACHE_SECONDS = env_int("METRICS_CACHE_SECONDS", 900)
+
 # --- Logging: no patient data. Query strings (search terms) are cut from request logs. --
 LOGGING = {
     "version": 1,

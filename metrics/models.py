@@ -13,6 +13,7 @@ recovery tasks queue the day in RollupDirty), and rebuilds everything nightly.
 
 from __future__ import annotations
 
+import uuid
 from decimal import Decimal
 
 from django.conf import settings
@@ -184,9 +185,12 @@ class RollupDirty(models.Model):
 
 class RollupState(models.Model):
     """One row: when the rollups were last rebuilt in full and last refreshed, for the
-    dashboards' "as of"."""
+    dashboards' "as of", and the version of what they hold."""
 
     rebuilt_at = models.DateTimeField(null=True)
+    # A new value in every transaction that writes rollups or cohort figures: the
+    # dashboards keep what they computed under it until it changes (see selectors).
+    version = models.UUIDField(null=True)
     rebuild_seconds = models.FloatField(null=True)
     refreshed_at = models.DateTimeField(null=True)
     cohorts_at = models.DateTimeField(null=True)
@@ -196,6 +200,11 @@ class RollupState(models.Model):
 
     def __str__(self) -> str:
         return f"rebuilt {self.rebuilt_at}"
+
+    @classmethod
+    def touch(cls, **changes) -> None:
+        """Records a write to the rollups or the cohort figures (inside its transaction)."""
+        cls.objects.update_or_create(pk=1, defaults={"version": uuid.uuid4(), **changes})
 
 
 class MetricsSettings(models.Model):

@@ -270,7 +270,7 @@ def _refresh_batch(limit: int) -> int:
             where="true",
             params={},
         )
-        RollupState.objects.update_or_create(pk=1, defaults={"refreshed_at": timezone.now()})
+        RollupState.touch(refreshed_at=timezone.now())
         return len(pairs)
 
 
@@ -350,11 +350,10 @@ def rollups_rebuild(*, progress: Callable[[int, int], None] | None = None) -> Re
                 params,
             )
             rows += cursor.fetchone()[0]
+            RollupState.touch()
         if progress is not None:
             progress(done, len(months))
     seconds = time.perf_counter() - started
-    RollupState.objects.update_or_create(
-        pk=1, defaults={"rebuilt_at": timezone.now(), "rebuild_seconds": seconds}
-    )
+    RollupState.touch(rebuilt_at=timezone.now(), rebuild_seconds=seconds)
     days = (months[-1][1] - months[0][0]).days if months else 0
     return RebuildResult(days=days, rows=rows, seconds=seconds)

@@ -11,14 +11,19 @@ reference).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from collections.abc import Callable
+from dataclasses import astuple, dataclass, field, fields
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from typing import TypeVar
 
+from django.conf import settings
+from django.core.cache import cache
 from django.db import connection
 from django.db.models import Count, F, Max, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from redis.exceptions import RedisError
 
 from clinic_crm.staff.models import User
 from feedback.models import CSI_SCALE_MAX, CsiAttribute, ReasonTag
@@ -27,6 +32,8 @@ from journeys.models import Branch, Task
 from . import formulas
 from .models import CohortFigure, MetricsSettings, RollupState
 from .rollups import raw_rows_sql
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -206,6 +213,30 @@ def dashboard_figures(
     return figures
 
 
+def _remembered(kind: str, version, key: tuple, compute: Callable[[], T]) -> T:
+    """What ``compute`` returns for ``key``, kept in the cache until the rollups change:
+    ``version`` is the rollup state's, renewed by every transaction that writes rollups
+    or cohort figures, so a kept value is never older than the data it was computed
+    from. Without a version (nothing written yet), with METRICS_CACHE_SECONDS=0 or with
+    the cache down, it is computed every time."""
+    seconds = settings.METRICS_CACHE_SECONDS
+    if version is None or seconds <= 0:
+        return compute()
+    name = f"metrics:{kind}:{version}:" + ":".join(map(str, key))
+    try:
+        hit = cache.get(name)
+    except RedisError:
+        return compute()
+    if hit is not None:
+        return hit
+    value = compute()
+    try:
+        cache.set(name, value, seconds)
+    except RedisError:
+        pass
+    return value
+
+
 # Snapshots "as of today" rather than counts per month: shown whatever the period.
 AS_OF = ("dormant", "reactivated")
 _SHARES = {
@@ -247,6 +278,19 @@ def cohort_figures(filters: Filters) -> dict[str, formulas.Figure]:
         else:
             result[metric] = _SHARES[metric](row["hits"], row["n"])
     return result
+
+
+def _kept_figures(
+    filters: Filters, period: str, state: RollupState | None
+) -> tuple[Figures, dict[str, formulas.Figure]]:
+    """The rollup figures and cohort figures for the filters, computed once per version
+    of the rollups (three queries when computed, none when kept)."""
+    return _remembered(
+        "figures",
+        state and state.version,
+        (*astuple(filters), period),
+        lambda: (dashboard_figures(filters, period=period), cohort_figures(filters)),
+    )
 
 
 # --- The manager dashboard's page data ---------------------------------------------------
@@ -344,7 +388,8 @@ def dashboard_page(
     live counts (open and overdue recovery tasks, this week's reasons): a fixed number of
     queries whatever the data size."""
     config = MetricsSettings.current()
-    figures = dashboard_figures(filters, period=period)
+    state, as_of = _rollup_state()
+    figures, cohorts = _kept_figures(filters, period, state)
     attributes, weights = _aspects()
     scale = CSI_SCALE_MAX
     aspects = [
@@ -376,12 +421,11 @@ def dashboard_page(
         kind=Task.Kind.NEGATIVE_FEEDBACK, state__in=Task.OPEN_STATES
     ).aggregate(open=Count("id"), overdue=Count("id", filter=Q(due_at__lt=now)))
     doctors = _league(figures.doctors, doctor_names, config.min_sample)
-    state, as_of = _rollup_state()
     return DashboardPage(
         filters=filters,
         period=period,
         figures=figures,
-        cohorts=cohort_figures(filters),
+        cohorts=cohorts,
         csi=figures.totals.csi(weights, scale),
         aspects=aspects,
         doctors=doctors if all_doctors else doctors[:LEAGUE_ROWS],
@@ -454,16 +498,16 @@ def staff_report(user, filters: Filters) -> StaffReport:
     a doctor filter, a curator's from their tasks."""
     branch_id = getattr(getattr(user, "profile", None), "branch_id", None)
     branch_filters = Filters(start=filters.start, end=filters.end, branch_id=branch_id)
-    figures = dashboard_figures(branch_filters)
-    cohorts = cohort_figures(branch_filters)
+    state, as_of = _rollup_state()
+    figures, cohorts = _kept_figures(branch_filters, "week", state)
     _attributes, weights = _aspects()
     totals = figures.totals
     scorecard, kind = [], ""
     if user.has_role("doctor"):
         kind = "doctor"
         mine_filters = Filters(start=filters.start, end=filters.end, doctor_id=user.pk)
-        mine = dashboard_figures(mine_filters).totals
-        my_cohorts = cohort_figures(mine_filters)
+        my_figures, my_cohorts = _kept_figures(mine_filters, "week", state)
+        mine = my_figures.totals
         scorecard = [
             ScoreRow("NPS", mine.nps, totals.nps, "", 0),
             ScoreRow(
@@ -492,7 +536,6 @@ def staff_report(user, filters: Filters) -> StaffReport:
                 0,
             ),
         ]
-    _state, as_of = _rollup_state()
     return StaffReport(
         filters=branch_filters,
         branch_name=Branch.objects.filter(pk=branch_id).values_list("name", flat=True).first()

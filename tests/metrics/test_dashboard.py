@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection
+from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 
 from clinic_crm.staff.roles import Role
@@ -108,15 +109,44 @@ def test_the_dashboard_costs_the_same_queries_for_more_data(clinic, visit_survey
     answered_visits(clinic, visit_survey, 3)
     cohorts_snapshot()
     client.get(URL)  # sessions, settings rows: first-request costs
-    with CaptureQueriesContext(connection) as small:
-        client.get(URL)
+
+    def queries_computed_then_kept():
+        with CaptureQueriesContext(connection) as computed:
+            first = client.get(URL)
+        with CaptureQueriesContext(connection) as kept:
+            again = client.get(URL)
+        assert again.context["page"].figures == first.context["page"].figures
+        return first, len(computed.captured_queries), len(kept.captured_queries)
+
+    answered_visits(clinic, visit_survey, 1, score=2, day=date(2026, 9, 7))
+    cohorts_snapshot()
+    response, computed_small, kept_small = queries_computed_then_kept()
+    assert response.context["page"].figures.totals.nps.n == 4
     answered_visits(clinic, visit_survey, 40, doctor=clinic.surgeon, day=date(2026, 9, 14))
     cohorts_snapshot()
-    with CaptureQueriesContext(connection) as large:
-        response = client.get(URL)
-    assert response.context["page"].figures.totals.nps.n == 43
-    assert len(large.captured_queries) == len(small.captured_queries)
-    assert len(large.captured_queries) <= 25
+    response, computed_large, kept_large = queries_computed_then_kept()
+    # The rollups changed, so the figures were computed again, not read from the cache.
+    assert response.context["page"].figures.totals.nps.n == 44
+    assert (computed_large, kept_large) == (computed_small, kept_small)
+    # Kept figures save the two rollup queries and the cohort snapshot's two.
+    assert computed_large == kept_large + 4
+    assert computed_large <= 25
+
+
+@override_settings(
+    CACHES={
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",
+            "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2},
+        }
+    }
+)
+def test_with_the_cache_down_the_dashboard_computes_its_figures(clinic, visit_survey):
+    answered_visits(clinic, visit_survey, 3)
+    response = verified_client_for(clinic.manager).get(URL)
+    assert response.status_code == 200
+    assert response.context["page"].figures.totals.nps.n == 3
 
 
 def test_the_doctor_filter_lists_doctors_escaped_with_the_chosen_one_selected(clinic):
