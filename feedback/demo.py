@@ -14,7 +14,7 @@ from journeys.models import Visit
 
 from .defaults import defaults_create
 from .models import CsiAttribute, ReasonTag, Survey
-from .services import FeedbackError, survey_response_record
+from .services import FeedbackError, reasons_in, survey_response_record
 
 COMMENTS = [
     # comment, nps range
@@ -145,6 +145,56 @@ WHERE r.id > %(after_response)s AND r.negative
 """
 
 
+# Three in ten answers say why, in one of the demo comments that fits their score.
+_BANDS = {
+    "promoter": [c for c, (low, _h) in COMMENTS if c and low >= 9],
+    "passive": [c for c, (low, high) in COMMENTS if c and low >= 7 and high <= 8],
+    "detractor": [c for c, (_l, high) in COMMENTS if c and high <= 6],
+}
+COMMENTS_SQL = """
+UPDATE feedback_response r SET comment = c.comment
+FROM (VALUES {values}) AS c(band, n, k, comment)
+WHERE r.id > %(after_response)s AND abs(hashtext('why' || r.id)) %% 10 < 3
+  AND c.band = CASE WHEN r.nps_score >= 9 THEN 'promoter'
+                    WHEN r.nps_score >= 7 THEN 'passive' ELSE 'detractor' END
+  AND c.k = abs(hashtext('which' || r.id)) %% c.n
+"""
+REASONS_SQL = """
+INSERT INTO feedback_response_reasons (response_id, reasontag_id)
+SELECT r.id, t.tag FROM feedback_response r
+JOIN (VALUES {values}) AS t(comment, tag) ON t.comment = r.comment
+WHERE r.id > %(after_response)s
+"""
+
+
+def scale_comments_create(cursor, *, after_response: int) -> int:
+    """Comments for about three in ten answers after ``after_response``, tagged with
+    their reasons by the service's own stem matching; returns the comments written."""
+    raw = cursor.cursor
+    values = ",".join(
+        raw.mogrify("(%s, %s, %s, %s)", (band, len(texts), k, text)).decode()
+        for band, texts in _BANDS.items()
+        for k, text in enumerate(texts)
+    )
+    cursor.execute(
+        COMMENTS_SQL.format(values=values.replace("%", "%%")), {"after_response": after_response}
+    )
+    written = cursor.rowcount
+    tags = list(ReasonTag.objects.all())
+    pairs = [
+        raw.mogrify("(%s, %s)", (text, tag.pk)).decode()
+        for texts in _BANDS.values()
+        for text in texts
+        for tag in reasons_in(text, tags)
+    ]
+    if pairs:
+        cursor.execute(
+            REASONS_SQL.format(values=",".join(pairs).replace("%", "%%")),
+            {"after_response": after_response},
+        )
+    return written
+
+
 def scale_responses_create(
     *, after_visit: int, rate: int = 30, progress: Callable[[str], None]
 ) -> dict[str, int]:
@@ -165,6 +215,7 @@ def scale_responses_create(
         )
         counts["responses"] = cursor.rowcount
         progress(f"responses {cursor.rowcount:,}")
+        counts["comments"] = scale_comments_create(cursor, after_response=after_response)
         cursor.execute(ANSWERS_SQL, {"after_response": after_response})
         counts["answers"] = cursor.rowcount
         cursor.execute(TASKS_SQL, {"after_response": after_response})
