@@ -4,7 +4,8 @@ A DailyRollup row holds one clinic day × branch × doctor × specialty × stage
 visits that ended there (completed, no-show, cancelled, revenue) and the survey answers
 about those visits (promoters, passives, detractors, negative, recovered in time). A
 DailyAttributeRollup row holds the CSI answers of the same group per aspect (count, sum,
-sum of squares — enough for the mean and its interval).
+sum of squares — enough for the mean and its interval); a DailyReasonRollup row, the
+answers of the group that named a reason.
 
 Rows are derived data: ``metrics.rollups`` recomputes a doctor's day whole from the raw
 rows whenever something about it changes (PostgreSQL triggers on visits, responses and
@@ -122,6 +123,31 @@ class DailyAttributeRollup(AspectCounts):
 
     def __str__(self) -> str:
         return f"{self.day} · {self.attribute_id}"
+
+
+class DailyReasonRollup(RollupGroup):
+    """A group's answers that named one reason (for "top reasons this week")."""
+
+    reason = models.ForeignKey("feedback.ReasonTag", on_delete=models.CASCADE, related_name="+")
+    answers = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("daily reason rollup")
+        verbose_name_plural = _("daily reason rollups")
+        constraints = [
+            models.UniqueConstraint(
+                fields=[*GROUP_FIELDS, "reason"],
+                name="reason_rollup_one_row_per_group",
+                nulls_distinct=False,
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["day"], name="reason_rollup_day"),
+            models.Index(fields=["doctor", "day"], name="reason_rollup_doctor_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} · {self.reason_id}"
 
 
 class PeriodRollup(RollupCounts):

@@ -93,6 +93,17 @@ WHERE {response_where}
 GROUP BY r.day, r.branch_id, r.doctor_id, r.specialty_id, r.stage_kind, a.attribute_id
 """
 
+_REASON_ROWS = """
+INSERT INTO metrics_dailyreasonrollup (
+    day, branch_id, doctor_id, specialty_id, stage_kind, reason_id, answers)
+SELECT r.day, r.branch_id, r.doctor_id, r.specialty_id, r.stage_kind, rr.reasontag_id, count(*)
+FROM feedback_response r
+JOIN feedback_response_reasons rr ON rr.response_id = r.id
+{response_join}
+WHERE {response_where}
+GROUP BY r.day, r.branch_id, r.doctor_id, r.specialty_id, r.stage_kind, rr.reasontag_id
+"""
+
 _ANSWER_ROWS = """
 SELECT r.day, r.branch_id, r.doctor_id, r.specialty_id, r.stage_kind, a.attribute_id,
        1 AS answers, a.score AS total, a.score * a.score AS total_sq
@@ -100,7 +111,7 @@ FROM feedback_response r JOIN feedback_attributeanswer a ON a.response_id = r.id
 WHERE {response_where}
 """
 
-_TABLES = ("metrics_dailyrollup", "metrics_dailyattributerollup")
+_TABLES = ("metrics_dailyrollup", "metrics_dailyattributerollup", "metrics_dailyreasonrollup")
 _PERIOD_TABLES = ("metrics_periodrollup", "metrics_periodattributerollup")
 
 _COUNT_COLUMNS = (
@@ -158,6 +169,21 @@ _VISITS_BETWEEN = (
 _RESPONSES_BETWEEN = "r.day >= %(start)s AND r.day < %(end)s"
 
 
+_NAMED_REASONS = """
+SELECT r.day, r.branch_id, r.doctor_id, r.specialty_id, r.stage_kind, rr.reasontag_id AS reason_id,
+       1 AS answers
+FROM feedback_response r JOIN feedback_response_reasons rr ON rr.response_id = r.id
+WHERE {response_where}
+"""
+
+
+def raw_reasons_sql() -> str:
+    """The reasons named in the answers of the days from ``%(start)s`` up to (not
+    including) ``%(end)s``, a row per answer and reason, with the reason rollup's
+    columns."""
+    return _NAMED_REASONS.format(response_where=_RESPONSES_BETWEEN)
+
+
 def raw_rows_sql() -> tuple[str, str]:
     """The rows a rollup sums, straight from visits and responses of the days from
     ``%(start)s`` up to (not including) ``%(end)s``: one query for the counts, one for
@@ -189,6 +215,7 @@ def _compute(
     }
     cursor.execute(_ROWS.format(**parts), params)
     cursor.execute(_ATTRIBUTE_ROWS.format(**parts), params)
+    cursor.execute(_REASON_ROWS.format(**parts), params)
 
 
 # --- Refresh of queued doctor-days -----------------------------------------------------

@@ -12,7 +12,7 @@ reference).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import astuple, dataclass, field, fields
+from dataclasses import astuple, dataclass, field, fields, replace
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import TypeVar
@@ -22,6 +22,7 @@ from django.core.cache import cache
 from django.db import connection
 from django.db.models import Count, F, Max, Q, Sum
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from redis.exceptions import RedisError
 
@@ -31,7 +32,7 @@ from journeys.models import Branch, Task
 
 from . import formulas
 from .models import CohortFigure, MetricsSettings, RollupState
-from .rollups import raw_rows_sql
+from .rollups import raw_reasons_sql, raw_rows_sql
 
 T = TypeVar("T")
 
@@ -339,18 +340,42 @@ def _aspects() -> tuple[dict, dict[int, float]]:
     return attributes, {pk: float(a.importance) for pk, a in attributes.items()}
 
 
-def _top_reasons(branch_id: int | None = None, limit: int = 5) -> list[tuple[str, int]]:
-    """The reasons named most in the last seven days' answers (of one branch)."""
-    about = {"responses__day__gte": timezone.localdate() - timedelta(days=7)}
-    if branch_id is not None:
-        about["responses__branch_id"] = branch_id
-    # One filter() call, so that the day and the branch are those of the same answers.
-    return list(
-        ReasonTag.objects.filter(**about)
-        .annotate(n=Count("responses"))
-        .order_by("-n", "name")
-        .values_list("name", "n")[:limit]
-    )
+_REASONS = """
+SELECT t.name, t.name_en, sum(x.answers) AS n
+FROM {source} x JOIN feedback_reasontag t ON t.id = x.reason_id
+WHERE {where}
+GROUP BY t.id, t.name, t.name_en
+ORDER BY n DESC, t.name
+LIMIT %(limit)s
+"""
+
+
+def top_reasons(
+    filters: Filters, *, limit: int = 5, source: str = "rollups"
+) -> list[tuple[str, int]]:
+    """The reasons named most in the filtered answers, in the reader's language, with
+    how many answers named each: one query on the reason rollups (``source="raw"``: on
+    the answers themselves)."""
+    where, params = filters.where()
+    if source == "rollups":
+        table = "metrics_dailyreasonrollup"
+    elif source == "raw":
+        table = f"({raw_reasons_sql()})"
+    else:
+        raise ValueError(f"unknown source {source!r}")
+    language = get_language() or ""
+    with connection.cursor() as cursor:
+        cursor.execute(_REASONS.format(source=table, where=where), params | {"limit": limit})
+        return [
+            (ReasonTag(name=name, name_en=name_en).label(language[:2]), n)
+            for name, name_en, n in cursor.fetchall()
+        ]
+
+
+def this_week(filters: Filters) -> Filters:
+    """The same filters over the last seven days, today included."""
+    today = timezone.localdate()
+    return replace(filters, start=today - timedelta(days=6), end=today)
 
 
 def _rollup_state() -> tuple[RollupState | None, object]:
@@ -384,9 +409,9 @@ def _league(groups: dict, names: dict, min_sample: int) -> list[LeagueRow]:
 def dashboard_page(
     filters: Filters, *, period: str = "week", all_doctors: bool = False
 ) -> DashboardPage:
-    """Everything the manager dashboard shows, from rollups, snapshots and two small
-    live counts (open and overdue recovery tasks, this week's reasons): a fixed number of
-    queries whatever the data size."""
+    """Everything the manager dashboard shows, from rollups (this week's reasons too)
+    and snapshots, with one live count (open and overdue recovery tasks, a state of now
+    rather than of a period): a fixed number of queries whatever the data size."""
     config = MetricsSettings.current()
     state, as_of = _rollup_state()
     figures, cohorts = _kept_figures(filters, period, state)
@@ -431,7 +456,7 @@ def dashboard_page(
         doctors=doctors if all_doctors else doctors[:LEAGUE_ROWS],
         doctors_more=0 if all_doctors else max(len(doctors) - LEAGUE_ROWS, 0),
         branches=_league(figures.branches, branch_names, config.min_sample),
-        reasons=_top_reasons(),
+        reasons=top_reasons(this_week(filters)),
         recovery_open=recovery["open"],
         recovery_overdue=recovery["overdue"],
         min_sample=config.min_sample,
@@ -543,7 +568,7 @@ def staff_report(user, filters: Filters) -> StaffReport:
         figures=figures,
         cohorts=cohorts,
         csi=totals.csi(weights, CSI_SCALE_MAX),
-        reasons=_top_reasons(branch_id),
+        reasons=top_reasons(this_week(branch_filters)),
         scorecard=scorecard,
         scorecard_kind=kind,
         min_sample=MetricsSettings.current().min_sample,

@@ -21,9 +21,12 @@ from tests.factories import PatientFactory
 pytestmark = pytest.mark.django_db
 
 URL = "/metrics/dashboard/?start=2026-09-01&end=2026-10-31"
+DAY_BEFORE = date(2026, 10, 4)
 
 
-def answered_visits(clinic, survey, count, *, score=10, doctor=None, day=date(2026, 10, 5)):
+def answered_visits(
+    clinic, survey, count, *, score=10, doctor=None, day=date(2026, 10, 5), comment=""
+):
     for n in range(count):
         starts = datetime.combine(day, datetime.min.time(), tzinfo=UTC) + timedelta(hours=n % 12)
         starts += timedelta(days=n // 12)
@@ -43,6 +46,7 @@ def answered_visits(clinic, survey, count, *, score=10, doctor=None, day=date(20
             channel="sms",
             nps_score=score,
             answers={"communication": 5, "waiting": 2 if score < 7 else 4},
+            comment=comment,
             submitted_at=starts + timedelta(hours=20),
         )
     rollups_refresh()
@@ -90,6 +94,26 @@ def test_a_doctor_below_the_minimum_sample_is_not_ranked(clinic, visit_survey):
     MetricsSettings.objects.filter(pk=1).update(min_sample=5)
     response = verified_client_for(clinic.manager).get(URL)
     assert all(r.shown for r in response.context["page"].doctors)
+
+
+def test_this_weeks_top_reasons_follow_the_filters(clinic, visit_survey, time_machine):
+    time_machine.move_to(datetime(2026, 10, 8, 9, 0, tzinfo=UTC), tick=False)
+    answered_visits(clinic, visit_survey, 2, score=4, comment="Долго ждал, дорого")
+    answered_visits(clinic, visit_survey, 1, score=5, comment="Ждать пришлось час", day=DAY_BEFORE)
+    answered_visits(
+        clinic, visit_survey, 1, score=3, doctor=clinic.surgeon, comment="Дорого", day=DAY_BEFORE
+    )
+    # An answer from before this week counts in the period's figures, not in its reasons.
+    answered_visits(clinic, visit_survey, 1, score=2, comment="Дорого", day=date(2026, 9, 7))
+    client = verified_client_for(clinic.manager)
+    page = client.get(URL, HTTP_ACCEPT_LANGUAGE="en").context["page"]
+    assert page.reasons == [("Long wait", 3), ("Price and payment", 3)]
+    body = client.get(URL, HTTP_ACCEPT_LANGUAGE="ru").content.decode()
+    assert "Долгое ожидание" in body
+    page = client.get(f"{URL}&doctor={clinic.surgeon.pk}", HTTP_ACCEPT_LANGUAGE="en").context[
+        "page"
+    ]
+    assert page.reasons == [("Price and payment", 1)]
 
 
 def test_a_bad_period_gets_a_clear_message(clinic):

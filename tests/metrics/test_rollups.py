@@ -12,9 +12,15 @@ from django.utils import timezone
 
 from feedback.services import survey_response_record
 from journeys.models import Task, Visit
-from metrics.models import DailyAttributeRollup, DailyRollup, PeriodRollup, RollupDirty
+from metrics.models import (
+    DailyAttributeRollup,
+    DailyReasonRollup,
+    DailyRollup,
+    PeriodRollup,
+    RollupDirty,
+)
 from metrics.rollups import bucket_of, rollups_rebuild, rollups_refresh
-from metrics.selectors import COUNTS, Filters, dashboard_figures
+from metrics.selectors import COUNTS, Filters, dashboard_figures, top_reasons
 from tests.factories import BranchFactory, PatientFactory
 from tests.journeys.factories import ServiceFactory, StageFactory, TreatmentPlanFactory
 
@@ -134,6 +140,10 @@ def test_recovery_in_time_counts_once_the_task_is_done_within_24_hours(clinic, v
 # --- property test ---------------------------------------------------------------------
 
 
+# Comments naming no reason, one, or two ("wait" and "price" stems of the starting reasons).
+COMMENTS = ["", "", "Всё отлично", "Долго ждал приёма", "Дорого, и ждать пришлось долго"]
+
+
 def _random_clinic(rng, clinic):
     far = BranchFactory(name="Vladivostok", time_zone="Asia/Vladivostok")
     other = ServiceFactory(name="Implant", specialty=clinic.surgery, category="Surgery")
@@ -182,6 +192,7 @@ def _respond(rng, survey, visits, *, when):
             nps_score=rng.choice([None, *range(11)]),
             answers={key: rng.choice([None, 1, 2, 3, 4, 5]) for key in ("communication", "waiting")}
             | {"communication": rng.randrange(1, 6)},
+            comment=rng.choice(COMMENTS),
             submitted_at=when,
         )
 
@@ -194,6 +205,7 @@ def _assert_rollups_match_raw(clinic):
         (date(2026, 9, 26), date(2026, 10, 6)),
         (date(2026, 9, 15), date(2026, 9, 16)),
     ]
+    named = 0
     for start, end in periods:
         for extra in (
             {},
@@ -207,6 +219,10 @@ def _assert_rollups_match_raw(clinic):
             for period in ("week", "month"):
                 from_rollups = dashboard_figures(filters, period=period)
                 assert from_rollups == dashboard_figures(filters, period=period, source="raw")
+            reasons = top_reasons(filters, limit=50)
+            assert reasons == top_reasons(filters, limit=50, source="raw")
+            named += sum(n for _name, n in reasons)
+    assert named  # the comments named reasons: the comparison was not of two empty lists
 
 
 def _snapshot():
@@ -219,6 +235,17 @@ def _snapshot():
         sorted(
             DailyRollup.objects.values_list(
                 "day", "branch_id", "doctor_id", "specialty_id", "stage_kind", *COUNTS
+            )
+        ),
+        sorted(
+            DailyReasonRollup.objects.values_list(
+                "day",
+                "branch_id",
+                "doctor_id",
+                "specialty_id",
+                "stage_kind",
+                "reason_id",
+                "answers",
             )
         ),
         sorted(
@@ -285,6 +312,7 @@ def test_rollups_equal_a_direct_computation_on_random_data(
     incremental = _snapshot()
     DailyRollup.objects.all().delete()
     DailyAttributeRollup.objects.all().delete()
+    DailyReasonRollup.objects.all().delete()
     PeriodRollup.objects.all().delete()
     rollups_rebuild()
     assert _snapshot() == incremental
