@@ -11,7 +11,9 @@ Figures, each measured in the same run as what it is compared with:
    branches' league, CSI aspects (``dashboard_figures``, two queries) — from the rollups,
    against the same aggregation over rows computed straight from visits, responses and
    answers (what a dashboard without rollups would run): p50/p95 of RUNS calls each, and
-   the ratio. Also with a doctor filter.
+   the ratio. Also with a doctor filter, and this week's top reasons (rollups against
+   the answers' own tags). The same figures read back from the cache, as the page finds
+   them until the rollups change.
 2. Incremental update after one response: recording an answer to a completed visit and
    refreshing the doctor-day it queued, each inside a transaction that is rolled back
    (nothing stays): p50/p95 of the refresh alone and of answer + refresh.
@@ -42,9 +44,15 @@ from django.utils import timezone  # noqa: E402
 from feedback.models import Response, Survey  # noqa: E402
 from feedback.services import survey_response_record  # noqa: E402
 from journeys.models import Visit  # noqa: E402
-from metrics.models import DailyRollup  # noqa: E402
+from metrics.models import DailyRollup, RollupState  # noqa: E402
 from metrics.rollups import _refresh_batch, rollups_rebuild  # noqa: E402
-from metrics.selectors import Filters, dashboard_figures  # noqa: E402
+from metrics.selectors import (  # noqa: E402
+    Filters,
+    _kept_figures,
+    dashboard_figures,
+    this_week,
+    top_reasons,
+)
 
 RUNS = int(os.environ.get("BENCH_METRICS_RUNS", 30))
 RAW_RUNS = int(os.environ.get("BENCH_METRICS_RAW_RUNS", 5))
@@ -91,6 +99,29 @@ def measure_dashboard(filters: Filters, label: str) -> tuple[float, float]:
     return p95(rollup), p95(raw)
 
 
+def measure_reasons(filters: Filters) -> tuple[float, float]:
+    week = this_week(filters)
+    reasons = top_reasons(week)
+    assert top_reasons(week, source="raw") == reasons, "reason rollups disagree with raw rows"
+    rollup = timed(lambda: top_reasons(week), RUNS)
+    raw = timed(lambda: top_reasons(week, source="raw"), RAW_RUNS)
+    say(
+        f"this week's top reasons: {sum(n for _name, n in reasons):,} mentions among the top "
+        f"{len(reasons)}\n  rollups {describe(rollup)}\n  raw     {describe(raw)}"
+    )
+    return p95(rollup), p95(raw)
+
+
+def measure_kept(filters: Filters) -> float:
+    """Figures and cohort figures read back from the cache, as a second manager's page
+    load finds them until the rollups change."""
+    state = RollupState.objects.get(pk=1)
+    _kept_figures(filters, "week", state)
+    kept = timed(lambda: _kept_figures(filters, "week", state), RUNS)
+    say(f"kept figures (cache hit): {describe(kept)}")
+    return p95(kept)
+
+
 def measure_incremental() -> tuple[list[float], list[float]]:
     survey = Survey.objects.get(kind=Survey.Kind.VISIT, is_active=True)
     visits = list(
@@ -129,6 +160,8 @@ def main() -> None:
     doctor_rollup, doctor_raw = measure_dashboard(
         Filters(start=year.start, end=year.end, doctor_id=doctor), "one doctor, 12 months"
     )
+    reasons_rollup, reasons_raw = measure_reasons(year)
+    kept = measure_kept(year)
     refresh, whole = measure_incremental()
     say(
         f"incremental, {len(refresh)} answers: refresh {describe(refresh)}; "
@@ -152,6 +185,9 @@ def main() -> None:
         f"{raw_p95 / rollup_p95:,.0f}× |\n"
         f"| one doctor, 12 months, p95 | {doctor_rollup:.1f} ms | {doctor_raw:,.0f} ms | "
         f"{doctor_raw / doctor_rollup:,.0f}× |\n"
+        f"| this week's top reasons, p95 | {reasons_rollup:.1f} ms | {reasons_raw:,.1f} ms | "
+        f"{reasons_raw / reasons_rollup:,.0f}× |\n"
+        f"| figures kept in the cache, 12 months, p95 | {kept:.1f} ms | | |\n"
         f"| refresh after one answer, p95 | {p95(refresh):.1f} ms | | |\n"
         f"| full rebuild | {result.seconds:.1f} s, {result.rows / result.seconds:,.0f} rows/s | | |"
     )

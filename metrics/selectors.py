@@ -146,13 +146,17 @@ def _rollup_sources(filters: Filters) -> tuple[str, str, dict]:
         return "metrics_dailyrollup", "metrics_dailyattributerollup", {}
     counts = ", ".join(COUNTS)
     aspects = "attribute_id, answers, total, total_sq"
-    edges = "((day >= %(start)s AND day < %(full_from)s) OR (day >= %(full_to)s AND day < %(end)s))"
+    # Each part a plain day range, so that each reads only its days from the day index
+    # (an OR of the two edges would make PostgreSQL read the whole period's daily rows).
     inside = "day >= %(full_from)s AND day < %(full_to)s"
+    before = "day >= %(start)s AND day < %(full_from)s"
+    after = "day >= %(full_to)s AND day < %(end)s"
 
     def union(period_table: str, daily_table: str, columns: str) -> str:
         return (
             f"(SELECT {_GROUP_COLUMNS}, {columns} FROM {period_table} WHERE {inside}"  # noqa: S608
-            f" UNION ALL SELECT {_GROUP_COLUMNS}, {columns} FROM {daily_table} WHERE {edges})"
+            f" UNION ALL SELECT {_GROUP_COLUMNS}, {columns} FROM {daily_table} WHERE {before}"
+            f" UNION ALL SELECT {_GROUP_COLUMNS}, {columns} FROM {daily_table} WHERE {after})"
         )
 
     return (
