@@ -251,7 +251,7 @@ def cohorts_snapshot(*, now: datetime | None = None) -> dict[str, float]:
         ):
             cursor.execute(statement, params)
         cursor.execute(_FIRST_CONTACT, params)
-        RollupState.touch(cohorts_at=params["now"])
+        RollupState.touch(cohorts=True, cohorts_at=params["now"])
     counts = {
         metric: CohortFigure.objects.filter(metric=metric).count()
         for metric in CohortFigure.Metric.values

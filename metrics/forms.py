@@ -46,6 +46,7 @@ class DashboardFilterForm(PeriodFilterForm):
         required=False,
         label=_("Branch"),
         empty_label=_("All branches"),
+        widget=FastSelect,
     )
     doctor = forms.ModelChoiceField(
         queryset=User.objects.filter(groups__name=Role.DOCTOR, is_active=True).order_by(
@@ -61,6 +62,7 @@ class DashboardFilterForm(PeriodFilterForm):
         required=False,
         label=_("Specialty"),
         empty_label=_("All specialties"),
+        widget=FastSelect,
     )
     stage_kind = forms.ChoiceField(
         choices=[("", _("Any stage")), *StageKind.choices], required=False, label=_("Stage")
@@ -73,7 +75,18 @@ class DashboardFilterForm(PeriodFilterForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["doctor"].label_from_instance = lambda u: u.get_full_name() or u.email
+        # The options from plain rows, not model instances: hundreds of doctors on every
+        # load of the dashboard. Choosing one still validates against the queryset.
+        doctor = self.fields["doctor"]
+        doctor.widget.choices = [
+            ("", doctor.empty_label),
+            *(
+                (pk, f"{first} {last}".strip() or email)
+                for pk, first, last, email in doctor.queryset.values_list(
+                    "pk", "first_name", "last_name", "email"
+                )
+            ),
+        ]
 
     def clean(self):
         data = super().clean()

@@ -214,9 +214,11 @@ class RollupState(models.Model):
     dashboards' "as of", and the version of what they hold."""
 
     rebuilt_at = models.DateTimeField(null=True)
-    # A new value in every transaction that writes rollups or cohort figures: the
-    # dashboards keep what they computed under it until it changes (see selectors).
+    # A new value in every transaction that writes rollups (``version``) or cohort
+    # figures (``cohorts_version``): the dashboards keep what they computed from each
+    # under it until it changes (see selectors).
     version = models.UUIDField(null=True)
+    cohorts_version = models.UUIDField(null=True)
     rebuild_seconds = models.FloatField(null=True)
     refreshed_at = models.DateTimeField(null=True)
     cohorts_at = models.DateTimeField(null=True)
@@ -228,9 +230,11 @@ class RollupState(models.Model):
         return f"rebuilt {self.rebuilt_at}"
 
     @classmethod
-    def touch(cls, **changes) -> None:
-        """Records a write to the rollups or the cohort figures (inside its transaction)."""
-        cls.objects.update_or_create(pk=1, defaults={"version": uuid.uuid4(), **changes})
+    def touch(cls, *, cohorts: bool = False, **changes) -> None:
+        """Records a write to the rollups, or with ``cohorts`` to the cohort figures,
+        inside the transaction that makes it."""
+        renewed = "cohorts_version" if cohorts else "version"
+        cls.objects.update_or_create(pk=1, defaults={renewed: uuid.uuid4(), **changes})
 
 
 class MetricsSettings(models.Model):

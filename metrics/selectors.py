@@ -288,14 +288,20 @@ def cohort_figures(filters: Filters) -> dict[str, formulas.Figure]:
 def _kept_figures(
     filters: Filters, period: str, state: RollupState | None
 ) -> tuple[Figures, dict[str, formulas.Figure]]:
-    """The rollup figures and cohort figures for the filters, computed once per version
-    of the rollups (three queries when computed, none when kept)."""
-    return _remembered(
+    """The rollup figures and cohort figures for the filters, each computed once per
+    version of what it is computed from (two queries each when computed, none when
+    kept): the cohort figures change only with the nightly snapshot."""
+    key = astuple(filters)
+    figures = _remembered(
         "figures",
         state and state.version,
-        (*astuple(filters), period),
-        lambda: (dashboard_figures(filters, period=period), cohort_figures(filters)),
+        (*key, period),
+        lambda: dashboard_figures(filters, period=period),
     )
+    cohorts = _remembered(
+        "cohorts", state and state.cohorts_version, key, lambda: cohort_figures(filters)
+    )
+    return figures, cohorts
 
 
 # --- The manager dashboard's page data ---------------------------------------------------

@@ -155,6 +155,11 @@ def test_the_dashboard_costs_the_same_queries_for_more_data(clinic, visit_survey
     # Kept figures save the two rollup queries and the cohort snapshot's two.
     assert computed_large == kept_large + 4
     assert computed_large <= 25
+    # A new answer changes the rollups, not the nightly cohort figures: those stay kept.
+    answered_visits(clinic, visit_survey, 1, day=date(2026, 9, 8))
+    response, computed, kept = queries_computed_then_kept()
+    assert response.context["page"].figures.totals.nps.n == 45
+    assert (computed, kept) == (kept_large + 2, kept_large)
 
 
 @override_settings(
