@@ -269,8 +269,10 @@ def main() -> None:
         )
         ordered = [row[0] for row in cursor.fetchall()]
     small, large = ordered[0], ordered[-1]
-    # Nothing kept from an earlier run: a new rollup version, as any refresh makes.
+    # Nothing kept from an earlier run: new versions of the rollups and cohort figures,
+    # as a refresh and the nightly snapshot make.
     RollupState.touch()
+    RollupState.touch(cohorts=True)
     # The dashboard asked twice: the first computes the figures, the second finds them kept.
     small_day, large_year = (
         [query_count(client_manager, path) for path in (path, path)]
