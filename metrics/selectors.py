@@ -219,11 +219,12 @@ def dashboard_figures(
 
 
 def _remembered(kind: str, version, key: tuple, compute: Callable[[], T]) -> T:
-    """What ``compute`` returns for ``key``, kept in the cache until the rollups change:
-    ``version`` is the rollup state's, renewed by every transaction that writes rollups
-    or cohort figures, so a kept value is never older than the data it was computed
-    from. Without a version (nothing written yet), with METRICS_CACHE_SECONDS=0 or with
-    the cache down, it is computed every time."""
+    """What ``compute`` returns for ``key``, kept in the cache until what it reads
+    changes: ``version`` is that data's (RollupState.version for the rollups,
+    cohorts_version for the cohort figures), renewed by every transaction that writes
+    it, so a kept value is never older than the data it was computed from. Without a
+    version (nothing written yet), with METRICS_CACHE_SECONDS=0 or with the cache down,
+    it is computed every time."""
     seconds = settings.METRICS_CACHE_SECONDS
     if version is None or seconds <= 0:
         return compute()
