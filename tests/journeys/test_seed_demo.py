@@ -24,6 +24,11 @@ def test_seed_demo_makes_journeys_in_every_state(capsys):
     upcoming = Visit.objects.filter(status="scheduled").select_related("patient")
     assert Message.objects.filter(kind="reminder", visit__in=upcoming).exists()
     assert sum(has_consent(v.patient, "reminders", "sms") for v in upcoming) > len(upcoming) / 2
+    # The dashboards have figures at once: rollups and the cohort snapshot.
+    from metrics.models import CohortFigure, DailyRollup
+
+    assert DailyRollup.objects.exists()
+    assert CohortFigure.objects.filter(metric="return").exists()
     call_command("seed_demo", "--if-empty")
     assert "skipped" in capsys.readouterr().out
 
