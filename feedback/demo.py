@@ -10,6 +10,7 @@ from datetime import timedelta
 
 from django.db import connection, transaction
 
+from clinic_crm.db import values_sql
 from journeys.models import Visit
 
 from .defaults import defaults_create
@@ -170,26 +171,26 @@ WHERE r.id > %(after_response)s
 def scale_comments_create(cursor, *, after_response: int) -> int:
     """Comments for about three in ten answers after ``after_response``, tagged with
     their reasons by the service's own stem matching; returns the comments written."""
-    raw = cursor.cursor
-    values = ",".join(
-        raw.mogrify("(%s, %s, %s, %s)", (band, len(texts), k, text)).decode()
+    comments = [
+        (band, len(texts), k, text)
         for band, texts in _BANDS.items()
         for k, text in enumerate(texts)
-    )
+    ]
     cursor.execute(
-        COMMENTS_SQL.format(values=values.replace("%", "%%")), {"after_response": after_response}
+        COMMENTS_SQL.format(values=values_sql(cursor, "(%s, %s, %s, %s)", comments)),
+        {"after_response": after_response},
     )
     written = cursor.rowcount
     tags = list(ReasonTag.objects.all())
     pairs = [
-        raw.mogrify("(%s, %s)", (text, tag.pk)).decode()
+        (text, tag.pk)
         for texts in _BANDS.values()
         for text in texts
         for tag in reasons_in(text, tags)
     ]
     if pairs:
         cursor.execute(
-            REASONS_SQL.format(values=",".join(pairs).replace("%", "%%")),
+            REASONS_SQL.format(values=values_sql(cursor, "(%s, %s)", pairs)),
             {"after_response": after_response},
         )
     return written

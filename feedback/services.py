@@ -6,7 +6,6 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -14,6 +13,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from journeys.models import JourneyEvent, Task, Visit
+from journeys.services.scheduling import branch_zone
+from metrics.formulas import nps_class
 from metrics.services import rollups_refresh_after_commit
 
 from .models import (
@@ -62,7 +63,7 @@ def visit_grouping(visit: Visit) -> Grouping:
     else:
         kind = StageKind.SIGNIFICANT if stage.significant else StageKind.STAGE
     return Grouping(
-        day=visit.starts_at.astimezone(ZoneInfo(visit.branch.time_zone)).date(),
+        day=visit.starts_at.astimezone(branch_zone(visit.branch)).date(),
         branch_id=visit.branch_id,
         doctor_id=visit.doctor_id,
         specialty_id=visit.service.specialty_id,
@@ -162,7 +163,7 @@ def survey_response_record(
     if comment and not survey.asks_comment:
         comment = ""
     grouping = visit_grouping(visit)
-    negative = (score is not None and score <= 6) or any(
+    negative = (score is not None and nps_class(score) == "detractor") or any(
         s <= NEGATIVE_ATTRIBUTE_MAX for s in scores.values()
     )
     response = Response(

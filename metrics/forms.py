@@ -81,10 +81,8 @@ class DashboardFilterForm(PeriodFilterForm):
         doctor.widget.choices = [
             ("", doctor.empty_label),
             *(
-                (pk, f"{first} {last}".strip() or email)
-                for pk, first, last, email in doctor.queryset.values_list(
-                    "pk", "first_name", "last_name", "email"
-                )
+                (pk, User.name_of(*names))
+                for pk, *names in doctor.queryset.values_list("pk", *User.NAME_COLUMNS)
             ),
         ]
 

@@ -23,6 +23,8 @@ from datetime import date, timedelta
 from django.db import connection, transaction
 from django.utils import timezone
 
+from clinic_crm.db import values_sql
+
 from .models import RollupState
 
 _LOCK_REBUILD = 0x6D657472  # "metr": held exclusively by a rebuild, shared by refreshes
@@ -30,7 +32,7 @@ _LOCK_REBUILD = 0x6D657472  # "metr": held exclusively by a rebuild, shared by r
 _COUNTED = "('completed', 'no_show', 'cancelled_by_patient', 'cancelled_by_clinic')"
 
 # Only constants are put into these statements by string formatting; values go as
-# parameters or through psycopg2's own quoting (mogrify).
+# parameters or through psycopg2's own quoting (clinic_crm.db.values_sql).
 _VISIT_ROWS = f"""
 SELECT (v.starts_at AT TIME ZONE b.time_zone)::date AS day, v.branch_id, v.doctor_id,
        s.specialty_id,
@@ -81,35 +83,40 @@ FROM ({_VISIT_ROWS} UNION ALL {_RESPONSE_ROWS}) x
 GROUP BY day, branch_id, doctor_id, specialty_id, stage_kind
 """  # noqa: S608
 
-_ATTRIBUTE_ROWS = """
-INSERT INTO metrics_dailyattributerollup (
-    day, branch_id, doctor_id, specialty_id, stage_kind, attribute_id, answers, total, total_sq)
-SELECT r.day, r.branch_id, r.doctor_id, r.specialty_id, r.stage_kind, a.attribute_id,
-       count(*), sum(a.score), sum(a.score * a.score)
-FROM feedback_response r
-JOIN feedback_attributeanswer a ON a.response_id = r.id
-{response_join}
-WHERE {response_where}
-GROUP BY r.day, r.branch_id, r.doctor_id, r.specialty_id, r.stage_kind, a.attribute_id
-"""
-
-_REASON_ROWS = """
-INSERT INTO metrics_dailyreasonrollup (
-    day, branch_id, doctor_id, specialty_id, stage_kind, reason_id, answers)
-SELECT r.day, r.branch_id, r.doctor_id, r.specialty_id, r.stage_kind, rr.reasontag_id, count(*)
-FROM feedback_response r
-JOIN feedback_response_reasons rr ON rr.response_id = r.id
-{response_join}
-WHERE {response_where}
-GROUP BY r.day, r.branch_id, r.doctor_id, r.specialty_id, r.stage_kind, rr.reasontag_id
-"""
-
+# A row per aspect answer and per reason named, with the rollup tables' columns: summed
+# into the daily rollups here, and over raw rows by raw_rows_sql / raw_reasons_sql.
 _ANSWER_ROWS = """
 SELECT r.day, r.branch_id, r.doctor_id, r.specialty_id, r.stage_kind, a.attribute_id,
        1 AS answers, a.score AS total, a.score * a.score AS total_sq
 FROM feedback_response r JOIN feedback_attributeanswer a ON a.response_id = r.id
+{response_join}
 WHERE {response_where}
 """
+
+_NAMED_REASONS = """
+SELECT r.day, r.branch_id, r.doctor_id, r.specialty_id, r.stage_kind, rr.reasontag_id AS reason_id,
+       1 AS answers
+FROM feedback_response r JOIN feedback_response_reasons rr ON rr.response_id = r.id
+{response_join}
+WHERE {response_where}
+"""
+
+_ATTRIBUTE_ROWS = f"""
+INSERT INTO metrics_dailyattributerollup (
+    day, branch_id, doctor_id, specialty_id, stage_kind, attribute_id, answers, total, total_sq)
+SELECT day, branch_id, doctor_id, specialty_id, stage_kind, attribute_id,
+       sum(answers), sum(total), sum(total_sq)
+FROM ({_ANSWER_ROWS}) x
+GROUP BY day, branch_id, doctor_id, specialty_id, stage_kind, attribute_id
+"""  # noqa: S608 - constants only
+
+_REASON_ROWS = f"""
+INSERT INTO metrics_dailyreasonrollup (
+    day, branch_id, doctor_id, specialty_id, stage_kind, reason_id, answers)
+SELECT day, branch_id, doctor_id, specialty_id, stage_kind, reason_id, sum(answers)
+FROM ({_NAMED_REASONS}) x
+GROUP BY day, branch_id, doctor_id, specialty_id, stage_kind, reason_id
+"""  # noqa: S608 - constants only
 
 _TABLES = ("metrics_dailyrollup", "metrics_dailyattributerollup", "metrics_dailyreasonrollup")
 _PERIOD_TABLES = ("metrics_periodrollup", "metrics_periodattributerollup")
@@ -169,19 +176,11 @@ _VISITS_BETWEEN = (
 _RESPONSES_BETWEEN = "r.day >= %(start)s AND r.day < %(end)s"
 
 
-_NAMED_REASONS = """
-SELECT r.day, r.branch_id, r.doctor_id, r.specialty_id, r.stage_kind, rr.reasontag_id AS reason_id,
-       1 AS answers
-FROM feedback_response r JOIN feedback_response_reasons rr ON rr.response_id = r.id
-WHERE {response_where}
-"""
-
-
 def raw_reasons_sql() -> str:
     """The reasons named in the answers of the days from ``%(start)s`` up to (not
     including) ``%(end)s``, a row per answer and reason, with the reason rollup's
     columns."""
-    return _NAMED_REASONS.format(response_where=_RESPONSES_BETWEEN)
+    return _NAMED_REASONS.format(response_join="", response_where=_RESPONSES_BETWEEN)
 
 
 def raw_rows_sql() -> tuple[str, str]:
@@ -194,7 +193,7 @@ def raw_rows_sql() -> tuple[str, str]:
         + " UNION ALL "
         + _RESPONSE_ROWS.format(response_join="", response_where=_RESPONSES_BETWEEN)
     )
-    answers = _ANSWER_ROWS.format(response_where=_RESPONSES_BETWEEN)
+    answers = _ANSWER_ROWS.format(response_join="", response_where=_RESPONSES_BETWEEN)
     return counts, answers
 
 
@@ -253,11 +252,7 @@ def _refresh_batch(limit: int) -> int:
         pairs = sorted({(doctor, day) for doctor, day in cursor.fetchall()}, key=str)
         if not pairs:
             return 0
-        raw = cursor.cursor
-        values = ",".join(
-            raw.mogrify("(%s::bigint, %s::date)", pair).decode() for pair in pairs
-        ).replace("%", "%%")
-        source = _PAIRS.format(values=values)
+        source = _PAIRS.format(values=values_sql(cursor, "(%s::bigint, %s::date)", pairs))
         # One doctor-day at a time across refreshers, locked in a fixed order.
         lock = (
             "SELECT pg_advisory_xact_lock(hashtext('metrics:' || p.doctor_id || ':' || p.day))"
@@ -279,9 +274,7 @@ def _refresh_batch(limit: int) -> int:
         )
         # The buckets those days belong to, summed again from the daily rows.
         buckets = sorted({(doctor, *bucket_of(day)) for doctor, day in pairs}, key=str)
-        values = ",".join(
-            raw.mogrify("(%s::bigint, %s::date, %s::date)", bucket).decode() for bucket in buckets
-        ).replace("%", "%%")
+        values = values_sql(cursor, "(%s::bigint, %s::date, %s::date)", buckets)
         source = f"(VALUES {values}) AS p(doctor_id, day, until)"
         for table in _PERIOD_TABLES:
             cursor.execute(

@@ -28,6 +28,7 @@ from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from clinic_crm.db import values_sql
 from patients.models import ConsentKind, Patient
 from patients.selectors import consent_allows, consent_states
 
@@ -423,17 +424,11 @@ WHERE m.id = v.id AND m.claim = %(claim)s
 """
 
 
-def _values(cursor, template: str, rows) -> str:
-    """Rows quoted by psycopg2 for a ``VALUES`` list, ready to go into a statement."""
-    raw = cursor.cursor
-    return b",".join(raw.mogrify(template, row) for row in rows).decode().replace("%", "%%")
-
-
 def _mark_attempts(claim: uuid.UUID, sends: list[tuple[int, str]], now: datetime) -> None:
     """Notes, before the provider calls, which messages are about to be sent and on
     which channel: if the worker dies now, these are the ones whose fate is unknown."""
     with transaction.atomic(), connection.cursor() as cursor:
-        values = _values(cursor, "(%s::bigint, %s)", sends)
+        values = values_sql(cursor, "(%s::bigint, %s)", sends)
         cursor.execute(MARK_SQL.replace("%(rows)s", values), {"now": now, "claim": claim})
 
 
@@ -579,7 +574,7 @@ def _record(claim: uuid.UUID, outcomes: dict[int, _Outcome], now: datetime) -> i
         " %s::boolean, %s::boolean)"
     )
     with transaction.atomic(), connection.cursor() as cursor:
-        values = _values(
+        values = values_sql(
             cursor,
             template,
             [
