@@ -260,7 +260,8 @@ _MEANS = ("visits", "clv", "first_contact", "resurvey")
 
 def cohort_figures(filters: Filters) -> dict[str, formulas.Figure]:
     """The cohort metrics for the months the period touches (the snapshot's latest month
-    for the "as of today" ones), with the branch and doctor filters: one query."""
+    for the "as of today" ones), with the branch and doctor filters (the snapshot has no
+    specialty or stage): two queries."""
     rows = CohortFigure.objects.all()
     if filters.branch_id is not None:
         rows = rows.filter(branch_id=filters.branch_id)
@@ -292,15 +293,17 @@ def _kept_figures(
     """The rollup figures and cohort figures for the filters, each computed once per
     version of what it is computed from (two queries each when computed, none when
     kept): the cohort figures change only with the nightly snapshot."""
-    key = astuple(filters)
     figures = _remembered(
         "figures",
         state and state.version,
-        (*key, period),
+        (*astuple(filters), period),
         lambda: dashboard_figures(filters, period=period),
     )
     cohorts = _remembered(
-        "cohorts", state and state.cohorts_version, key, lambda: cohort_figures(filters)
+        "cohorts",
+        state and state.cohorts_version,
+        (filters.start, filters.end, filters.branch_id, filters.doctor_id),  # what it reads
+        lambda: cohort_figures(filters),
     )
     return figures, cohorts
 
@@ -446,8 +449,10 @@ def dashboard_page(
     for aspect in aspects:
         aspect.place = places.get(aspect.key, "")
     doctor_names = {
-        u.pk: u.get_full_name() or u.email
-        for u in User.objects.filter(pk__in=[pk for pk in figures.doctors if pk])
+        pk: User.name_of(*names)
+        for pk, *names in User.objects.filter(
+            pk__in=[pk for pk in figures.doctors if pk]
+        ).values_list("pk", *User.NAME_COLUMNS)
     }
     branch_names = dict(
         Branch.objects.filter(pk__in=list(figures.branches)).values_list("pk", "name")
