@@ -32,7 +32,7 @@ class ServiceChoiceField(forms.ModelChoiceField):
 class DoctorChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj) -> str:
         specialty = getattr(getattr(obj, "profile", None), "specialty", None)
-        name = obj.get_full_name() or obj.email
+        name = str(obj)
         return f"{name} · {specialty}" if specialty else name
 
 

@@ -280,7 +280,7 @@ def absolute_url(path: str) -> str:
 def _person_name(user) -> str:
     if user is None:
         return ""
-    return user.get_full_name() or user.email
+    return str(user)
 
 
 def journey_context(

@@ -191,7 +191,7 @@ def visit_answer_view(request: HttpRequest, token: str) -> HttpResponse:
         context = {
             "visit": visit,
             "when": timezone.localtime(visit.starts_at, visit_zone(visit)),
-            "doctor": visit.doctor.get_full_name() or visit.doctor.email,
+            "doctor": str(visit.doctor),
             "done": done,
             "can_change": visit.status in Visit.UPCOMING and visit.starts_at > timezone.now(),
         }

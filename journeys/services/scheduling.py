@@ -83,7 +83,7 @@ def local_datetime(branch: Branch, day: date, at: time) -> datetime:
 
 
 def _doctor_name(doctor) -> str:
-    return doctor.get_full_name() or doctor.email
+    return str(doctor)
 
 
 def _hm(moment: datetime, zone: ZoneInfo) -> str:
