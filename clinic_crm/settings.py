@@ -88,6 +88,7 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_static",
     "axes",
     "django_htmx",
+    "csp",
     "clinic_crm.staff",
     "clinic_crm.audit",
     "clinic_crm.messaging",
@@ -99,6 +100,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Before WhiteNoise, so that static files carry the policies too.
+    "csp.middleware.CSPMiddleware",
+    "clinic_crm.security.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -107,6 +111,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "clinic_crm.staff.middleware.SessionLifetimeMiddleware",
     "clinic_crm.staff.middleware.RequireVerifiedStaffMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -134,14 +139,39 @@ TEMPLATES = [
     },
 ]
 
-# --- Database: PostgreSQL only. ---------------------------------------------------------
-DATABASE_URL = env_str("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/clinic_crm")
-DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
-if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
-    raise ImproperlyConfigured("DATABASE_URL must point at PostgreSQL (postgres://...).")
-DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env_int(
-    "DATABASE_CONNECT_TIMEOUT", 5
-)
+# --- Database: PostgreSQL only, two roles. ----------------------------------------------
+# The application connects as DATABASE_URL's role, which owns nothing and may only
+# INSERT and SELECT on the append-only tables (clinic_crm.db.app_privileges_grant);
+# migrate, flush and seed_demo switch to DATABASE_MIGRATE_URL's role, the owner
+# (clinic_crm.db.owner_connection). With only DATABASE_URL set, both are that one role
+# (e.g. a benchmark database as postgres): that works, but is not least privilege.
+DATABASE_URL = env_str("DATABASE_URL")
+DATABASE_MIGRATE_URL = env_str("DATABASE_MIGRATE_URL")
+if not DATABASE_URL:
+    if DATABASE_MIGRATE_URL:
+        raise ImproperlyConfigured("DATABASE_MIGRATE_URL is set but DATABASE_URL is not.")
+    DATABASE_URL = "postgres://clinic_crm_app@127.0.0.1:5432/clinic_crm"
+    DATABASE_MIGRATE_URL = "postgres://clinic_crm_owner@127.0.0.1:5432/clinic_crm"
+DATABASE_MIGRATE_URL = DATABASE_MIGRATE_URL or DATABASE_URL
+
+
+def _postgres(name: str, url: str, **options) -> dict:
+    database = dj_database_url.parse(url, **options)
+    if database["ENGINE"] != "django.db.backends.postgresql":
+        raise ImproperlyConfigured(f"{name} must point at PostgreSQL (postgres://...).")
+    database.setdefault("OPTIONS", {})["connect_timeout"] = env_int("DATABASE_CONNECT_TIMEOUT", 5)
+    return database
+
+
+DATABASES = {"default": _postgres("DATABASE_URL", DATABASE_URL, conn_max_age=60)}
+# The owner's connection fields (USER, PASSWORD, HOST, PORT, OPTIONS); owner_connection
+# keeps the default connection's database NAME, which in tests is the test database's.
+DATABASE_MIGRATE = _postgres("DATABASE_MIGRATE_URL", DATABASE_MIGRATE_URL)
+if DATABASE_MIGRATE["NAME"] != DATABASES["default"]["NAME"]:
+    raise ImproperlyConfigured(
+        "DATABASE_URL and DATABASE_MIGRATE_URL must name the same database, not "
+        f"{DATABASES['default']['NAME']!r} and {DATABASE_MIGRATE['NAME']!r}."
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: Celery broker and Django cache. ---------------------------------------------
@@ -214,7 +244,7 @@ PATIENT_LINK_MAX_AGE_DAYS = env_int("PATIENT_LINK_MAX_AGE_DAYS", 30)
 AUTH_USER_MODEL = "staff.User"
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    "clinic_crm.staff.backends.StaffBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -251,9 +281,12 @@ AXES_IPWARE_META_PRECEDENCE_ORDER = (
 )
 
 # Sessions live in the database so logout and expiry end them server-side; every request
-# pushes the expiry forward, so SESSION_COOKIE_AGE is the idle timeout.
+# pushes the expiry forward, so SESSION_COOKIE_AGE is the idle timeout. However busy, a
+# session ends SESSION_ABSOLUTE_LIFETIME_HOURS after its password login
+# (clinic_crm.staff.middleware.SessionLifetimeMiddleware).
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 SESSION_IDLE_TIMEOUT_MINUTES = env_int("SESSION_IDLE_TIMEOUT_MINUTES", 30)
+SESSION_ABSOLUTE_LIFETIME_HOURS = env_int("SESSION_ABSOLUTE_LIFETIME_HOURS", 12)
 SESSION_COOKIE_AGE = SESSION_IDLE_TIMEOUT_MINUTES * 60
 SESSION_SAVE_EVERY_REQUEST = True
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
@@ -274,6 +307,56 @@ SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", not DEBUG)
 if env_bool("SECURE_PROXY_SSL_HEADER", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+
+# --- Content-Security-Policy (django-csp) and Permissions-Policy. ------------------------
+# Everything is served by the app itself: no CDN, no third-party script, no inline script
+# or event handler and no eval (HTMX runs with allowEval off, see base.html); behaviour
+# lives in static/js/app.js, driven by data attributes.
+# The one relaxation: inline style *attributes* (style-src-attr). The calendar places each
+# visit with a grid-area computed per visit, and progress bars carry their width; these
+# are values per row, not a fixed set of classes. An attribute can only style its own
+# element: it has no selectors to read the page with, and anything it could fetch
+# (url(…)) is still held to img-src/font-src 'self'. <style> elements and stylesheets stay
+# 'self' only (style-src-elem falls back to style-src).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "style-src-attr": ["'unsafe-inline'"],
+        # data: for Bootstrap's inline SVG icons in its CSS (navbar toggler, selects).
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+# Powerful browser features the CRM never uses, denied to the page and anything it embeds.
+# Only names browsers recognise (Chromium logs an error for unknown ones, which the browser
+# tests treat as a failure).
+PERMISSIONS_POLICY = {
+    feature: "()"
+    for feature in (
+        "accelerometer",
+        "autoplay",
+        "browsing-topics",
+        "camera",
+        "display-capture",
+        "geolocation",
+        "gyroscope",
+        "hid",
+        "magnetometer",
+        "microphone",
+        "midi",
+        "payment",
+        "serial",
+        "usb",
+        "xr-spatial-tracking",
+    )
+}
 
 # --- REST API: session-authenticated, verified staff only. ------------------------------
 REST_FRAMEWORK = {

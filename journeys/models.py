@@ -723,6 +723,17 @@ class Task(models.Model):
         related_name="tasks",
         verbose_name=_("assignee"),
     )
+    # Whose worklist an unassigned task is on: the branch of the plan, handoff or visit it
+    # is about, else the patient's home branch. Filled by the database when a writer does
+    # not know it (trigger in migration 0011).
+    branch = models.ForeignKey(
+        Branch,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("branch"),
+    )
     cause_key = models.CharField(
         _("cause"),
         max_length=120,
@@ -743,6 +754,12 @@ class Task(models.Model):
         ordering = ["due_at", "-risk"]
         indexes = [
             models.Index(fields=["assignee", "state", "due_at"], name="task_worklist"),
+            # Unassigned open tasks of a branch: what any curator of the branch may take.
+            models.Index(
+                fields=["branch", "due_at"],
+                name="task_unassigned_branch_due",
+                condition=models.Q(assignee__isnull=True, state__in=["open", "in_progress"]),
+            ),
             # Open tasks of a kind (the dashboard's open and overdue recovery calls):
             # a few hundred open rows among hundreds of thousands closed.
             models.Index(

@@ -7,7 +7,6 @@ import itertools
 import subprocess
 
 import pytest
-from django.db.backends.signals import connection_created
 from django.test import Client
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.oath import totp
@@ -16,18 +15,123 @@ from clinic_crm.staff.roles import Role
 from clinic_crm.staff.services import staff_create
 from tests.factories import TOTPDeviceFactory
 
+pytest_plugins = ["tests.worlds"]
+
 PASSWORD = "Correct-horse-battery-42"
 _emails = itertools.count(1)
 
 
-def _allow_audit_truncate(sender, connection, **kwargs):
-    # pytest-django flushes the database with TRUNCATE after transactional tests; the
-    # audit table's trigger lets that through only in a session that asks for it.
-    with connection.cursor() as cursor:
-        cursor.execute("SET clinic_crm.audit_maintenance = 'on'")
+@pytest.fixture(scope="session")
+def django_db_setup(
+    request,
+    django_test_environment,
+    django_db_blocker,
+    django_db_keepdb,
+    django_db_createdb,
+    django_db_modify_db_settings,
+):
+    """pytest-django's set-up, except that the suite connects as the application role
+    (DATABASE_URL) and proves the app works with only its privileges, while the test
+    database belongs to the owner role (DATABASE_MIGRATE_URL) and is migrated by it: our
+    ``migrate`` logs in as the owner, and so does ``flush`` after transactional tests.
+
+    Neither role may create databases, so a missing test database (or one for
+    ``--create-db``, or one that belongs to another role) is made by the administrator
+    (DATABASE_ADMIN_URL), as ``scripts/ensure_services.py`` does for the main one."""
+    from django.db import connection
+    from django.test.utils import setup_databases, teardown_databases
+    from pytest_django.fixtures import _get_databases_for_setup
+
+    from clinic_crm.db import owner_credentials
+
+    keepdb = django_db_keepdb and not django_db_createdb
+    two_roles = owner_credentials() is not None
+    aliases, serialized_aliases = _get_databases_for_setup(request.session.items)
+    verbosity = request.config.option.verbose
+    with django_db_blocker.unblock():
+        if two_roles:
+            _test_database_prepare(connection, recreate=not keepdb)
+        db_cfg = setup_databases(
+            verbosity=verbosity,
+            interactive=False,
+            aliases=aliases,
+            serialized_aliases=serialized_aliases,
+            keepdb=keepdb or two_roles,
+        )
+    yield
+    if not django_db_keepdb:
+        with django_db_blocker.unblock():
+            teardown_databases(db_cfg, verbosity=verbosity, keepdb=two_roles)
+            if two_roles:
+                _test_database_drop(connection)
 
 
-connection_created.connect(_allow_audit_truncate, dispatch_uid="tests_audit_truncate")
+def _admin_database() -> dict:
+    import os
+
+    import dj_database_url
+
+    from scripts.ensure_services import DEFAULT_ADMIN
+
+    return dj_database_url.parse(os.environ.get("DATABASE_ADMIN_URL") or DEFAULT_ADMIN)
+
+
+def _test_database_prepare(connection, *, recreate: bool) -> None:
+    from django.conf import settings
+
+    from scripts.ensure_services import database_drop, database_ensure
+
+    name = connection.creation._get_test_db_name()
+    owner = settings.DATABASE_MIGRATE["USER"]
+    with connection._nodb_cursor() as cursor:
+        cursor.execute("SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = %s", [name])
+        found = cursor.fetchone()
+    if found is not None and found[0] == owner and not recreate:
+        return
+    if found is not None and recreate:
+        database_drop(_admin_database(), name)
+    database_ensure(_admin_database(), name, owner, create=True)
+
+
+def _test_database_drop(connection) -> None:
+    from scripts.ensure_services import database_drop
+
+    database_drop(_admin_database(), connection.creation._get_test_db_name())
+
+
+@pytest.fixture
+def owner_db(transactional_db):
+    """For the few tests that do what only the owner of the tables may (create a trigger,
+    ANALYZE, TRUNCATE): the test's connection logs in as the owner role. Transactional,
+    since a connection can't change its role inside the test's transaction; the flush
+    afterwards runs as the owner too."""
+    from clinic_crm.db import owner_connection
+
+    with owner_connection() as connection:
+        yield connection
+
+
+@pytest.fixture
+def app_role() -> str:
+    """The application role's name, for tests of what it may not do; they are skipped
+    when DATABASE_URL and DATABASE_MIGRATE_URL are one role (e.g. ``postgres``), which
+    then may do everything the owner may."""
+    from django.conf import settings
+
+    from clinic_crm.db import owner_credentials
+
+    if owner_credentials() is None:
+        pytest.skip("one database role for the application and the owner")
+    return settings.DATABASES["default"]["USER"]
+
+
+def refused_by_privilege(table: str):
+    """``pytest.raises`` for a statement PostgreSQL refuses because the role lacks the
+    privilege on ``table`` ("permission denied for table …"); a refusal by one of our
+    triggers, which would mean the privilege was granted, doesn't match."""
+    from django.db import DatabaseError
+
+    return pytest.raises(DatabaseError, match=f"^permission denied for table {table}$")
 
 
 @pytest.fixture(autouse=True)
@@ -55,17 +159,34 @@ def current_totp(device) -> str:
     return f"{totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits):06d}"
 
 
+# Staff and patients made by the fixtures and factories belong to this branch unless a
+# test says otherwise, so that the access rule (patients.access) lets colleagues see
+# each other's patients as in a one-branch clinic.
+MAIN = object()
+
+
 @pytest.fixture
 def make_staff(db):
-    """Creates a staff member of a role, with a confirmed authenticator unless told not."""
+    """Creates a staff member of a role, with a confirmed authenticator unless told not,
+    working at the default branch unless given another (or ``branch=None``)."""
+    from tests.factories import main_branch
 
-    def make(role: str = Role.DOCTOR, *, with_device: bool = True, email: str | None = None):
+    def make(
+        role: str = Role.DOCTOR,
+        *,
+        with_device: bool = True,
+        email: str | None = None,
+        branch=MAIN,
+        all_branches: bool = False,
+    ):
         user, _ = staff_create(
             email=email or f"staff{next(_emails)}@clinic.test",
             role=role,
             password=PASSWORD,
             first_name="Test",
             last_name=role.title(),
+            branch=main_branch() if branch is MAIN else branch,
+            all_branches=all_branches,
         )
         user.device = TOTPDeviceFactory(user=user) if with_device else None
         return user
@@ -118,17 +239,15 @@ def clinic(make_staff):
     c.ortho = SpecialtyFactory(name="Orthodontics")
     c.surgery = SpecialtyFactory(name="Surgery")
     c.service = ServiceFactory(name="Braces check", specialty=c.ortho, duration_minutes=30)
-    c.doctor = make_staff(Role.DOCTOR)
+    c.doctor = make_staff(Role.DOCTOR, branch=c.branch)
     c.doctor.profile.specialty = c.ortho
-    c.doctor.profile.branch = c.branch
     c.doctor.profile.save()
-    c.surgeon = make_staff(Role.DOCTOR)
+    c.surgeon = make_staff(Role.DOCTOR, branch=c.branch)
     c.surgeon.profile.specialty = c.surgery
-    c.surgeon.profile.branch = c.branch
     c.surgeon.profile.save()
-    c.curator = make_staff(Role.CURATOR)
-    c.admin = make_staff(Role.ADMINISTRATOR)
-    c.manager = make_staff(Role.MANAGER)
+    c.curator = make_staff(Role.CURATOR, branch=c.branch)
+    c.admin = make_staff(Role.ADMINISTRATOR, branch=c.branch)
+    c.manager = make_staff(Role.MANAGER, branch=c.branch)
     full_week(c.doctor, c.branch)
     full_week(c.surgeon, c.branch)
     c.patient = PatientFactory(home_branch=c.branch)

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import quote, urlencode
 
 from celery import Celery
 from django.db import connection
@@ -63,14 +64,29 @@ class PrivateRedis:
         self.process = None
 
 
+def database_url(database: dict, name: str) -> str:
+    """A ``postgres://`` URL for a Django database settings dict, with its password and
+    options, for database ``name``."""
+    user = quote(database["USER"] or "postgres", safe="")
+    password = f":{quote(database['PASSWORD'], safe='')}" if database["PASSWORD"] else ""
+    options = {k: v for k, v in database.get("OPTIONS", {}).items() if k != "connect_timeout"}
+    query = f"?{urlencode(options)}" if options else ""
+    return (
+        f"postgres://{user}{password}@{database['HOST'] or '127.0.0.1'}:"
+        f"{database['PORT'] or 5432}/{quote(name, safe='')}{query}"
+    )
+
+
 def worker_env(broker_url: str, **settings: str) -> dict[str, str]:
+    """The environment of a worker process on the test database: the application role
+    as the test's own connection, the owner role as DATABASE_MIGRATE_URL."""
+    from django.conf import settings as django_settings
+
     database = connection.settings_dict
     return {
         **os.environ,
-        "DATABASE_URL": (
-            f"postgres://{database['USER'] or 'postgres'}@{database['HOST'] or '127.0.0.1'}:"
-            f"{database['PORT'] or 5432}/{database['NAME']}"
-        ),
+        "DATABASE_URL": database_url(database, database["NAME"]),
+        "DATABASE_MIGRATE_URL": database_url(django_settings.DATABASE_MIGRATE, database["NAME"]),
         "REDIS_URL": broker_url,
         **settings,
     }

@@ -6,6 +6,7 @@ import pytest
 from django.db import connection
 
 from clinic_crm.audit.models import AuditAction, AuditEvent
+from clinic_crm.db import owner_connection
 from clinic_crm.staff.roles import Role
 from patients import selectors, services
 from patients.models import ConsentChannel, ConsentKind, ConsentRecord, Patient
@@ -298,12 +299,15 @@ def test_merged_card_cannot_be_edited_or_get_consents(admin):
         )  # fmt: skip
 
 
-def test_merge_is_all_or_nothing(admin):
+def test_merge_is_all_or_nothing(admin, transactional_db):
     """When a move fails half-way, nothing of the merge is kept."""
     target, source = PatientFactory(), PatientFactory()
     ConsentRecordFactory(patient=source)
-    # The test's transaction is rolled back afterwards, and the trigger with it.
-    with connection.cursor() as cursor:
+    PatientFactory(referred_by=source)
+    # Only the owner of the table may add a trigger, and a connection can't change its
+    # role inside a transaction: hence a transactional test, the trigger committed and
+    # dropped again, and the merge itself run as the application.
+    with owner_connection(), connection.cursor() as cursor:
         cursor.execute(
             "CREATE FUNCTION test_refuse_move() RETURNS trigger AS $$ BEGIN "
             "RAISE EXCEPTION 'blocked'; END; $$ LANGUAGE plpgsql;"
@@ -311,9 +315,15 @@ def test_merge_is_all_or_nothing(admin):
             "FOR EACH ROW WHEN (OLD.referred_by_id IS DISTINCT FROM NEW.referred_by_id "
             "AND OLD.referred_by_id IS NOT NULL) EXECUTE FUNCTION test_refuse_move();"
         )
-    PatientFactory(referred_by=source)
-    with pytest.raises(PatientError):
-        services.patient_merge(actor=admin, source=source, target=target)
+    try:
+        with pytest.raises(PatientError):
+            services.patient_merge(actor=admin, source=source, target=target)
+    finally:
+        with owner_connection(), connection.cursor() as cursor:
+            cursor.execute(
+                "DROP TRIGGER test_refuse_referral_move ON patients_patient;"
+                "DROP FUNCTION test_refuse_move();"
+            )
     source.refresh_from_db()
     assert source.merged_into is None
     assert ConsentRecord.objects.filter(patient=source).count() == 1

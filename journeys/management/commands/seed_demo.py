@@ -10,10 +10,12 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.db.models import Max
 
+from clinic_crm.db import owner_connection
 from clinic_crm.staff.models import User
 from clinic_crm.staff.roles import Role
 from clinic_crm.staff.services import staff_create
 from feedback.demo import demo_responses_create, scale_responses_create
+from journeys.access import care_rebuild
 from journeys.demo import DEMO_PASSWORD, demo_journeys_create
 from journeys.demo_scale import scale_data_create
 from journeys.models import Branch, Specialty, Visit
@@ -31,9 +33,12 @@ STAFF = [
         "Ортодонтия",
         "Врач-ортодонт, 12 лет практики. Спокойно объясняет каждый шаг лечения.",
     ),
+    ("admin.sokol@demo.clinic", Role.ADMINISTRATOR, "Ирина", "Белова", None, ""),
     ("curator@demo.clinic", Role.CURATOR, "Мария", "Кузнецова", None, ""),
     ("manager@demo.clinic", Role.MANAGER, "Олег", "Соколов", None, ""),
 ]
+CALL_CENTRE = {"admin@demo.clinic"}
+BRANCH_DESKS = {"admin.sokol@demo.clinic"}
 LAST_NAMES = [
     "Иванов",
     "Смирнов",
@@ -94,6 +99,12 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=2026)
 
     def handle(self, *args, **options):
+        # As the owner role: bulk loads end with ANALYZE, which only a table's owner may
+        # run (for anyone else PostgreSQL skips it with a warning).
+        with owner_connection():
+            self._seed(options)
+
+    def _seed(self, options) -> None:
         if options["if_empty"] and User.objects.exists():
             self.stdout.write("Demo data skipped: the database already has staff accounts.")
             return
@@ -108,6 +119,7 @@ class Command(BaseCommand):
                 patients=options["patients"], seed=options["seed"], progress=progress
             )
             counts |= scale_responses_create(after_visit=after_visit, progress=progress)
+            counts["cards_with_care"] = care_rebuild()  # the bulk load skipped the triggers
             rebuilt = rollups_rebuild()
             progress(f"rollups {rebuilt.rows:,} rows in {rebuilt.seconds:.0f} s")
             snapshot = cohorts_snapshot()
@@ -149,7 +161,10 @@ class Command(BaseCommand):
                 password=DEMO_PASSWORD,
                 first_name=first,
                 last_name=last,
-                branch=branches[0],
+                # The demo's front desk is the clinic's call centre (every branch); the
+                # second branch has a front desk of its own.
+                branch=branches[1] if email in BRANCH_DESKS else branches[0],
+                all_branches=email in CALL_CENTRE,
                 specialty=orthodontics if specialty else None,
                 short_bio=bio,
             )
