@@ -26,7 +26,12 @@ def bad_request(request, exception=None):
 
 
 def permission_denied(request, exception=None):
-    return _error(request, 403, _("No access"), _("Your role does not give access to this page."))
+    # Our own refusals say why ("Only the visit's own doctor completes it."); anything
+    # else gets the general sentence.
+    reason = str(exception) if exception is not None and exception.args else ""
+    return _error(
+        request, 403, _("No access"), reason or _("Your role does not give access to this page.")
+    )
 
 
 def page_not_found(request, exception=None):

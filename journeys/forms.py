@@ -6,6 +6,8 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from clinic_crm import limits
+from clinic_crm.forms import DateField, DateTimeField, TextField
 from clinic_crm.staff.models import User
 from clinic_crm.staff.roles import Role
 
@@ -47,9 +49,10 @@ class OptionForm(BootstrapMixin, forms.Form):
         label=_("Cost estimate"), min_value=0, decimal_places=2, max_digits=12
     )
     duration_weeks = forms.IntegerField(label=_("Duration, weeks"), min_value=1, max_value=520)
-    expected_result = forms.CharField(
+    expected_result = TextField(
         label=_("Expected result, in plain words"),
-        widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=limits.PURPOSE,
+        rows=2,
         required=False,
     )
 
@@ -60,17 +63,22 @@ class OptionForm(BootstrapMixin, forms.Form):
 
 class StageForm(BootstrapMixin, forms.Form):
     title = forms.CharField(label=_("Stage"), max_length=200)
-    purpose = forms.CharField(
+    purpose = TextField(
         label=_("Why the patient comes that day"),
+        max_length=limits.PURPOSE,
+        rows=2,
         required=False,
-        widget=forms.Textarea(attrs={"rows": 2}),
     )
     specialty = forms.ModelChoiceField(label=_("Specialty"), queryset=Specialty.objects.all())
     service = forms.ModelChoiceField(
         label=_("Service"), required=False, queryset=Service.objects.filter(is_active=True)
     )
-    offset_days = forms.IntegerField(label=_("Days after start"), min_value=0, initial=0)
-    window_days = forms.IntegerField(label=_("Window, days"), min_value=1, initial=14)
+    offset_days = forms.IntegerField(
+        label=_("Days after start"), min_value=0, max_value=3650, initial=0
+    )
+    window_days = forms.IntegerField(
+        label=_("Window, days"), min_value=1, max_value=365, initial=14
+    )
     significant = forms.BooleanField(label=_("Significant (survey after it)"), required=False)
 
     def __init__(self, *args, **kwargs):
@@ -89,7 +97,7 @@ StageFormSet = forms.formset_factory(StageForm, extra=3, min_num=1, validate_min
 
 
 class ReasonForm(BootstrapMixin, forms.Form):
-    reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 2}))
+    reason = TextField(label=_("Reason"), max_length=limits.REASON, rows=2)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -97,7 +105,7 @@ class ReasonForm(BootstrapMixin, forms.Form):
 
 
 class NoteForm(BootstrapMixin, forms.Form):
-    text = forms.CharField(label=_("Note"), widget=forms.Textarea(attrs={"rows": 2}))
+    text = TextField(label=_("Note"), max_length=limits.NOTE, rows=2)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -106,9 +114,10 @@ class NoteForm(BootstrapMixin, forms.Form):
 
 class ChangeDoctorForm(BootstrapMixin, forms.Form):
     doctor = forms.ModelChoiceField(label=_("New lead doctor"), queryset=User.objects.none())
-    handover_note = forms.CharField(
+    handover_note = TextField(
         label=_("Handover note"),
-        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=limits.NOTE,
+        rows=3,
         help_text=_("What was decided, what is pending, what to watch."),
     )
 
@@ -142,12 +151,7 @@ class VisitCompleteForm(BootstrapMixin, forms.Form):
     next_service = forms.ModelChoiceField(
         label=_("Service"), required=False, queryset=Service.objects.filter(is_active=True)
     )
-    next_starts_at = forms.DateTimeField(
-        label=_("Date and time"),
-        required=False,
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
-        input_formats=["%Y-%m-%dT%H:%M"],
-    )
+    next_starts_at = DateTimeField(label=_("Date and time"), required=False)
     next_stage = forms.ModelChoiceField(
         label=_("Stage"), required=False, queryset=Stage.objects.none()
     )
@@ -158,19 +162,13 @@ class VisitCompleteForm(BootstrapMixin, forms.Form):
     to_doctor = forms.ModelChoiceField(
         label=_("Specialist (optional)"), required=False, queryset=User.objects.none()
     )
-    handoff_reason = forms.CharField(
-        label=_("Reason"), required=False, widget=forms.Textarea(attrs={"rows": 2})
-    )
-    handoff_due = forms.DateField(
-        label=_("Book by"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
+    handoff_reason = TextField(label=_("Reason"), max_length=limits.REASON, rows=2, required=False)
+    handoff_due = DateField(label=_("Book by"), required=False)
     # finish
     observation_months = forms.IntegerField(
         label=_("Check-up in, months"), required=False, min_value=0, max_value=120, initial=6
     )
-    finish_note = forms.CharField(
-        label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 2})
-    )
+    finish_note = TextField(label=_("Note"), max_length=limits.NOTE, rows=2, required=False)
 
     def __init__(self, *args, visit=None, stages=None, **kwargs):
         super().__init__(*args, **kwargs)

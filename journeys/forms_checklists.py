@@ -8,12 +8,11 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from clinic_crm.forms import DateField, DateInput
 from journeys.models import Branch
 
 DEFAULT_DAYS = 30
-DATE_WIDGET = forms.DateInput(
-    attrs={"type": "date", "class": "form-control form-control-sm"}, format="%Y-%m-%d"
-)
+DATE_WIDGET = DateInput(attrs={"class": "form-control form-control-sm"})
 
 
 def default_period() -> tuple[date, date]:
@@ -23,8 +22,8 @@ def default_period() -> tuple[date, date]:
 
 
 class ChecklistRatesFilterForm(forms.Form):
-    date_from = forms.DateField(label=_("From"), required=False, widget=DATE_WIDGET)
-    date_to = forms.DateField(label=_("To"), required=False, widget=DATE_WIDGET)
+    date_from = DateField(label=_("From"), required=False, widget=DATE_WIDGET)
+    date_to = DateField(label=_("To"), required=False, widget=DATE_WIDGET)
     branch = forms.ModelChoiceField(
         queryset=Branch.objects.order_by("name"),
         required=False,

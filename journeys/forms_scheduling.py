@@ -8,12 +8,14 @@ from datetime import datetime, timedelta
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from clinic_crm import limits
+from clinic_crm.forms import DateField, DateInput, TextField
 from journeys import selectors_scheduling as selectors
 from journeys.models import Branch, Handoff, Service, Specialty, Stage
 from journeys.services.scheduling import local_datetime
 from patients.models import Patient
 
-DATE_WIDGET = forms.DateInput(attrs={"type": "date", "class": "form-control"}, format="%Y-%m-%d")
+DATE_WIDGET = DateInput(attrs={"class": "form-control"})
 TIME_WIDGET = forms.TimeInput(
     attrs={"type": "time", "class": "form-control", "step": 300}, format="%H:%M"
 )
@@ -61,7 +63,7 @@ class BookingForm(_WhenMixin, forms.Form):
         label=_("Service"),
         widget=forms.Select(attrs=SELECT),
     )
-    date = forms.DateField(label=_("Date"), widget=DATE_WIDGET)
+    date = DateField(label=_("Date"), widget=DATE_WIDGET)
     time = forms.TimeField(label=_("Time"), widget=TIME_WIDGET)
     stage = forms.ModelChoiceField(
         queryset=Stage.objects.all(), required=False, widget=forms.HiddenInput
@@ -70,14 +72,20 @@ class BookingForm(_WhenMixin, forms.Form):
         queryset=Handoff.objects.all(), required=False, widget=forms.HiddenInput
     )
 
-    def __init__(self, *args, branch: Branch | None = None, **kwargs):
+    def __init__(self, *args, branch: Branch | None = None, branches=None, patients=None, **kwargs):
         super().__init__(*args, **kwargs)
         if branch is not None:
             self.fields["doctor"].queryset = selectors.doctors_at(branch=branch)
+        if branches is not None:
+            self.fields["branch"].queryset = branches
+        if patients is not None:
+            # A patient the user may not see is "not one of the choices", like an id that
+            # does not exist.
+            self.fields["patient"].queryset = patients.filter(merged_into__isnull=True)
 
 
 class MoveForm(_WhenMixin, forms.Form):
-    date = forms.DateField(label=_("Date"), widget=DATE_WIDGET)
+    date = DateField(label=_("Date"), widget=DATE_WIDGET)
     time = forms.TimeField(label=_("Time"), widget=TIME_WIDGET)
     doctor = DoctorChoiceField(
         queryset=selectors.doctors_at(), label=_("Doctor"), widget=forms.Select(attrs=SELECT)
@@ -99,9 +107,9 @@ class CancelForm(forms.Form):
         initial=BY_PATIENT,
         widget=forms.RadioSelect,
     )
-    reason = forms.CharField(
+    reason = TextField(
         label=_("Reason"),
-        max_length=300,
+        max_length=limits.SHORT,
         widget=forms.Textarea(attrs={"rows": 2, "class": "form-control"}),
         error_messages={"required": _("Say why the visit is cancelled.")},
     )
@@ -143,7 +151,14 @@ class SlotSearchForm(forms.Form):
         empty_label=_("Any doctor"),
         widget=forms.Select(attrs=SELECT),
     )
-    date = forms.DateField(label=_("From"), widget=DATE_WIDGET)
+    date = DateField(label=_("From"), widget=DATE_WIDGET)
+
+    def __init__(self, *args, branches=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if branches is not None:
+            self.fields["branch"].queryset = Branch.objects.filter(
+                pk__in=[b.pk for b in branches]
+            ).order_by("name")
 
 
 def end_preview(form: forms.Form) -> datetime | None:
@@ -152,8 +167,8 @@ def end_preview(form: forms.Form) -> datetime | None:
     try:
         service = Service.objects.get(pk=int(data.get("service")))
         branch = Branch.objects.get(pk=int(data.get("branch")))
-        day = form.fields["date"].to_python(data.get("date"))
-        at = form.fields["time"].to_python(data.get("time"))
+        day = form.fields["date"].clean(data.get("date"))
+        at = form.fields["time"].clean(data.get("time"))
     except (
         TypeError,
         ValueError,

@@ -152,21 +152,28 @@ def patient_timeline(*, patient: Patient, kinds: list[str] | None = None) -> Tim
 
 
 def curator_worklist(
-    *, assignee, include_unassigned: bool = True, limit: int | None = None
+    *,
+    assignee,
+    include_unassigned: bool = True,
+    unassigned_branch_ids: frozenset[int] | None = None,
+    limit: int | None = None,
 ) -> QuerySet:
-    """Open tasks of a curator, soonest due first, riskiest first within the same hour.
+    """Open tasks of a curator and the unassigned open tasks of ``unassigned_branch_ids``
+    (every branch when None), soonest due first, riskiest first within the same hour.
 
     With ``limit``, the tasks are sorted and cut in a subquery and only those are joined
     to their patient and plan: a curator with thousands of open tasks costs a sort of
     task rows, not thousands of joins."""
-    from django.db.models import Q
     from django.db.models.functions import TruncHour
 
     from .models import Task
 
     condition = Q(assignee=assignee)
     if include_unassigned:
-        condition |= Q(assignee__isnull=True)
+        unassigned = Q(assignee__isnull=True)
+        if unassigned_branch_ids is not None:
+            unassigned &= Q(branch_id__in=sorted(unassigned_branch_ids))
+        condition |= unassigned
     order = ("due_hour", "-risk", "id")
     tasks = Task.objects.filter(condition, state__in=Task.OPEN_STATES)
     if limit is not None:

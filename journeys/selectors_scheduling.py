@@ -152,19 +152,6 @@ def calendar_week(*, branch: Branch, week_start: date, doctor=None) -> CalendarW
     return CalendarWeek(branch=branch, days=days, zone=branch_zone(branch), rows=rows)
 
 
-def branches_for(*, user) -> QuerySet[Branch]:
-    """Branches whose calendar ``user`` may open: all for administrators and managers;
-    for a doctor, the home branch and those where they have working hours."""
-    branches = Branch.objects.order_by("name")
-    if user.has_role(Role.ADMINISTRATOR, Role.MANAGER):
-        return branches
-    profile_branch = getattr(getattr(user, "profile", None), "branch_id", None)
-    worked = WorkingHours.objects.filter(doctor=user).values("branch_id")
-    if profile_branch is None:
-        return branches.filter(pk__in=worked)
-    return branches.filter(pk__in=worked) | branches.filter(pk=profile_branch)
-
-
 def doctors_at(*, branch: Branch | None = None) -> QuerySet:
     """Active doctors, those with working hours at ``branch`` when given."""
     doctors = (
@@ -182,10 +169,11 @@ def services_bookable() -> QuerySet[Service]:
     return Service.objects.filter(is_active=True).select_related("specialty")
 
 
-def visit_for_panel(*, visit_id: int) -> Visit:
+def visits_for_panel() -> QuerySet[Visit]:
+    """Visits with what the calendar's visit panel shows."""
     return Visit.objects.select_related(
         "patient", "doctor", "branch", "service", "stage", "handoff", "booked_by"
-    ).get(pk=visit_id)
+    )
 
 
 def local_now(branch: Branch) -> datetime:

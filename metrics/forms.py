@@ -4,7 +4,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from clinic_crm.forms import FastSelect, FilterForm
+from clinic_crm.forms import DateField, FastSelect, FilterForm
 from clinic_crm.staff.models import User
 from clinic_crm.staff.roles import Role
 from feedback.models import StageKind
@@ -16,12 +16,8 @@ MAX_DAYS = 3 * 366
 class PeriodFilterForm(FilterForm):
     """A period, the last 12 months unless given; at most three years."""
 
-    start = forms.DateField(
-        required=False, label=_("From"), widget=forms.DateInput(attrs={"type": "date"})
-    )
-    end = forms.DateField(
-        required=False, label=_("To"), widget=forms.DateInput(attrs={"type": "date"})
-    )
+    start = DateField(required=False, label=_("From"))
+    end = DateField(required=False, label=_("To"))
 
     def clean(self):
         data = super().clean()

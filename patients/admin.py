@@ -1,10 +1,60 @@
 from django.contrib import admin
 
-from . import selectors
+from clinic_crm.audit.models import AuditAction
+from clinic_crm.audit.services import audit_record
+
+from . import access, selectors
 from .models import ConsentRecord, FamilyGroup, Patient
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class PatientDataAdmin(admin.ModelAdmin):
+    """Admin pages of patient data: the access rule cuts what they list, and every list
+    and every opened record is audited like the product's own pages."""
+
+    patient_field: str | None = "patient"  # None: the model is Patient itself
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if request.user.is_superuser:
+            return queryset
+        if self.patient_field is None:
+            return access.patients_visible(request.user, queryset)
+        return access.restrict(request.user, queryset, patient_field=self.patient_field)
+
+    def changelist_view(self, request, extra_context=None):
+        response = super().changelist_view(request, extra_context)
+        changelist = getattr(response, "context_data", {}).get("cl")
+        if changelist is not None:
+            rows = list(changelist.result_list)
+            if self.patient_field is None:
+                patient_ids = [obj.pk for obj in rows]
+            else:
+                patient_ids = [getattr(obj, f"{self.patient_field}_id", None) for obj in rows]
+            audit_record(
+                action=AuditAction.READ,
+                request=request,
+                details={
+                    "admin": self.model._meta.label,
+                    "object_ids": [obj.pk for obj in rows],
+                    "patient_ids": sorted({pk for pk in patient_ids if pk is not None}),
+                },
+            )
+        return response
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        response = super().change_view(request, object_id, form_url, extra_context)
+        obj = getattr(response, "context_data", {}).get("original")
+        if obj is not None:
+            audit_record(
+                action=AuditAction.READ,
+                request=request,
+                obj=obj,
+                details={"admin": self.model._meta.label},
+            )
+        return response
+
+
+class ReadOnlyAdmin(PatientDataAdmin):
     """Cards and consents change only through the services (validation, audit, merge
     rules); the technical admin shows them."""
 
@@ -20,6 +70,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(Patient)
 class PatientAdmin(ReadOnlyAdmin):
+    patient_field = None
     list_display = ["id", "last_name", "first_name", "middle_name", "birth_date", "phone"]
     list_filter = ["is_archived", "is_deceased", "home_branch"]
     list_select_related = ["home_branch"]
@@ -45,8 +96,15 @@ class ConsentRecordAdmin(ReadOnlyAdmin):
 
 
 @admin.register(FamilyGroup)
-class FamilyGroupAdmin(admin.ModelAdmin):
+class FamilyGroupAdmin(PatientDataAdmin):
+    """A family's name is a patient's last name: it is patient data too."""
+
+    patient_field = "members"
     list_display = ["name", "created_at"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).distinct()
+
     search_fields = ["name"]
 
     def has_delete_permission(self, request, obj=None):

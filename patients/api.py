@@ -2,9 +2,9 @@ from rest_framework import generics, serializers
 from rest_framework.response import Response
 
 from clinic_crm.audit.models import AuditAction
-from clinic_crm.audit.services import audit_record
+from clinic_crm.audit.services import audit_list_read, audit_record
 
-from . import selectors
+from . import access, selectors
 
 
 class PatientOutputSerializer(serializers.Serializer):
@@ -30,15 +30,25 @@ class PatientOutputSerializer(serializers.Serializer):
 
 
 class PatientListApi(generics.ListAPIView):
-    """Live patient cards matching ``?q=`` (name words, phone digits or card number)."""
+    """Live patient cards the caller may see matching ``?q=`` (name words, phone digits or
+    card number). Each page read is audited with the ids it returned."""
 
     serializer_class = PatientOutputSerializer
 
     def get_queryset(self):
         return selectors.patient_search(
             query=self.request.query_params.get("q", ""),
-            branch_id=selectors.branch_scope(self.request.user),
+            patients=access.patients_visible(self.request.user),
         )
+
+    def list(self, request, *args, **kwargs):
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        patients = list(page if page is not None else self.get_queryset())
+        audit_list_read(
+            request=request, page="api patient list", patient_ids=[p.pk for p in patients]
+        )
+        data = self.get_serializer(patients, many=True).data
+        return self.get_paginated_response(data) if page is not None else Response(data)
 
 
 class PatientDetailApi(generics.RetrieveAPIView):
@@ -47,8 +57,8 @@ class PatientDetailApi(generics.RetrieveAPIView):
     serializer_class = PatientOutputSerializer
     lookup_url_kwarg = "patient_id"
 
-    def get_queryset(self):
-        return selectors.patient_visible(branch_id=selectors.branch_scope(self.request.user))
+    def get_object(self):
+        return access.patient_or_404(self.request.user, self.kwargs["patient_id"])
 
     def retrieve(self, request, *args, **kwargs):
         patient = self.get_object()

@@ -9,7 +9,11 @@ from .validators import COMMON_TIME_ZONES, normalize_phone
 
 
 class PatientNumberField(forms.ModelChoiceField):
-    """Another patient chosen by card number (a select of a million rows is no choice)."""
+    """Another patient chosen by card number (a select of a million rows is no choice).
+
+    Forms narrow the queryset to the cards the user may see (``limit_to``): a number of
+    another branch's card is "no such card", exactly like a number that does not exist.
+    """
 
     widget = forms.NumberInput
 
@@ -21,6 +25,17 @@ class PatientNumberField(forms.ModelChoiceField):
         )
         super().__init__(queryset=Patient.objects.filter(merged_into__isnull=True), **kwargs)
         self.widget.attrs.update({"min": 1, "class": "form-control"})
+
+    def limit_to(self, patients) -> None:
+        if patients is not None:
+            self.queryset = self.queryset.filter(pk__in=patients.values("pk"))
+
+    def to_python(self, value):
+        # A number too large for the column is simply no such card.
+        if value not in self.empty_values and str(value).strip().isdigit():
+            if int(str(value).strip()) > 2**63 - 1:
+                raise ValidationError(self.error_messages["invalid_choice"], code="invalid_choice")
+        return super().to_python(value)
 
 
 class BootstrapErrorsMixin:
@@ -86,9 +101,19 @@ class PatientForm(BootstrapErrorsMixin, forms.ModelForm):
         }
         help_texts = {"phone": _("Any usual form: 8 912 345-67-89, +7 912 3456789.")}
 
-    def __init__(self, *args, include_status: bool = True, **kwargs):
+    def __init__(self, *args, include_status: bool = True, patients=None, scope=None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["home_branch"].queryset = Branch.objects.order_by("name")
+        branches = Branch.objects.order_by("name")
+        if scope is not None and not scope.all_branches:
+            # A card is registered at a branch one works for; elsewhere it would vanish
+            # from the one who registered it.
+            # (A card of another branch that one edits as its carer keeps its branch.)
+            allowed = set(scope.branch_ids) | {self.instance.home_branch_id} - {None}
+            branches = branches.filter(pk__in=sorted(allowed))
+            if self.instance.pk is None and len(scope.branch_ids) == 1:
+                self.initial.setdefault("home_branch", next(iter(scope.branch_ids)))
+        self.fields["home_branch"].queryset = branches
+        self.fields["referred_by"].limit_to(patients)
         if not include_status:
             del self.fields["is_archived"]
             del self.fields["is_deceased"]
@@ -145,6 +170,10 @@ class ConsentForm(BootstrapErrorsMixin, forms.Form):
 class FamilyLinkForm(BootstrapErrorsMixin, forms.Form):
     relative = PatientNumberField(label=_("Family member (card number)"), required=True)
 
+    def __init__(self, *args, patients=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["relative"].limit_to(patients)
+
 
 class MergeForm(BootstrapErrorsMixin, forms.Form):
     target = PatientNumberField(label=_("Keep card number"), required=True)
@@ -154,8 +183,9 @@ class MergeForm(BootstrapErrorsMixin, forms.Form):
         error_messages={"required": _("Confirm that both cards are the same person.")},
     )
 
-    def __init__(self, *args, source: Patient, **kwargs):
+    def __init__(self, *args, source: Patient, patients=None, **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["target"].limit_to(patients)
         self.fields["target"].queryset = self.fields["target"].queryset.exclude(pk=source.pk)
         self.fields["target"].error_messages["invalid_choice"] = _(
             "Choose another live card: not this one, and not a card merged already."

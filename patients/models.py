@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 from django.db.models.functions import Concat, Lower, Replace, Upper
@@ -149,6 +150,13 @@ class Patient(models.Model):
         help_text=_("Set when this card was a duplicate and was merged into another."),
         db_index=False,  # partial index in Meta
     )
+    # Who may open this card besides the staff of its home branch (patients.access): the
+    # branches where the patient is cared for and the staff in whose care they are. Kept
+    # by the database from the rows that make care — visits, plans, handoffs, tasks, the
+    # waitlist (triggers of the journeys app; journeys_care_rebuild() recomputes them) —
+    # so that the rule is a filter on the card itself, not a subquery per card.
+    care_branch_ids = ArrayField(models.BigIntegerField(), default=list, blank=True, editable=False)
+    care_staff_ids = ArrayField(models.BigIntegerField(), default=list, blank=True, editable=False)
     # Computed by PostgreSQL, so bulk inserts (COPY, bulk_create) can't get it wrong.
     search_name = models.GeneratedField(
         expression=search_name_expression(),

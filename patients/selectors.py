@@ -9,8 +9,6 @@ from collections.abc import Iterable
 from django.db.models import Q, QuerySet, Value
 from django.db.models.functions import Concat
 
-from clinic_crm.staff.roles import Role
-
 from .models import ConsentChannel, ConsentKind, ConsentRecord, Patient
 
 # Long queries are cut: nobody types more, and every word is one more LIKE.
@@ -49,28 +47,12 @@ def _card_number_condition(query: str) -> Q | None:
     return None
 
 
-def branch_scope(user) -> int | None:
-    """The branch whose patients ``user`` sees, or None for all.
-
-    Doctors and curators attached to a branch see the patients of that branch (and
-    patients not yet attached to any branch); administrators and managers see all.
-    """
-    if user.has_role(Role.ADMINISTRATOR, Role.MANAGER):
-        return None
-    profile = getattr(user, "profile", None)
-    return profile.branch_id if profile is not None else None
-
-
-def _visible(patients: QuerySet[Patient], branch_id: int | None) -> QuerySet[Patient]:
-    if branch_id is None:
-        return patients
-    return patients.filter(Q(home_branch_id=branch_id) | Q(home_branch__isnull=True))
-
-
 def patient_search(
-    *, query: str = "", branch_id: int | None = None, limit: int | None = None
+    *, query: str = "", patients: QuerySet[Patient] | None = None, limit: int | None = None
 ) -> QuerySet[Patient]:
-    """Live (not merged) patients matching ``query``, by name then id.
+    """Live (not merged) patients among ``patients`` (all cards by default; pages pass
+    what the user may see, ``patients.access.patients_visible``) matching ``query``, by
+    name then id.
 
     Every word of the query must occur in the folded full name ("петр ива" finds
     "Петров Иван"); four or more digits search the phone number as a fragment; a bare
@@ -78,10 +60,10 @@ def patient_search(
     LIKEs are served by trigram GIN indexes (``patient_search_name_trgm``,
     ``patient_phone_trgm``).
     """
-    patients = _visible(
-        Patient.objects.filter(merged_into__isnull=True).select_related("home_branch"),
-        branch_id,
+    patients = (Patient.objects.all() if patients is None else patients).filter(
+        merged_into__isnull=True
     )
+    patients = patients.select_related("home_branch")
     query = (query or "").strip()[:MAX_QUERY_LENGTH]
     if query.startswith("#"):
         card = _card_number_condition(query)
@@ -122,13 +104,13 @@ SEARCH_CAP = 1000
 
 
 def patient_search_bounded(
-    *, query: str = "", branch_id: int | None = None, cap: int | None = None
+    *, query: str = "", patients: QuerySet[Patient] | None = None, cap: int | None = None
 ) -> tuple[QuerySet[Patient], bool]:
     """:func:`patient_search` for the search page: at most ``cap`` matches, in the same
     order, and whether more matched. Finding the matches stops after ``cap + 1`` rows
     (no sort), then only those are sorted by name."""
     cap = SEARCH_CAP if cap is None else cap
-    matches = patient_search(query=query, branch_id=branch_id)
+    matches = patient_search(query=query, patients=patients)
     if not (query or "").strip():
         return matches, False  # the whole list, walked along the name index
     found = list(matches.order_by().values_list("pk", flat=True)[: cap + 1])
@@ -148,19 +130,8 @@ def _limited(patients: QuerySet[Patient], limit: int | None) -> QuerySet[Patient
     return patients[:limit] if limit is not None else patients
 
 
-def patient_visible(*, branch_id: int | None = None) -> QuerySet[Patient]:
-    """All patients ``branch_id`` lets one see, merged cards included (they stay
-    readable, with a pointer to the card they were merged into)."""
-    return _visible(Patient.objects.all(), branch_id)
-
-
-def patient_detail(*, patient_id: int, branch_id: int | None = None) -> Patient:
-    """The card with what the detail page shows; raises ``Patient.DoesNotExist``."""
-    return (
-        patient_visible(branch_id=branch_id)
-        .select_related("home_branch", "referred_by", "family_group", "merged_into")
-        .get(pk=patient_id)
-    )
+# What the card page shows with the card.
+DETAIL_RELATED = ("home_branch", "referred_by", "family_group", "merged_into")
 
 
 def likely_duplicates_for(

@@ -10,33 +10,39 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from clinic_crm.audit.models import AuditAction
-from clinic_crm.audit.services import audit_record
+from clinic_crm.audit.services import audit_list_read, audit_record
 from clinic_crm.staff.access import role_required
 from clinic_crm.staff.roles import Role
 
-from . import selectors, services
+from . import access, selectors, services
 from .forms import ConsentForm, FamilyLinkForm, MergeForm, PatientForm
 from .models import Patient
 
 ALL_STAFF = tuple(Role.values)
-# Registering and editing cards, recording consents: the front desk and care coordinators.
-EDITORS = (Role.ADMINISTRATOR, Role.CURATOR)
-# Merging duplicates is a data-quality decision: administrators and managers.
-MERGERS = (Role.ADMINISTRATOR, Role.MANAGER)
+EDITORS = access.EDITOR_ROLES
+MERGERS = access.MERGER_ROLES
 PAGE_SIZE = 50
+
+
+# Nobody pages this far (a search lists at most SEARCH_CAP cards); a bigger number is a
+# page that does not exist.
+MAX_PAGE = 10_000
 
 
 class CountlessPage:
     """One page of a query without COUNT(*): at a million patients a count costs more
-    than the page. Fetches one row more than shown to know whether a next page exists."""
+    than the page. Fetches one row more than shown to know whether a next page exists.
+    A page number that is not one, or past the last page, is 404."""
 
     def __init__(self, queryset, number: str | None, size: int = PAGE_SIZE):
-        try:
-            self.number = max(1, int(number or 1))
-        except ValueError:
-            self.number = 1
+        number = str(number or "1")
+        if not number.isdigit() or not 1 <= int(number) <= MAX_PAGE:
+            raise Http404
+        self.number = int(number)
         start = (self.number - 1) * size
         rows = list(queryset[start : start + size + 1])
+        if not rows and self.number > 1:
+            raise Http404
         self.object_list = rows[:size]
         self.has_next = len(rows) > size
         self.has_previous = self.number > 1
@@ -56,15 +62,30 @@ class CountlessPage:
         return self.number - 1
 
 
-def _branch(request: HttpRequest) -> int | None:
-    return selectors.branch_scope(request.user)
+def _visible(request: HttpRequest):
+    return access.patients_visible(request.user)
 
 
 def _get_patient(request: HttpRequest, patient_id: int) -> Patient:
-    try:
-        return selectors.patient_detail(patient_id=patient_id, branch_id=_branch(request))
-    except Patient.DoesNotExist as exc:
-        raise Http404 from exc
+    """The card if the user may see it (the access rule), else 404."""
+    return access.patient_or_404(
+        request.user,
+        patient_id,
+        Patient.objects.select_related(*selectors.DETAIL_RELATED),
+    )
+
+
+def _split_duplicates(request: HttpRequest, duplicates) -> tuple[list[Patient], int]:
+    """Possible duplicates the user may open, and how many more exist that they may not
+    (counted, never named: another branch's patient stays unseen)."""
+    duplicates = list(duplicates)
+    if not duplicates:
+        return [], 0
+    visible = set(
+        _visible(request).filter(pk__in=[p.pk for p in duplicates]).values_list("pk", flat=True)
+    )
+    shown = [p for p in duplicates if p.pk in visible]
+    return shown, len(duplicates) - len(shown)
 
 
 def _add_error(form, exc: services.PatientError) -> None:
@@ -75,8 +96,9 @@ def _add_error(form, exc: services.PatientError) -> None:
 @role_required(*ALL_STAFF)
 def patient_list_view(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "")
-    patients, truncated = selectors.patient_search_bounded(query=query, branch_id=_branch(request))
+    patients, truncated = selectors.patient_search_bounded(query=query, patients=_visible(request))
     page = CountlessPage(patients, request.GET.get("page"))
+    audit_list_read(request=request, page="patient search", patient_ids=[p.pk for p in page])
     template = "patients/patient_list_rows.html" if request.htmx else "patients/patient_list.html"
     return render(
         request,
@@ -95,17 +117,23 @@ def _detail_context(request: HttpRequest, patient: Patient, consent_form=None) -
     history = list(selectors.consent_history(patient=patient))
     state = selectors.consent_state(patient, history=history)
     user = request.user
+    visible = _visible(request)
+    duplicates, hidden_duplicates = _split_duplicates(
+        request, selectors.likely_duplicates(patient=patient)
+    )
     return {
         "patient": patient,
         "consent_history": history,
         "consent_state": sorted(state.values(), key=lambda r: (r.kind, r.channel)),
         "consent_form": consent_form or ConsentForm(),
-        "family": list(selectors.family_members(patient=patient)),
-        "referrals": list(selectors.referrals(patient=patient)),
-        "duplicates": list(selectors.likely_duplicates(patient=patient)),
-        "family_form": FamilyLinkForm(),
-        "can_edit": user.has_role(*EDITORS) and not patient.is_merged,
-        "can_merge": user.has_role(*MERGERS) and not patient.is_merged,
+        # Relatives and referrals of another branch are not named on this card.
+        "family": list(selectors.family_members(patient=patient).filter(pk__in=visible)),
+        "referrals": list(selectors.referrals(patient=patient).filter(pk__in=visible)),
+        "duplicates": duplicates,
+        "hidden_duplicates": hidden_duplicates,
+        "family_form": FamilyLinkForm(patients=visible),
+        "can_edit": access.can_edit_patient(user, patient),
+        "can_merge": access.can_merge_patients(user) and not patient.is_merged,
     }
 
 
@@ -116,22 +144,33 @@ def patient_detail_view(request: HttpRequest, patient_id: int) -> HttpResponse:
     return render(request, "patients/patient_detail.html", _detail_context(request, patient))
 
 
+def _patient_form(request: HttpRequest, **kwargs) -> PatientForm:
+    return PatientForm(
+        request.POST or None,
+        patients=_visible(request),
+        scope=access.scope_of(request.user),
+        **kwargs,
+    )
+
+
 @role_required(*EDITORS)
 def patient_create_view(request: HttpRequest) -> HttpResponse:
-    form = PatientForm(request.POST or None, include_status=False)
+    form = _patient_form(request, include_status=False)
     duplicates: list[Patient] = []
+    hidden_duplicates = 0
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         if not request.POST.get("confirm_duplicates"):
-            duplicates = list(
+            duplicates, hidden_duplicates = _split_duplicates(
+                request,
                 selectors.likely_duplicates_for(
                     last_name=data["last_name"],
                     first_name=data["first_name"],
                     birth_date=data["birth_date"],
                     phone=data["phone"],
-                )
+                ),
             )
-        if not duplicates:
+        if not duplicates and not hidden_duplicates:
             try:
                 patient, flagged = services.patient_create(
                     actor=request.user, request=request, **data
@@ -139,6 +178,7 @@ def patient_create_view(request: HttpRequest) -> HttpResponse:
             except services.PatientError as exc:
                 _add_error(form, exc)
             else:
+                flagged, _hidden = _split_duplicates(request, flagged)
                 if flagged:
                     messages.warning(
                         request,
@@ -150,7 +190,12 @@ def patient_create_view(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "patients/patient_form.html",
-        {"form": form, "duplicates": duplicates, "patient": None},
+        {
+            "form": form,
+            "duplicates": duplicates,
+            "hidden_duplicates": hidden_duplicates,
+            "patient": None,
+        },
         status=400 if form.errors else 200,
     )
 
@@ -162,7 +207,7 @@ def patient_edit_view(request: HttpRequest, patient_id: int) -> HttpResponse:
         messages.error(request, _("This card was merged into another; edit that one."))
         return redirect("patients:detail", patient_id=patient.merged_into_id)
     # The form works on a copy so that the page header keeps the saved name.
-    form = PatientForm(request.POST or None, instance=copy.copy(patient))
+    form = _patient_form(request, instance=copy.copy(patient))
     if request.method == "POST" and form.is_valid():
         try:
             services.patient_update(
@@ -217,7 +262,7 @@ def consent_record_view(request: HttpRequest, patient_id: int) -> HttpResponse:
 @require_POST
 def family_link_view(request: HttpRequest, patient_id: int) -> HttpResponse:
     patient = _get_patient(request, patient_id)
-    form = FamilyLinkForm(request.POST)
+    form = FamilyLinkForm(request.POST, patients=_visible(request))
     if form.is_valid():
         try:
             services.family_link(
@@ -255,8 +300,9 @@ def patient_merge_view(request: HttpRequest, patient_id: int) -> HttpResponse:
         messages.info(request, _("This card was merged already."))
         return redirect("patients:detail", patient_id=source.pk)
     target, target_error = None, ""
+    visible = _visible(request)
     if request.method == "POST":
-        form = MergeForm(request.POST, source=source)
+        form = MergeForm(request.POST, source=source, patients=visible)
         if form.is_valid():
             target = form.cleaned_data["target"]
             try:
@@ -274,7 +320,9 @@ def patient_merge_view(request: HttpRequest, patient_id: int) -> HttpResponse:
         else:
             target, _error = _merge_target(form, request.POST.get("target"))
     else:
-        form = MergeForm(source=source, initial={"target": request.GET.get("target")})
+        form = MergeForm(
+            source=source, patients=visible, initial={"target": request.GET.get("target")}
+        )
         target, target_error = _merge_target(form, request.GET.get("target"))
     audit_record(action=AuditAction.READ, request=request, obj=source)
     if target is not None:
@@ -282,7 +330,10 @@ def patient_merge_view(request: HttpRequest, patient_id: int) -> HttpResponse:
     query = request.GET.get("q", "")
     candidates = []
     if query:
-        candidates = list(selectors.patient_search(query=query).exclude(pk=source.pk)[:20])
+        candidates = list(
+            selectors.patient_search(query=query, patients=visible).exclude(pk=source.pk)[:20]
+        )
+    duplicates, _hidden = _split_duplicates(request, selectors.likely_duplicates(patient=source))
     return render(
         request,
         "patients/patient_merge.html",
@@ -290,7 +341,7 @@ def patient_merge_view(request: HttpRequest, patient_id: int) -> HttpResponse:
             "source": source,
             "target": target,
             "form": form,
-            "duplicates": list(selectors.likely_duplicates(patient=source)),
+            "duplicates": duplicates,
             "candidates": candidates,
             "q": query,
             "target_error": target_error,

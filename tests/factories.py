@@ -14,6 +14,14 @@ class BranchFactory(factory.django.DjangoModelFactory):
     address = "Moscow, Tverskaya 1"
 
 
+MAIN_BRANCH_NAME = "Main"
+
+
+def main_branch() -> Branch:
+    """The branch the fixtures' staff and patients belong to unless a test says other."""
+    return BranchFactory(name=MAIN_BRANCH_NAME)
+
+
 class SpecialtyFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Specialty
@@ -30,7 +38,7 @@ class PatientFactory(factory.django.DjangoModelFactory):
     first_name = factory.Faker("first_name", locale="ru_RU")
     birth_date = factory.Faker("date_of_birth", minimum_age=1, maximum_age=90)
     phone = factory.Sequence(lambda n: f"+7999{n:07d}")
-    home_branch = factory.SubFactory(BranchFactory)
+    home_branch = factory.SubFactory(BranchFactory, name=MAIN_BRANCH_NAME)
 
 
 class TOTPDeviceFactory(factory.django.DjangoModelFactory):

@@ -1,7 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from clinic_crm.forms import FilterForm
+from clinic_crm.forms import DateField, FilterForm
 from clinic_crm.staff.models import User
 
 from .models import AuditAction
@@ -15,12 +15,8 @@ class AuditFilterForm(FilterForm):
         choices=[("", _("Any action")), *AuditAction.choices], required=False, label=_("Action")
     )
     patient_id = forms.IntegerField(required=False, min_value=1, label=_("Patient id"))
-    date_from = forms.DateField(
-        required=False, label=_("From"), widget=forms.DateInput(attrs={"type": "date"})
-    )
-    date_to = forms.DateField(
-        required=False, label=_("To"), widget=forms.DateInput(attrs={"type": "date"})
-    )
+    date_from = DateField(required=False, label=_("From"))
+    date_to = DateField(required=False, label=_("To"))
 
     def clean(self):
         data = super().clean()

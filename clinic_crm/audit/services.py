@@ -3,6 +3,7 @@ every login outcome goes through :func:`audit_record`."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
@@ -58,4 +59,15 @@ def audit_record(
         user_agent=request.META.get("HTTP_USER_AGENT", "")[:300] if request is not None else "",
         path=request.path[:300] if request is not None else "",
         details=details or {},
+    )
+
+
+def audit_list_read(
+    *, request: HttpRequest, page: str, patient_ids: Iterable[int | None]
+) -> AuditEvent:
+    """One row for a page or API response that lists patients (a search, a calendar, a
+    worklist): who read which patients' data, by their ids."""
+    ids = sorted({pk for pk in patient_ids if pk is not None})
+    return audit_record(
+        action=AuditAction.READ, request=request, details={"page": page, "patient_ids": ids}
     )

@@ -1,5 +1,5 @@
-from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.core.paginator import InvalidPage, Paginator
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from clinic_crm.staff.access import role_required
@@ -22,7 +22,10 @@ def audit_list_view(request: HttpRequest) -> HttpResponse:
             "date_from": data["date_from"],
             "date_to": data["date_to"],
         }
-    page = Paginator(audit_events(**filters), 50).get_page(request.GET.get("page"))
+    try:
+        page = Paginator(audit_events(**filters), 50).page(request.GET.get("page") or 1)
+    except (InvalidPage, OverflowError) as exc:  # not a number, or past the last page
+        raise Http404 from exc
     query = request.GET.copy()
     query.pop("page", None)
     template = "audit/audit_list_rows.html" if request.htmx else "audit/audit_list.html"

@@ -1,7 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from clinic_crm.forms import FilterForm
+from clinic_crm.forms import DateField, FilterForm
 
 from .models import Message, MessageChannel, MessageKind
 
@@ -18,12 +18,8 @@ class OutboxFilterForm(FilterForm):
         required=False,
         label=_("Channel"),
     )
-    date_from = forms.DateField(
-        required=False, label=_("From"), widget=forms.DateInput(attrs={"type": "date"})
-    )
-    date_to = forms.DateField(
-        required=False, label=_("To"), widget=forms.DateInput(attrs={"type": "date"})
-    )
+    date_from = DateField(required=False, label=_("From"))
+    date_to = DateField(required=False, label=_("To"))
 
     def clean(self):
         data = super().clean()

@@ -1,9 +1,13 @@
 from __future__ import annotations
 
 import json
+import logging
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.core.exceptions import SuspiciousOperation
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http.multipartparser import MultiPartParserError
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone, translation
 from django.utils.crypto import constant_time_compare
@@ -18,14 +22,27 @@ from clinic_crm.staff.roles import Role
 from journeys.services.scheduling import branch_zone
 from patients.models import Language, Patient
 
-from .backends import backend_for
+from .backends import backend_for, channel_enabled
 from .forms import OutboxFilterForm
 from .links import VisitLinkProblem, feel_link_target, optout_target, visit_link_target
-from .models import PATIENT_KIND_LABELS, Message, MessageChannel, MessageKind
-from .selectors import outbox_daily_counts, outbox_messages
-from .services import delivery_reports_record, message_optout, message_retry
+from .models import PATIENT_KIND_LABELS, LinkAnswer, Message, MessageChannel, MessageKind
+from .selectors import link_answer_find, outbox_daily_counts, outbox_messages
+from .services import (
+    FEEL_COMMENT_MAX_LENGTH,
+    VISIT_ANSWERS,
+    VISIT_NOTE_MAX_LENGTH,
+    AnswerTextInvalid,
+    delivery_reports_record,
+    feel_answer_record,
+    message_optout,
+    message_retry,
+    visit_answer_record,
+)
+
+logger = logging.getLogger("clinic_crm.messaging")
 
 OUTBOX_PAGE = 50
+MAX_OUTBOX_PAGE = 10_000
 
 
 @role_required(Role.MANAGER)
@@ -37,21 +54,27 @@ def outbox_view(request: HttpRequest) -> HttpResponse:
         filters = {k: v for k, v in form.cleaned_data.items() if v}
     elif form.is_bound:
         filters = None
-    try:
-        page = max(int(request.GET.get("page", 1)), 1)
-    except ValueError:
-        page = 1
+    page_text = request.GET.get("page") or "1"
+    if not page_text.isdigit() or not 1 <= int(page_text) <= MAX_OUTBOX_PAGE:
+        raise Http404
+    page = int(page_text)
     rows, counts = [], []
     if filters is not None:
         start = (page - 1) * OUTBOX_PAGE
         rows = list(outbox_messages(**filters)[start : start + OUTBOX_PAGE + 1])
+        if not rows and page > 1:
+            raise Http404  # past the last page
         counts = outbox_daily_counts(
             **{k: v for k, v in filters.items() if k in ("date_from", "date_to", "kind", "channel")}
         )
     audit_record(
         action=AuditAction.READ,
         request=request,
-        details={"page": "outbox", "filters": {k: str(v) for k, v in (filters or {}).items()}},
+        details={
+            "page": "outbox",
+            "filters": {k: str(v) for k, v in (filters or {}).items()},
+            "patient_ids": sorted({m.patient_id for m in rows[:OUTBOX_PAGE]}),
+        },
     )
     query = request.GET.copy()
     query.pop("page", None)
@@ -109,31 +132,63 @@ def optout_view(request: HttpRequest, token: str) -> HttpResponse:
     return render(request, "messaging/optout.html", {"kind": kind_label})
 
 
+# A delivery report is a few fields; anything much bigger is not one.
+CALLBACK_MAX_BYTES = 64 * 1024
+
+
+def _callback_fields(request: HttpRequest) -> tuple[dict | None, str, int]:
+    """The fields of a provider's callback (form, or a JSON object), else None with what
+    is wrong and the status to answer."""
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    if length > CALLBACK_MAX_BYTES:
+        return None, "body too large", 413
+    try:
+        if request.content_type == "application/json":
+            data = json.loads(request.body or b"{}")
+        else:
+            if request.content_type == "application/x-www-form-urlencoded":
+                request.body.decode()  # Django would read bad bytes as U+FFFD
+            data = request.POST.dict()
+    except RecursionError:  # thousands of nested brackets
+        return None, "JSON nested too deeply", 400
+    except UnicodeDecodeError:
+        return None, "body is not UTF-8", 400
+    except ValueError:  # not JSON
+        return None, "invalid JSON", 400
+    except (SuspiciousOperation, MultiPartParserError):  # too many fields, broken multipart
+        return None, "unreadable body", 400
+    if not isinstance(data, dict):
+        return None, "expected an object", 400
+    if not all(isinstance(value, str | int | float | bool | None) for value in data.values()):
+        return None, "fields must be plain values", 400
+    return data, "", 200
+
+
 @csrf_exempt
 @public
 @require_POST
 def delivery_callback_view(request: HttpRequest, channel: str, token: str) -> HttpResponse:
-    """Where a provider reports delivery. The secret in the address is the credential."""
+    """Where a provider reports delivery. The secret in the address is the credential.
+    Whatever the body, the answer is a report count or a 4xx, never an error page: a
+    channel that is off has no callback (404), a body we can't read is refused (400)."""
     expected = settings.MESSAGING_CALLBACK_TOKEN
     if not expected or not constant_time_compare(token, expected):
         raise Http404
-    if channel not in MessageChannel.values:
+    if channel not in MessageChannel.values or not channel_enabled(channel):
         raise Http404
-    if request.content_type == "application/json":
-        try:
-            data = json.loads(request.body or b"{}")
-        except ValueError:
-            return JsonResponse({"error": "invalid JSON"}, status=400)
-        if not isinstance(data, dict):
-            return JsonResponse({"error": "expected an object"}, status=400)
-    else:
-        data = request.POST.dict()
-    reports = backend_for(channel).parse_delivery_report(data)
+    data, problem, status = _callback_fields(request)
+    if data is None:
+        return JsonResponse({"error": problem}, status=status)
+    try:
+        reports = backend_for(channel).parse_delivery_report(data)
+    except (AttributeError, KeyError, TypeError, ValueError) as exc:
+        logger.warning("unreadable %s delivery report: %r", channel, exc)
+        return JsonResponse({"error": "unexpected fields"}, status=400)
     updated = delivery_reports_record(channel=channel, reports=reports)
     return JsonResponse({"reports": len(reports), "updated": updated})
-
-
-VISIT_ACTIONS = ("confirm", "cancel", "reschedule")
 
 
 def visit_zone(visit):
@@ -144,15 +199,20 @@ def _visit_problem(request: HttpRequest, message: str, status: int = 200) -> Htt
     return render(request, "messaging/visit_answer.html", {"problem": message}, status=status)
 
 
+def _already_answered(answer: LinkAnswer, patient: Patient) -> dict:
+    """What the page says about an answer given before: which, and when (the patient's
+    time)."""
+    zone = ZoneInfo(patient.time_zone or settings.TIME_ZONE)
+    return {"answered": answer, "answered_at": timezone.localtime(answer.answered_at, zone)}
+
+
 @csrf_exempt  # the signed token is the credential, not a session
 @public
 def visit_answer_view(request: HttpRequest, token: str) -> HttpResponse:
     """The reminder's link: the patient confirms the visit, cancels it, or asks for
-    another time. Shows only what the reminder already said (when, who, where)."""
+    another time, once. Shows only what the reminder already said (when, who, where)."""
     from journeys.errors import JourneyError
     from journeys.models import Visit
-
-    from .services import visit_answer_record
 
     try:
         visit_id, start = visit_link_target(token)
@@ -178,33 +238,43 @@ def visit_answer_view(request: HttpRequest, token: str) -> HttpResponse:
             patient_id=visit.patient_id,
             details={"via": "visit_link"},
         )
-        done = ""
+        context: dict = {"note_max_length": VISIT_NOTE_MAX_LENGTH}
+        status = 200
         if request.method == "POST":
             action = request.POST.get("action", "")
-            if action not in VISIT_ACTIONS:
+            if action not in VISIT_ANSWERS:
                 return _visit_problem(request, _("Choose one of the buttons."), status=400)
             try:
-                visit_answer_record(visit=visit, action=action, note=request.POST.get("note", ""))
+                outcome = visit_answer_record(
+                    visit=visit, action=action, note=request.POST.get("note", "")
+                )
+            except AnswerTextInvalid as error:
+                context["note_error"], status = str(error), 400
             except JourneyError as error:
                 return _visit_problem(request, str(error))
-            done = action
-        context = {
-            "visit": visit,
-            "when": timezone.localtime(visit.starts_at, visit_zone(visit)),
-            "doctor": str(visit.doctor),
-            "done": done,
-            "can_change": visit.status in Visit.UPCOMING and visit.starts_at > timezone.now(),
-        }
-        return render(request, "messaging/visit_answer.html", context)
+            else:
+                if outcome.recorded:
+                    context["done"] = action
+                else:
+                    context.update(_already_answered(outcome.answer, visit.patient))
+        else:
+            answered = link_answer_find(link=LinkAnswer.Link.VISIT, visit=visit)
+            if answered is not None:
+                context.update(_already_answered(answered, visit.patient))
+        context.update(
+            visit=visit,
+            when=timezone.localtime(visit.starts_at, visit_zone(visit)),
+            doctor=str(visit.doctor),
+            can_change=visit.status in Visit.UPCOMING and visit.starts_at > timezone.now(),
+        )
+        return render(request, "messaging/visit_answer.html", context, status=status)
 
 
 @csrf_exempt  # the signed token is the credential, not a session
 @public
 def feel_answer_view(request: HttpRequest, token: str) -> HttpResponse:
-    """ "How do you feel?": one tap. "Not well" opens a task for the curator."""
+    """ "How do you feel?": one tap, once. "Not well" opens a task for the curator."""
     from journeys.models import Visit
-
-    from .services import feel_answer_record
 
     visit_id = feel_link_target(token)
     visit = (
@@ -215,16 +285,31 @@ def feel_answer_view(request: HttpRequest, token: str) -> HttpResponse:
     if visit is None:
         return render(request, "messaging/feel_answer.html", {"invalid": True}, status=404)
     with translation.override(visit.patient.preferred_language or "ru"):
+        context: dict = {"visit": visit, "comment_max_length": FEEL_COMMENT_MAX_LENGTH}
         answer = ""
         if request.method == "POST":
             answer = request.POST.get("answer", "")
-            if answer not in ("well", "unwell"):
+            if answer not in (LinkAnswer.Answer.WELL, LinkAnswer.Answer.UNWELL):
                 return render(
-                    request, "messaging/feel_answer.html", {"visit": visit, "bad": True}, status=400
+                    request, "messaging/feel_answer.html", {**context, "bad": True}, status=400
                 )
-            feel_answer_record(
-                visit=visit, well=answer == "well", comment=request.POST.get("comment", "")
-            )
+            try:
+                outcome = feel_answer_record(
+                    visit=visit,
+                    well=answer == LinkAnswer.Answer.WELL,
+                    comment=request.POST.get("comment", ""),
+                )
+            except AnswerTextInvalid as error:
+                context["comment_error"] = str(error)
+                return render(request, "messaging/feel_answer.html", context, status=400)
+            if outcome.recorded:
+                context["answer"] = answer
+            else:
+                context.update(_already_answered(outcome.answer, visit.patient))
+        else:
+            answered = link_answer_find(link=LinkAnswer.Link.FEEL, visit=visit)
+            if answered is not None:
+                context.update(_already_answered(answered, visit.patient))
         audit_record(
             action=AuditAction.READ,
             request=request,
@@ -232,7 +317,7 @@ def feel_answer_view(request: HttpRequest, token: str) -> HttpResponse:
             patient_id=visit.patient_id,
             details={"via": "feel_link", "answer": answer},
         )
-        return render(request, "messaging/feel_answer.html", {"visit": visit, "answer": answer})
+        return render(request, "messaging/feel_answer.html", context)
 
 
 @require_POST

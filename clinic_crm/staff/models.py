@@ -104,6 +104,14 @@ class StaffProfile(models.Model):
         related_name="staff_profiles",
         verbose_name=_("branch"),
     )
+    all_branches = models.BooleanField(
+        _("works for every branch"),
+        default=False,
+        help_text=_(
+            "For administrators: book and route patients of every branch (a call centre). "
+            "Otherwise an administrator works within their own branch."
+        ),
+    )
     specialty = models.ForeignKey(
         "journeys.Specialty",
         on_delete=models.PROTECT,

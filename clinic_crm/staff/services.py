@@ -44,6 +44,7 @@ def staff_create(
     first_name: str = "",
     last_name: str = "",
     branch=None,
+    all_branches: bool = False,
     specialty=None,
     short_bio: str = "",
 ) -> tuple[User, str | None]:
@@ -76,7 +77,13 @@ def staff_create(
     user.save()
     group, _created = Group.objects.get_or_create(name=role)
     user.groups.add(group)
-    StaffProfile.objects.create(user=user, branch=branch, specialty=specialty, short_bio=short_bio)
+    StaffProfile.objects.create(
+        user=user,
+        branch=branch,
+        all_branches=all_branches,
+        specialty=specialty,
+        short_bio=short_bio,
+    )
     return user, generated
 
 
@@ -140,7 +147,7 @@ def totp_enrolment_confirm(*, request: HttpRequest, user: User, token: str) -> l
                 device.confirmed = True
                 device.save(update_fields=["confirmed"])
                 TOTPDevice.objects.filter(user=user, confirmed=False).delete()
-                otp_login(request, device)
+                _session_verify(request, device)
                 audit_record(action=AuditAction.OTP_ENROLLED, request=request, actor=user)
                 return backup_codes_issue(request=request, user=user)
     raise StaffError(error)
@@ -157,6 +164,14 @@ def backup_codes_issue(*, request: HttpRequest | None, user: User) -> list[str]:
     StaticToken.objects.bulk_create(StaticToken(device=device, token=code) for code in codes)
     audit_record(action=AuditAction.BACKUP_CODES_ISSUED, request=request, actor=user)
     return codes
+
+
+def _session_verify(request: HttpRequest, device) -> None:
+    """Marks the session as verified by ``device`` under a new session key: a key that
+    was seen before the second factor (it existed from the password step) must not be
+    the one that opens data."""
+    otp_login(request, device)
+    request.session.cycle_key()
 
 
 def _looks_like_totp(token: str) -> bool:
@@ -195,7 +210,7 @@ def _second_factor_check(*, request: HttpRequest, user: User, token: str) -> str
             return _throttle_message(info)
     for device in devices:
         if device.verify_token(token):
-            otp_login(request, device)
+            _session_verify(request, device)
             audit_record(
                 action=AuditAction.OTP_SUCCESS,
                 request=request,

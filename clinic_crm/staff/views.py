@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 import segno
 from django.conf import settings
 from django.contrib import messages
@@ -12,7 +14,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from clinic_crm.audit.models import AuditAction
-from clinic_crm.audit.services import audit_record
+from clinic_crm.audit.services import audit_list_read, audit_record
+from clinic_crm.forms import has_control_characters
 
 from . import selectors, services
 from .access import password_only, public, role_required
@@ -24,9 +27,19 @@ BACKUP_CODES_SESSION_KEY = "staff_backup_codes_once"
 
 
 def _safe_next(request: HttpRequest, default: str = "staff:home") -> str:
+    """Where to go after logging in: ``next`` when it is a path on this site without
+    control characters (a CR/LF would split the Location header), else ``default``."""
     target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    if (
+        target
+        # A path on this site: anything else ("9999-12-31") would be read by redirect()
+        # as the name of a view.
+        and target.startswith("/")
+        and not target.startswith(("//", "/\\"))
+        and not has_control_characters(target, allowed="")
+        and url_has_allowed_host_and_scheme(
+            target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        )
     ):
         return target
     return default
@@ -39,15 +52,16 @@ class LoginView(auth_views.LoginView):
     authentication_form = LoginForm
     redirect_authenticated_user = False
 
+    def get_redirect_url(self) -> str:
+        return _safe_next(self.request, default="")
+
     def form_valid(self, form):
         super().form_valid(form)
         target = "staff:otp" if services.has_confirmed_totp(form.get_user()) else "staff:enrol"
         response = redirect(target)
-        next_url = self.request.POST.get("next")
-        if next_url and url_has_allowed_host_and_scheme(
-            next_url, allowed_hosts={self.request.get_host()}
-        ):
-            response["Location"] += "?next=" + next_url
+        next_url = self.get_redirect_url()
+        if next_url:
+            response["Location"] += "?" + urlencode({"next": next_url})
         return response
 
     def form_invalid(self, form):
@@ -85,7 +99,7 @@ def otp_view(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "staff/otp.html",
-        {"form": form, "next": request.GET.get("next", "")},
+        {"form": form, "next": _safe_next(request, default="")},
         status=status,
     )
 
@@ -141,10 +155,24 @@ def home_view(request: HttpRequest) -> HttpResponse:
     if role is None:
         return render(request, "staff/no_role.html", status=403)
     context = {"role": role}
+    profile = getattr(request.user, "profile", None)
+    if role != Role.MANAGER and not (profile and (profile.branch_id or profile.all_branches)):
+        messages.warning(
+            request,
+            _(
+                "Your staff profile names no branch: you see only the patients in your own "
+                "care. Ask a manager to set your branch."
+            ),
+        )
     if role == Role.DOCTOR:
         from journeys.selectors_home import doctor_day
 
         context["today_visits"] = list(doctor_day(doctor=request.user))
+        audit_list_read(
+            request=request,
+            page="doctor's day",
+            patient_ids=[v.patient_id for v in context["today_visits"]],
+        )
     return render(request, f"staff/home_{role}.html", context)
 
 

@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from clinic_crm.audit.models import AuditAction
 from clinic_crm.audit.services import audit_record
 from clinic_crm.staff.roles import Role
+from journeys import access
 from journeys.errors import JourneyError
 from journeys.models import ChecklistCompletion, ChecklistItem, ChecklistTemplate, Visit
 
@@ -34,6 +35,8 @@ def _check_may_tick(*, actor, visit: Visit, template: ChecklistTemplate) -> None
     if template.audience == ChecklistTemplate.Audience.ADMINISTRATOR:
         if not actor.has_role(Role.ADMINISTRATOR):
             raise JourneyError(_("Only administrators tick the items of this checklist."))
+        if not access.can_schedule_at(actor, visit.branch_id):
+            raise JourneyError(_("Only the front desk of the visit's branch ticks this checklist."))
     elif not actor.has_role(Role.DOCTOR):
         raise JourneyError(_("Only doctors tick the items of this checklist."))
     elif visit.doctor_id != actor.pk:

@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from clinic_crm import limits
 from clinic_crm.audit.models import AuditAction
 from clinic_crm.audit.services import audit_record
 from clinic_crm.staff.roles import Role
@@ -32,6 +33,12 @@ from .events import after_journey_change, journey_event_record
 
 Kind = JourneyEvent.Kind
 PlanStatus = TreatmentPlan.Status
+
+
+def _check_text(value: str, *, limit: int) -> None:
+    problem = limits.text_problem(value or "", limit=limit)
+    if problem:
+        raise JourneyError(problem)
 
 
 @dataclass(frozen=True)
@@ -106,6 +113,9 @@ def plan_option_add(
         raise JourneyError(_("An option needs at least one stage."))
     if cost_estimate < 0:
         raise JourneyError(_("The cost estimate can't be negative."))
+    _check_text(expected_result, limit=limits.PURPOSE)
+    for spec in stages:
+        _check_text(spec.purpose, limit=limits.PURPOSE)
     position = plan.options.count() + 1
     option = PlanOption.objects.create(
         plan=plan,
@@ -198,6 +208,7 @@ def plan_abandon(*, actor, plan: TreatmentPlan, reason: str) -> TreatmentPlan:
     reason = (reason or "").strip()
     if not reason:
         raise JourneyError(_("Say why the plan is abandoned."))
+    _check_text(reason, limit=limits.REASON)
     if plan.status not in TreatmentPlan.OPEN_STATUSES:
         raise JourneyError(_("This plan is already closed."))
     plan.status = PlanStatus.ABANDONED
@@ -222,6 +233,7 @@ def plan_change_lead_doctor(
     note = (handover_note or "").strip()
     if not note:
         raise JourneyError(_("Write a handover note for the new doctor."))
+    _check_text(note, limit=limits.NOTE)
     if not doctor.has_role(Role.DOCTOR):
         raise JourneyError(_("%(name)s is not a doctor.") % {"name": doctor})
     if doctor.pk == plan.lead_doctor_id:
@@ -252,6 +264,7 @@ def journey_note_add(*, actor, patient, text: str, plan: TreatmentPlan | None = 
     text = (text or "").strip()
     if not text:
         raise JourneyError(_("The note is empty."))
+    _check_text(text, limit=limits.NOTE)
     if plan is not None and plan.patient_id != patient.pk:
         raise JourneyError(_("That plan belongs to another patient."))
     return journey_event_record(
@@ -430,6 +443,10 @@ def visit_complete(
                 "or finish the treatment with a check-up date."
             )
         )
+    if isinstance(next_step, HandOff):
+        _check_text(next_step.reason, limit=limits.REASON)
+    if isinstance(next_step, FinishCare):
+        _check_text(next_step.note, limit=limits.NOTE)
     visit = (
         Visit.objects.select_for_update(of=("self",))
         .select_related("stage__option__plan", "service", "patient", "branch", "doctor")

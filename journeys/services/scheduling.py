@@ -24,6 +24,7 @@ from django.db import IntegrityError, OperationalError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from clinic_crm import limits
 from clinic_crm.audit.models import AuditAction
 from clinic_crm.audit.services import audit_record
 from clinic_crm.staff.roles import Role
@@ -628,6 +629,9 @@ def visit_cancel(*, actor, visit: Visit, by_patient: bool, reason: str) -> Visit
         raise JourneyError(_("Say why the visit is cancelled."))
     if len(reason) > Visit._meta.get_field("cancel_reason").max_length:
         raise JourneyError(_("The reason is too long; keep it under 300 characters."))
+    problem = limits.text_problem(reason, limit=limits.SHORT)
+    if problem:
+        raise JourneyError(problem)
     if visit.status not in Visit.UPCOMING:
         raise JourneyError(
             _("Only scheduled or confirmed visits can be cancelled; this one is %(status)s.")

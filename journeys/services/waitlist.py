@@ -128,6 +128,7 @@ def freed_slot_offer(*, visit: Visit) -> Task | None:
     task = Task(
         kind=Task.Kind.SLOT_OFFER,
         patient_id=first.patient_id,
+        branch_id=visit.branch_id,
         cause_key=f"slot:{visit.pk}",
         due_at=min(visit.starts_at, timezone.now() + timedelta(hours=2)),
         title=_("Offer the freed slot %(when)s with %(doctor)s")

@@ -17,6 +17,7 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from clinic_crm import limits
 from journeys.models import Handoff, Stage, Task, TreatmentPlan, Visit
 from journeys.selectors import recall_answered, visit_recalls_due
 
@@ -248,6 +249,7 @@ def rule_recalls_due(*, patient_id: int | None = None) -> RuleResult:
                 patient_id=row.patient_id,
                 plan=row if is_plan else None,
                 assignee_id=row.curator_id if is_plan else None,
+                branch_id=row.branch_id,
                 cause_key=cause,
                 due_at=now + timedelta(days=3),
                 title=title,
@@ -275,6 +277,9 @@ def task_close(*, actor, task: Task, outcome: str) -> Task:
     outcome = (outcome or "").strip()
     if not outcome:
         raise JourneyError(_("Write what came of it."))
+    problem = limits.text_problem(outcome, limit=limits.OUTCOME)
+    if problem:
+        raise JourneyError(problem)
     updated = Task.objects.filter(pk=task.pk, state__in=Task.OPEN_STATES).update(
         state=Task.State.DONE, outcome=outcome, closed_at=timezone.now()
     )
@@ -308,6 +313,7 @@ def task_open_once(
         patient_id=visit.patient_id,
         plan=plan,
         assignee=plan.curator if plan is not None else None,
+        branch_id=visit.branch_id,
         cause_key=f"{cause}:{visit.pk}",
         due_at=(now or timezone.now()) + due_in,
         title=title,

@@ -4,14 +4,16 @@ managers' completion rates page."""
 
 from __future__ import annotations
 
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_POST
 
+from clinic_crm.audit.models import AuditAction
+from clinic_crm.audit.services import audit_record
 from clinic_crm.staff.access import role_required
 from clinic_crm.staff.roles import Role
+from journeys import access
 from journeys.errors import JourneyError
 from journeys.forms_checklists import ChecklistRatesFilterForm
 from journeys.models import ChecklistItem, ChecklistTemplate, Visit
@@ -21,7 +23,6 @@ from journeys.selectors_checklists import (
     checklist_completion_rates,
     visit_checklists,
 )
-from journeys.selectors_scheduling import branches_for
 from journeys.services.checklists import checklist_item_toggle
 
 READ_ROLES = (Role.ADMINISTRATOR, Role.DOCTOR, Role.MANAGER)
@@ -30,14 +31,12 @@ Audience = ChecklistTemplate.Audience
 
 
 def _visit_or_404(request: HttpRequest, visit_id: int) -> Visit:
-    """The visit, if the user may open it in the calendar: administrators and managers
-    any; a doctor their own visits and those at branches where they work."""
-    visit = get_object_or_404(Visit.objects.select_related("branch"), pk=visit_id)
-    user = request.user
-    if user.has_role(Role.ADMINISTRATOR, Role.MANAGER) or visit.doctor_id == user.pk:
-        return visit
-    if not branches_for(user=user).filter(pk=visit.branch_id).exists():
-        raise PermissionDenied
+    """The visit, if its patient is one the user may see (the access rule); else 404."""
+    visit = access.visit_or_404(request.user, visit_id, Visit.objects.select_related("branch"))
+    if request.method == "GET":
+        audit_record(
+            action=AuditAction.READ, request=request, obj=visit, details={"page": "checklists"}
+        )
     return visit
 
 
@@ -46,7 +45,7 @@ def _editable(request: HttpRequest, visit: Visit, template: ChecklistTemplate) -
     if visit.status in Visit.CANCELLED:
         return False
     if template.audience == Audience.ADMINISTRATOR:
-        return request.user.has_role(Role.ADMINISTRATOR)
+        return access.can_change_visit(request.user, visit)
     return request.user.has_role(Role.DOCTOR) and visit.doctor_id == request.user.pk
 
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -13,7 +14,7 @@ from clinic_crm.audit.models import AuditAction
 from clinic_crm.audit.services import audit_record
 from clinic_crm.staff.access import role_required
 from clinic_crm.staff.roles import Role
-from journeys import selectors
+from journeys import access, selectors
 from journeys.errors import JourneyError
 from journeys.forms import (
     ChangeDoctorForm,
@@ -26,18 +27,19 @@ from journeys.forms import (
 )
 from journeys.models import JourneyEvent, PlanOption, Stage, TreatmentPlan, Visit
 from journeys.services import plans as plan_services
+from patients import access as patient_access
 from patients.models import Patient
-from patients.selectors import branch_scope, patient_visible
 
 ALL_STAFF = tuple(Role.values)
 CLINICAL_WRITERS = (Role.DOCTOR, Role.CURATOR)
 
 
 def _patient_or_404(request: HttpRequest, patient_id: int) -> Patient:
-    """The patient, if the user's branch lets them see the record (doctors and curators
-    see their branch's patients); otherwise 404, as if it did not exist."""
-    visible = patient_visible(branch_id=branch_scope(request.user))
-    return get_object_or_404(visible.select_related("home_branch"), pk=patient_id)
+    """The patient if the access rule lets the user see the record; otherwise 404, as if
+    it did not exist."""
+    return patient_access.patient_or_404(
+        request.user, patient_id, Patient.objects.select_related("home_branch")
+    )
 
 
 @role_required(*ALL_STAFF)
@@ -46,6 +48,12 @@ def timeline_view(request: HttpRequest, patient_id: int) -> HttpResponse:
     kinds = [k for k in request.GET.getlist("kind") if k in JourneyEvent.Kind.values]
     if request.htmx and request.GET.get("fragment") == "events":
         events = list(selectors.timeline_events(patient_id=patient.pk, kinds=kinds))
+        audit_record(
+            action=AuditAction.READ,
+            request=request,
+            obj=patient,
+            details={"page": "timeline events", "kinds": kinds},
+        )
         return render(
             request, "journeys/timeline_events.html", {"events": events, "patient": patient}
         )
@@ -70,6 +78,10 @@ def timeline_view(request: HttpRequest, patient_id: int) -> HttpResponse:
 @role_required(Role.DOCTOR)
 def plan_create_view(request: HttpRequest, patient_id: int) -> HttpResponse:
     patient = _patient_or_404(request, patient_id)
+    if request.method == "GET":
+        audit_record(
+            action=AuditAction.READ, request=request, obj=patient, details={"page": "new plan"}
+        )
     initial = {"lead_doctor": request.user.pk, "branch": patient.home_branch_id}
     form = PlanCreateForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
@@ -90,12 +102,10 @@ def plan_create_view(request: HttpRequest, patient_id: int) -> HttpResponse:
 
 
 def _plan_or_404(request: HttpRequest, plan_id: int) -> TreatmentPlan:
-    visible = patient_visible(branch_id=branch_scope(request.user))
-    return get_object_or_404(
-        TreatmentPlan.objects.filter(patient__in=visible).select_related(
-            "patient", "lead_doctor", "curator", "branch"
-        ),
-        pk=plan_id,
+    return access.plan_or_404(
+        request.user,
+        plan_id,
+        TreatmentPlan.objects.select_related("patient", "lead_doctor", "curator", "branch"),
     )
 
 
@@ -121,6 +131,14 @@ def plan_detail_view(request: HttpRequest, plan_id: int) -> HttpResponse:
 @role_required(Role.DOCTOR)
 def plan_option_add_view(request: HttpRequest, plan_id: int) -> HttpResponse:
     plan = _plan_or_404(request, plan_id)
+    if request.method == "GET":
+        audit_record(
+            action=AuditAction.READ,
+            request=request,
+            obj=plan,
+            patient_id=plan.patient_id,
+            details={"page": "new option"},
+        )
     form = OptionForm(request.POST or None, prefix="option")
     stages = StageFormSet(request.POST or None, prefix="stages")
     if request.method == "POST" and form.is_valid() and stages.is_valid():
@@ -180,7 +198,7 @@ def plan_propose_view(request: HttpRequest, plan_id: int) -> HttpResponse:
 @require_POST
 def plan_choose_view(request: HttpRequest, plan_id: int) -> HttpResponse:
     plan = _plan_or_404(request, plan_id)
-    option = get_object_or_404(PlanOption, pk=request.POST.get("option") or 0)
+    option = get_object_or_404(PlanOption, pk=_int_or_404(request.POST.get("option")), plan=plan)
     return _run(
         request,
         plan,
@@ -239,13 +257,30 @@ def note_add_view(request: HttpRequest, patient_id: int) -> HttpResponse:
     return redirect("journeys:timeline", patient_id=patient.pk)
 
 
+def _int_or_404(value) -> int:
+    if not str(value or "").isdigit() or int(value) > 2**63 - 1:
+        raise Http404
+    return int(value)
+
+
 @role_required(Role.DOCTOR)
 def visit_complete_view(request: HttpRequest, visit_id: int) -> HttpResponse:
-    """The form that closes a visit. It can't be sent without a next step."""
-    visit = get_object_or_404(
+    """The form that closes a visit. It can't be sent without a next step. Only the
+    visit's own doctor opens it; for anyone else the visit does not exist."""
+    visit = access.visit_or_404(
+        request.user,
+        visit_id,
         Visit.objects.select_related("patient", "doctor", "service", "branch", "stage__option"),
-        pk=visit_id,
     )
+    if not access.can_complete_visit(request.user, visit):
+        raise PermissionDenied(_("Only the visit's own doctor completes it."))
+    if request.method == "GET":
+        audit_record(
+            action=AuditAction.READ,
+            request=request,
+            obj=visit,
+            details={"page": "visit completion"},
+        )
     plan = (
         visit.stage.option.plan
         if visit.stage_id

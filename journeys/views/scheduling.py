@@ -18,7 +18,6 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
-from django.utils.dateparse import parse_date
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
@@ -26,9 +25,11 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from clinic_crm.audit.models import AuditAction
-from clinic_crm.audit.services import audit_record
+from clinic_crm.audit.services import audit_list_read, audit_record
+from clinic_crm.forms import sane_date
 from clinic_crm.staff.access import role_required
 from clinic_crm.staff.roles import Role
+from journeys import access
 from journeys import selectors_scheduling as selectors
 from journeys.errors import JourneyError
 from journeys.forms_scheduling import (
@@ -41,7 +42,7 @@ from journeys.forms_scheduling import (
 )
 from journeys.models import Branch, Handoff, Stage, Visit
 from journeys.services import scheduling as services
-from patients.models import Patient
+from patients.access import patients_visible
 from patients.selectors import patient_search
 
 READ_ROLES = (Role.ADMINISTRATOR, Role.DOCTOR, Role.MANAGER)
@@ -50,6 +51,7 @@ GRID_MINUTES = 15
 DEFAULT_DAY = (time(8, 0), time(20, 0))
 VISITS_CHANGED = "visits-changed"
 PATIENT_OPTIONS = 8
+MAX_ID = 2**63 - 1  # ids in query strings beyond a bigint are nobody
 
 STATUS_ACTIONS = {
     "confirm": Visit.Status.CONFIRMED,
@@ -68,12 +70,17 @@ STATUS_NOTICE = {
 # --- helpers ----------------------------------------------------------------------------
 
 
-def _can_write(user) -> bool:
-    return user.has_role(*WRITE_ROLES)
+def _can_write(user, branch_id: int | None = None) -> bool:
+    """Whether the user books and changes visits (at ``branch_id`` when given)."""
+    if branch_id is None:
+        return user.has_role(*WRITE_ROLES)
+    return access.can_schedule_at(user, branch_id)
 
 
 def _pick_branch(request: HttpRequest) -> tuple[Branch, list[Branch]]:
-    branches = list(selectors.branches_for(user=request.user))
+    """The branch asked for, among those the user works with (another one is 404), else
+    the user's own."""
+    branches = list(access.branches_of(request.user))
     if not branches:
         raise Http404(_("There is no branch whose calendar you can open."))
     wanted = request.GET.get("branch", "")
@@ -81,31 +88,29 @@ def _pick_branch(request: HttpRequest) -> tuple[Branch, list[Branch]]:
         if str(branch.pk) == wanted:
             return branch, branches
     if wanted:
-        raise PermissionDenied
+        raise Http404
     home = getattr(getattr(request.user, "profile", None), "branch_id", None)
     return next((b for b in branches if b.pk == home), branches[0]), branches
 
 
 def _safe_date(value) -> date | None:
-    try:
-        return parse_date(str(value or ""))
-    except ValueError:  # well-formed but impossible, e.g. 2026-02-30
-        return None
+    """A day from the query string; nonsense and days outside the sane range are None
+    (the page falls back to today)."""
+    return sane_date(value)
 
 
 def _pick_day(request: HttpRequest, branch: Branch) -> date:
     return _safe_date(request.GET.get("date")) or selectors.local_now(branch).date()
 
 
-def _visit_or_404(request: HttpRequest, visit_id: int) -> Visit:
-    try:
-        visit = selectors.visit_for_panel(visit_id=visit_id)
-    except Visit.DoesNotExist as exc:
-        raise Http404 from exc
-    if not _can_write(request.user):
-        allowed = selectors.branches_for(user=request.user).filter(pk=visit.branch_id)
-        if visit.doctor_id != request.user.pk and not allowed.exists():
-            raise PermissionDenied
+def _visit_or_404(request: HttpRequest, visit_id: int, *, change: bool = False) -> Visit:
+    """The visit if its patient is one the user may see (else 404); with ``change``, also
+    one the user may book and change at its branch (else 403)."""
+    visit = access.visit_or_404(request.user, visit_id, selectors.visits_for_panel())
+    if change and not access.can_change_visit(request.user, visit):
+        raise PermissionDenied(_("Visits of this branch are booked by its own front desk."))
+    if request.method == "GET":  # the panel and the forms name the patient
+        audit_record(action=AuditAction.READ, request=request, obj=visit)
     return visit
 
 
@@ -309,8 +314,8 @@ def _day_context(request: HttpRequest) -> dict:
         "next_day": day + timedelta(days=1),
         "week_start": day - timedelta(days=day.weekday()),
         "calendar": calendar,
-        "grid": _day_grid(calendar, can_book=_can_write(request.user)),
-        "can_write": _can_write(request.user),
+        "grid": _day_grid(calendar, can_book=_can_write(request.user, branch.pk)),
+        "can_write": _can_write(request.user, branch.pk),
     }
 
 
@@ -321,7 +326,8 @@ def _panel_context(request: HttpRequest, visit: Visit, **extra) -> dict:
     visit_day = timezone.localtime(visit.starts_at, zone).date()
     upcoming = visit.status in Visit.UPCOMING
     actions = []
-    if _can_write(request.user):
+    can_write = _can_write(request.user, visit.branch_id)
+    if can_write:
         if visit.status == Visit.Status.SCHEDULED:
             actions.append(("confirm", _("Confirm"), "check2-circle", "outline-primary"))
         if upcoming and visit_day == local_today:
@@ -331,7 +337,7 @@ def _panel_context(request: HttpRequest, visit: Visit, **extra) -> dict:
         if upcoming and visit.starts_at <= now:
             actions.append(("no_show", _("Mark no-show"), "person-x", "outline-danger"))
     offers = []
-    if _can_write(request.user) and visit.status in Visit.CANCELLED and visit.starts_at > now:
+    if can_write and visit.status in Visit.CANCELLED and visit.starts_at > now:
         offers = _freed_slot_offers(visit, zone)
     return {
         "visit": visit,
@@ -340,11 +346,11 @@ def _panel_context(request: HttpRequest, visit: Visit, **extra) -> dict:
         "actions": actions,
         "offers": offers,
         "can_complete": (
-            request.user.has_role(Role.DOCTOR)
+            access.can_complete_visit(request.user, visit)
             and visit.status in (Visit.Status.ARRIVED, Visit.Status.IN_PROGRESS)
         ),
-        "can_move": _can_write(request.user) and upcoming,
-        "can_write": _can_write(request.user),
+        "can_move": can_write and upcoming,
+        "can_write": can_write,
         **extra,
     }
 
@@ -388,7 +394,7 @@ def _freed_slot_offers(visit: Visit, zone) -> list[dict]:
 def _panel(
     request: HttpRequest, visit: Visit, *, notice: str = "", error: str = "", changed: bool = False
 ) -> HttpResponse:
-    visit = selectors.visit_for_panel(visit_id=visit.pk)
+    visit = selectors.visits_for_panel().get(pk=visit.pk)
     return _partial(
         request,
         "journeys/scheduling_visit_panel.html",
@@ -404,6 +410,11 @@ def _panel(
 @role_required(*READ_ROLES)
 def calendar_day_view(request: HttpRequest) -> HttpResponse:
     context = _day_context(request)
+    audit_list_read(
+        request=request,
+        page="calendar day",
+        patient_ids=[v.patient_id for c in context["calendar"].columns for v in c.visits],
+    )
     template = "journeys/calendar_day.html"
     if request.htmx and not request.htmx.history_restore_request:
         template = {
@@ -425,6 +436,11 @@ def calendar_week_view(request: HttpRequest) -> HttpResponse:
     if doctor_id:
         doctor = next((d for d in doctors if str(d.pk) == doctor_id), None)
     week = selectors.calendar_week(branch=branch, week_start=week_start, doctor=doctor)
+    audit_list_read(
+        request=request,
+        page="calendar week",
+        patient_ids=[v.patient_id for r in week.rows for c in r.cells for v in c.visits],
+    )
     zone = week.zone
     for row in week.rows:
         for cell in row.cells:
@@ -439,7 +455,7 @@ def calendar_week_view(request: HttpRequest) -> HttpResponse:
         "next_week": week_start + timedelta(days=7),
         "doctors": doctors,
         "doctor": doctor,
-        "can_write": _can_write(request.user),
+        "can_write": _can_write(request.user, branch.pk),
     }
     template = "journeys/calendar_week.html"
     if request.htmx and request.htmx.target == "week-grid":
@@ -447,20 +463,22 @@ def calendar_week_view(request: HttpRequest) -> HttpResponse:
     return _vary(render(request, template, context))
 
 
-def _booking_for(params) -> dict:
+def _booking_for(request: HttpRequest, params) -> dict:
     """Patient, stage and handoff passed along from the routing queue (ids checked: the
-    stage and handoff must be the patient's)."""
+    patient must be one the user may see, the stage and handoff the patient's)."""
     found: dict = {"params": {}}
     patient_id = params.get("patient", "")
-    if not patient_id.isdigit():
+    if not patient_id.isdigit() or int(patient_id) > MAX_ID:
         return found
-    patient = Patient.objects.filter(pk=int(patient_id), merged_into__isnull=True).first()
+    patient = (
+        _bookable_patients(request).filter(pk=int(patient_id), merged_into__isnull=True).first()
+    )
     if patient is None:
         return found
     found["patient"] = patient
     found["params"]["patient"] = patient.pk
     stage_id, handoff_id = params.get("stage", ""), params.get("handoff", "")
-    if stage_id.isdigit():
+    if stage_id.isdigit() and int(stage_id) <= MAX_ID:
         stage = (
             Stage.objects.filter(pk=int(stage_id), option__plan__patient=patient)
             .select_related("specialty", "service")
@@ -469,7 +487,7 @@ def _booking_for(params) -> dict:
         if stage is not None:
             found["stage"] = stage
             found["params"]["stage"] = stage.pk
-    if handoff_id.isdigit():
+    if handoff_id.isdigit() and int(handoff_id) <= MAX_ID:
         handoff = (
             Handoff.objects.filter(pk=int(handoff_id), patient=patient)
             .select_related("to_specialty")
@@ -489,7 +507,14 @@ def slot_search_view(request: HttpRequest) -> HttpResponse:
     params.setdefault("branch", str(branch.pk))
     params.setdefault("date", selectors.local_now(branch).date().isoformat())
     # Coming from the routing queue: who is being booked, and for which stage or handoff.
-    booking_for = _booking_for(params)
+    booking_for = _booking_for(request, params)
+    if booking_for.get("patient") is not None:
+        audit_record(
+            action=AuditAction.READ,
+            request=request,
+            obj=booking_for["patient"],
+            details={"page": "slot search"},
+        )
     if booking_for.get("stage") and not params.get("service"):
         stage = booking_for["stage"]
         if stage.service_id:
@@ -497,7 +522,9 @@ def slot_search_view(request: HttpRequest) -> HttpResponse:
         params.setdefault("specialty", str(stage.specialty_id))
     # Until a service is chosen the form is only a prefilled form, not a wrong one.
     form = (
-        SlotSearchForm(params) if params.get("service") else SlotSearchForm(initial=params.dict())
+        SlotSearchForm(params, branches=branches)
+        if params.get("service")
+        else SlotSearchForm(initial=params.dict(), branches=branches)
     )
     slots, searched = [], False
     if form.is_bound and form.is_valid():
@@ -552,18 +579,36 @@ def slot_search_view(request: HttpRequest) -> HttpResponse:
 # --- booking ----------------------------------------------------------------------------
 
 
-def _selected_patient(form: BookingForm):
+def _bookable_patients(request: HttpRequest):
+    return patients_visible(request.user)
+
+
+def _selected_patient(request: HttpRequest, form: BookingForm):
     value = form.data.get("patient") if form.is_bound else form.initial.get("patient")
-    if not value:
+    if not str(value or "").isdigit() or int(value) > MAX_ID:
         return None
-    try:
-        return patient_search().filter(pk=int(value)).first()
-    except (TypeError, ValueError):
-        return None
+    return patient_search(patients=_bookable_patients(request)).filter(pk=int(value)).first()
+
+
+def _booking_form(request: HttpRequest, data=None, *, initial=None) -> BookingForm:
+    """The booking form, offering only the branches the user books at and the patients
+    they may see."""
+    source = data if data is not None else initial
+    return BookingForm(
+        data,
+        initial=initial,
+        branch=_branch_from(request, source),
+        branches=access.branches_of(request.user),
+        patients=_bookable_patients(request),
+    )
 
 
 def _booking_form_response(request: HttpRequest, form: BookingForm) -> HttpResponse:
-    selected = _selected_patient(form)
+    selected = _selected_patient(request, form)
+    if selected is not None:
+        audit_record(
+            action=AuditAction.READ, request=request, obj=selected, details={"page": "booking"}
+        )
     return _partial(
         request,
         "journeys/scheduling_book_form.html",
@@ -572,28 +617,28 @@ def _booking_form_response(request: HttpRequest, form: BookingForm) -> HttpRespo
             "patients": [selected] if selected else [],
             "selected_patient": selected,
             "ends": end_preview(form),
-            "zone_branch": _branch_from(form.data if form.is_bound else form.initial),
+            "zone_branch": _branch_from(request, form.data if form.is_bound else form.initial),
             "patient_q": (form.data if form.is_bound else form.initial).get("patient_q", ""),
         },
     )
 
 
-def _branch_from(data) -> Branch | None:
-    try:
-        return Branch.objects.filter(pk=int(data.get("branch"))).first()
-    except (TypeError, ValueError):
+def _branch_from(request: HttpRequest, data) -> Branch | None:
+    value = str(data.get("branch") or "")
+    if not value.isdigit() or int(value) > MAX_ID:
         return None
+    return access.branches_of(request.user).filter(pk=int(value)).first()
 
 
 @require_http_methods(["GET", "POST"])
 @role_required(*WRITE_ROLES)
 def visit_book_view(request: HttpRequest) -> HttpResponse:
     if request.method == "GET":
-        initial = request.GET.dict()
-        form = BookingForm(initial=initial, branch=_branch_from(initial))
-        return _booking_form_response(request, form)
+        return _booking_form_response(request, _booking_form(request, initial=request.GET.dict()))
 
-    form = BookingForm(request.POST, branch=_branch_from(request.POST))
+    form = _booking_form(request, request.POST)
+    if form.is_valid() and not access.can_schedule_at(request.user, form.cleaned_data["branch"].pk):
+        form.add_error("branch", _("Visits of this branch are booked by its own front desk."))
     if form.is_valid():
         data = form.cleaned_data
         try:
@@ -618,7 +663,14 @@ def visit_book_view(request: HttpRequest) -> HttpResponse:
 @role_required(*WRITE_ROLES)
 def patient_options_view(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("patient_q", "").strip()
-    patients = list(patient_search(query=query)[:PATIENT_OPTIONS]) if len(query) >= 2 else []
+    patients = (
+        list(patient_search(query=query, patients=_bookable_patients(request))[:PATIENT_OPTIONS])
+        if len(query) >= 2
+        else []
+    )
+    audit_list_read(
+        request=request, page="booking patient search", patient_ids=[p.pk for p in patients]
+    )
     return render(
         request,
         "journeys/scheduling_patient_options.html",
@@ -633,14 +685,13 @@ def patient_options_view(request: HttpRequest) -> HttpResponse:
 @role_required(*READ_ROLES)
 def visit_detail_partial_view(request: HttpRequest, visit_id: int) -> HttpResponse:
     visit = _visit_or_404(request, visit_id)
-    audit_record(action=AuditAction.READ, request=request, obj=visit)
     return _partial(request, "journeys/scheduling_visit_panel.html", _panel_context(request, visit))
 
 
 @require_POST
 @role_required(*WRITE_ROLES)
 def visit_status_view(request: HttpRequest, visit_id: int) -> HttpResponse:
-    visit = _visit_or_404(request, visit_id)
+    visit = _visit_or_404(request, visit_id, change=True)
     form = StatusForm(request.POST)
     if not form.is_valid():
         return _panel(request, visit, error=_("Unknown action."))
@@ -688,7 +739,7 @@ def _move_form_response(request: HttpRequest, visit: Visit, form: MoveForm) -> H
 @require_http_methods(["GET", "POST"])
 @role_required(*WRITE_ROLES)
 def visit_move_view(request: HttpRequest, visit_id: int) -> HttpResponse:
-    visit = _visit_or_404(request, visit_id)
+    visit = _visit_or_404(request, visit_id, change=True)
     if request.method == "GET":
         local = timezone.localtime(visit.starts_at, services.branch_zone(visit.branch))
         initial = {
@@ -717,7 +768,7 @@ def visit_move_view(request: HttpRequest, visit_id: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @role_required(*WRITE_ROLES)
 def visit_cancel_view(request: HttpRequest, visit_id: int) -> HttpResponse:
-    visit = _visit_or_404(request, visit_id)
+    visit = _visit_or_404(request, visit_id, change=True)
     form = CancelForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:

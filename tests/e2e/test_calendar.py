@@ -76,7 +76,7 @@ def test_administrator_books_marks_arrival_and_cancels_without_reloading(
         starts_at=other_start,
         ends_at=other_start + timedelta(minutes=30),
     )
-    admin = make_staff(Role.ADMINISTRATOR)
+    admin = make_staff(Role.ADMINISTRATOR, branch=branch)
 
     _log_in(page, admin)
     page.goto(f"/calendar/?branch={branch.pk}")
@@ -164,7 +164,7 @@ def test_administrator_finds_a_slot_and_navigates_days_without_reloading(
     doctor.profile.save()
     full_week(doctor, branch)
     PatientFactory(last_name="Orlov", first_name="Denis", home_branch=branch)
-    admin = make_staff(Role.ADMINISTRATOR)
+    admin = make_staff(Role.ADMINISTRATOR, branch=branch)
 
     _log_in(page, admin)
     page.goto(f"/calendar/?branch={branch.pk}")

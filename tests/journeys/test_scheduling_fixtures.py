@@ -46,7 +46,7 @@ def next_weekday(weekday: int, *, after: int = 1) -> date:
 
 
 def make_doctor(make_staff, *, branch, specialty, last_name: str = "Petrova", hours=True):
-    doctor = make_staff(Role.DOCTOR)
+    doctor = make_staff(Role.DOCTOR, branch=branch)
     doctor.first_name, doctor.last_name = "Anna", last_name
     doctor.save(update_fields=["first_name", "last_name"])
     doctor.profile.specialty = specialty
@@ -62,6 +62,6 @@ def make_clinic(make_staff, *, time_zone: str = ZONE, hours: bool = True) -> Cli
     specialty = SpecialtyFactory()
     service = ServiceFactory(specialty=specialty, duration_minutes=30, name="Consultation")
     doctor = make_doctor(make_staff, branch=branch, specialty=specialty, hours=hours)
-    admin = make_staff(Role.ADMINISTRATOR)
+    admin = make_staff(Role.ADMINISTRATOR, branch=branch)
     patient = PatientFactory(last_name="Ivanov", first_name="Pavel", home_branch=branch)
     return Clinic(branch, specialty, service, doctor, admin, patient)
