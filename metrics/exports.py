@@ -1,9 +1,12 @@
 """The dashboard as CSV rows: what the page shows, as numbers a spreadsheet can take.
-Figures hidden on the page (below the minimum sample) stay hidden here."""
+Figures hidden on the page (below the minimum sample) stay hidden here. Figures are
+numbers (``Decimal``, ``int``), names are text: ``clinic_crm.csv_export`` writes them,
+neutralising text that a spreadsheet would run as a formula."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from decimal import Decimal
 
 from django.utils.translation import gettext as _
 
@@ -14,22 +17,22 @@ from .selectors import DashboardPage
 HEADER = ["section", "name", "value", "n", "low_95", "high_95"]
 
 
-def _number(value) -> str:
-    return "" if value is None else f"{value:.2f}"
+def _number(value) -> Decimal | str:
+    return "" if value is None else Decimal(f"{value:.2f}")
 
 
-def _figure(section: str, name: str, figure: formulas.Figure) -> list[str]:
+def _figure(section: str, name: str, figure: formulas.Figure) -> list:
     return [
         section,
         name,
         _number(figure.value),
-        str(figure.n),
+        figure.n,
         _number(figure.low),
         _number(figure.high),
     ]
 
 
-def dashboard_rows(page: DashboardPage) -> Iterator[list[str]]:
+def dashboard_rows(page: DashboardPage) -> Iterator[list]:
     yield HEADER
     totals = page.figures.totals
     yield [
@@ -59,4 +62,4 @@ def dashboard_rows(page: DashboardPage) -> Iterator[list[str]]:
                 section, row.name, row.nps if row.shown else formulas.Figure(None, row.nps.n)
             )
     for name, count in page.reasons:
-        yield ["reason_this_week", name, str(count), "", "", ""]
+        yield ["reason_this_week", name, count, "", "", ""]

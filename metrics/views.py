@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import csv
 from datetime import timedelta
 
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
@@ -9,6 +8,7 @@ from django.utils import timezone
 
 from clinic_crm.audit.models import AuditAction
 from clinic_crm.audit.services import audit_record
+from clinic_crm.csv_export import csv_response
 from clinic_crm.staff.access import role_required
 from clinic_crm.staff.roles import Role
 
@@ -73,14 +73,9 @@ def dashboard_export_view(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return HttpResponseBadRequest(" ".join(form.non_field_errors()) or "bad filters")
     page = _page_from(form, all_doctors=True)
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = (
-        f'attachment; filename="loyalty-{page.filters.start}-{page.filters.end}.csv"'
+    response = csv_response(
+        dashboard_rows(page), filename=f"loyalty-{page.filters.start}-{page.filters.end}.csv"
     )
-    response.write("\ufeff")  # so that spreadsheet programs read the Cyrillic as UTF-8
-    writer = csv.writer(response)
-    for row in dashboard_rows(page):
-        writer.writerow(row)
     audit_record(
         action=AuditAction.EXPORT,
         request=request,

@@ -2,6 +2,7 @@
 outbox itself is read on the Messages page, never edited."""
 
 from django.contrib import admin
+from django.template import TemplateSyntaxError
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
@@ -47,7 +48,12 @@ class MessageTemplateAdmin(admin.ModelAdmin):
     def preview(self, obj) -> str:
         if obj is None or not obj.pk:
             return _("Save to see the preview.")
-        subject, body = example_render(subject=obj.subject, body=obj.body, language=obj.language)
+        try:
+            subject, body = example_render(
+                subject=obj.subject, body=obj.body, language=obj.language
+            )
+        except TemplateSyntaxError as error:  # saved before the sandbox refused it
+            return format_html('<span style="color: #ba2121">{}</span>', error)
         return format_html(
             '<div style="white-space: pre-wrap; max-width: 40rem"><strong>{}</strong>\n{}</div>',
             subject,

@@ -1,13 +1,16 @@
 """Turning a template and the facts of a patient's journey into a message's text.
 
-Templates are Django templates that managers may edit, so they only ever see plain data
-(dicts of strings built here), never model instances: a template can't walk from a
-patient to other records. A template that names a variable we don't provide is refused
-when it is saved, with the variable named.
+Templates are Django templates that managers may edit, so they are compiled and rendered
+in a sandbox (``sandbox.py``: the documented variables, the ``if`` tag and a few text
+filters, nothing else) and only ever see plain data (dicts of strings built here), never
+model instances: a template can't walk from a patient to other records. A template that
+uses anything else is refused when it is saved and in the live preview, with the
+variable, tag or filter named.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,13 +20,15 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.template import Context, Engine, TemplateSyntaxError
-from django.template.base import VariableNode
+from django.template import Context, TemplateSyntaxError
 from django.utils import formats, translation
 from django.utils.translation import gettext as _
 
 from .caching import shortly_cached
 from .models import MessageKind, MessageTemplate
+from .sandbox import SandboxEngine, SandboxTemplate, TemplateRefused
+
+logger = logging.getLogger("clinic_crm.messaging")
 
 # What a template may use. Each name maps to the attributes it offers; ``None`` means a
 # plain string. Kept in one place: the editor lists it, the check enforces it.
@@ -46,47 +51,46 @@ TEMPLATE_VARIABLES: dict[str, tuple[str, ...] | None] = {
 _MARK = "\x00{}\x00"
 _MISSING = re.compile("\x00(.*?)\x00")
 
-# The engine for message templates: no autoescape (the text is plain, not HTML), and a
-# marker for anything a template asks for that the context lacks.
-_ENGINE = Engine(autoescape=False, string_if_invalid=_MARK.format("%s"), libraries={})
+# The engine for message templates: the sandbox, no autoescape (the text is plain, not
+# HTML), and a marker for anything the context lacks (rendered empty).
+_ENGINE = SandboxEngine(
+    variables=TEMPLATE_VARIABLES, autoescape=False, string_if_invalid=_MARK.format("%s")
+)
 
 
-def _sample_context() -> dict[str, Any]:
-    context: dict[str, Any] = {}
-    for name, attributes in TEMPLATE_VARIABLES.items():
-        context[name] = "x" if attributes is None else {attr: "x" for attr in attributes}
-    return context
+def _unknown_message(names: list[str]) -> str:
+    available = [
+        name if attributes is None else f"{name}.{attribute}"
+        for name, attributes in TEMPLATE_VARIABLES.items()
+        for attribute in (attributes or (None,))
+    ]
+    return _("Unknown variable: %(names)s. Available: %(available)s.") % {
+        "names": ", ".join(names),
+        "available": ", ".join(available),
+    }
 
 
-def _root_names(template) -> set[str]:
-    names = set()
-    for node in template.nodelist.get_nodes_by_type(VariableNode):
-        var = node.filter_expression.var
-        lookups = getattr(var, "lookups", None)
-        if lookups:
-            names.add(lookups[0])
-    return names
+def template_problem(source: str) -> str | None:
+    """What is wrong with one template text (subject or body), or None."""
+    try:
+        template = _ENGINE.from_string(source or "")
+    except TemplateRefused as exc:
+        return str(exc)
+    except TemplateSyntaxError as exc:
+        return _("The template can't be read: %(error)s") % {"error": exc}
+    if template.unknown_variables:
+        return _unknown_message(template.unknown_variables)
+    return None
 
 
 def template_check(*, subject: str, body: str) -> None:
-    """Raises ValidationError naming a syntax error or any variable (or attribute) that
-    messages don't provide."""
+    """Raises ValidationError naming a syntax error, a tag or filter message templates
+    may not use, or any variable (or attribute) that messages don't provide."""
     errors = {}
     for field, source in (("subject", subject), ("body", body)):
-        try:
-            template = _ENGINE.from_string(source or "")
-        except TemplateSyntaxError as exc:
-            errors[field] = _("The template can't be read: %(error)s") % {"error": exc}
-            continue
-        unknown = sorted(_root_names(template) - TEMPLATE_VARIABLES.keys())
-        if not unknown:
-            rendered = template.render(Context(_sample_context()))
-            unknown = sorted(set(_MISSING.findall(rendered)))
-        if unknown:
-            errors[field] = _("Unknown variable: %(names)s. Available: %(available)s.") % {
-                "names": ", ".join(unknown),
-                "available": ", ".join(TEMPLATE_VARIABLES),
-            }
+        problem = template_problem(source)
+        if problem:
+            errors[field] = problem
     if errors:
         raise ValidationError(errors)
 
@@ -236,6 +240,15 @@ DEFAULT_TEMPLATES: dict[tuple[str, str, str], Wording] = {
 }
 
 
+def _usable(row: MessageTemplate) -> bool:
+    """Whether a saved template still passes the sandbox (one saved before a rule was
+    tightened may not): if not, the built-in wording is used and the log says why."""
+    problem = template_problem(row.subject) or template_problem(row.body)
+    if problem:
+        logger.warning("message template %s is not used: %s", row.pk, problem)
+    return problem is None
+
+
 def wording_for(*, kind: str, language: str, channel: str) -> Wording:
     """The manager's template for this kind, language and channel, else theirs for any
     channel, else the built-in one (in the language, else Russian)."""
@@ -244,6 +257,7 @@ def wording_for(*, kind: str, language: str, channel: str) -> Wording:
         lambda: {
             (row.kind, row.language, row.channel): Wording(row.subject, row.body)
             for row in MessageTemplate.objects.all()
+            if _usable(row)
         },
     )
     for key in (channel, ""):
@@ -257,8 +271,13 @@ def wording_for(*, kind: str, language: str, channel: str) -> Wording:
 
 
 @lru_cache(maxsize=256)
-def _compiled(text: str):
-    return _ENGINE.from_string(text)
+def _compiled(text: str) -> SandboxTemplate:
+    """The template compiled in the sandbox; raises TemplateSyntaxError for one that
+    isn't allowed, so nothing renders that the check would refuse."""
+    template = _ENGINE.from_string(text)
+    if template.unknown_variables:
+        raise TemplateRefused(_unknown_message(template.unknown_variables))
+    return template
 
 
 def render(wording: Wording, context: dict[str, Any], *, language: str) -> tuple[str, str]:

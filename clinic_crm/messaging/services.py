@@ -14,6 +14,7 @@ again with the same idempotency key where the provider refuses duplicates, and f
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 from collections import Counter
 from collections.abc import Generator
@@ -29,6 +30,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from clinic_crm.db import values_sql
+from clinic_crm.forms import has_control_characters
 from patients.models import ConsentKind, Patient
 from patients.selectors import consent_allows, consent_states
 
@@ -43,6 +45,7 @@ from .backends.base import (
 from .links import optout_url, visit_link_url
 from .models import (
     TRANSACTIONAL_KINDS,
+    LinkAnswer,
     Message,
     MessageChannel,
     MessageKind,
@@ -733,11 +736,60 @@ def messages_dispatch(
             backend.close()
 
 
+# What a patient may type on an answer page (the reschedule note, the "what worries you"
+# comment); longer text is cut. The pages show the limits.
+VISIT_NOTE_MAX_LENGTH = 500
+FEEL_COMMENT_MAX_LENGTH = 1000
+_LINE_BREAK = re.compile(r"\r\n?")
+VISIT_ANSWERS = (
+    LinkAnswer.Answer.CONFIRM,
+    LinkAnswer.Answer.CANCEL,
+    LinkAnswer.Answer.RESCHEDULE,
+)
+
+
+class AnswerTextInvalid(Exception):
+    """The patient's note or comment can't be taken; the message says so in the
+    patient's language (the caller has switched to it)."""
+
+
+def patient_text_clean(text: str, *, max_length: int) -> str:
+    """A note typed on a patient page: line breaks made plain, cut to ``max_length``.
+    Control characters other than newline and tab (NUL, which PostgreSQL refuses, among
+    them) are refused with AnswerTextInvalid."""
+    text = _LINE_BREAK.sub("\n", text or "").strip()
+    if has_control_characters(text, allowed="\n\t"):
+        raise AnswerTextInvalid(
+            _("Your text contains characters that can't be saved. Please type it again.")
+        )
+    return text[:max_length]
+
+
+@dataclass(frozen=True)
+class LinkAnswered:
+    """What a patient's answer link now holds: the answer that stands, and whether this
+    request recorded it (False: the link had been answered before; nothing was done)."""
+
+    answer: LinkAnswer
+    recorded: bool
+
+
+def _link_answer_claim(*, link: str, visit, answer: str) -> LinkAnswered:
+    """Notes the answer of a link in the caller's transaction, once. A second request
+    waits on the unique constraint until the first commits, then finds its answer."""
+    row, created = LinkAnswer.objects.get_or_create(
+        link=link, visit=visit, visit_starts_at=visit.starts_at, defaults={"answer": answer}
+    )
+    return LinkAnswered(answer=row, recorded=created)
+
+
 @transaction.atomic
-def visit_answer_record(*, visit, action: str, note: str = "") -> None:
+def visit_answer_record(*, visit, action: str, note: str = "") -> LinkAnswered:
     """The patient's answer from the reminder's link: "confirm", "cancel" (the slot goes
     to the waitlist) or "reschedule" (cancelled, and a booking request for the curator).
-    Raises JourneyError once the visit is no longer upcoming or has started."""
+    The link takes one answer: a repeat changes nothing and returns the first. Raises
+    AnswerTextInvalid for a note that can't be stored and JourneyError once the visit is
+    no longer upcoming or has started."""
     from journeys.errors import JourneyError
     from journeys.models import Visit
     from journeys.services.scheduling import (
@@ -746,34 +798,47 @@ def visit_answer_record(*, visit, action: str, note: str = "") -> None:
         visit_reschedule_request,
     )
 
+    if action not in VISIT_ANSWERS:
+        raise JourneyError(_("Choose one of the buttons."))
+    note = patient_text_clean(note, max_length=VISIT_NOTE_MAX_LENGTH)
+    outcome = _link_answer_claim(link=LinkAnswer.Link.VISIT, visit=visit, answer=action)
+    if not outcome.recorded:
+        return outcome
     if visit.status not in Visit.UPCOMING or visit.starts_at <= timezone.now():
         raise JourneyError(_("This visit can't be changed any more. Please call the clinic."))
-    if action == "confirm":
+    if action == LinkAnswer.Answer.CONFIRM:
         if visit.status != Visit.Status.CONFIRMED:
             visit_confirm(actor=None, visit=visit)
-    elif action == "cancel":
+    elif action == LinkAnswer.Answer.CANCEL:
         visit_cancel(
             actor=None,
             visit=visit,
             by_patient=True,
             reason=_("Cancelled by the patient from the reminder"),
         )
-    elif action == "reschedule":
-        visit_reschedule_request(visit=visit, note=(note or "").strip()[:500])
     else:
-        raise JourneyError(_("Choose one of the buttons."))
+        visit_reschedule_request(visit=visit, note=note)
+    return outcome
 
 
 @transaction.atomic
-def feel_answer_record(*, visit, well: bool, comment: str = "") -> None:
+def feel_answer_record(*, visit, well: bool, comment: str = "") -> LinkAnswered:
     """The patient's answer to "how do you feel?": on the journey as a fact, and "not
     well" opens one task for the plan's curator (or the front desk), due within hours.
-    Answering again changes nothing already opened."""
+    The link takes one answer: a repeat records nothing and returns the first. Raises
+    AnswerTextInvalid for a comment that can't be stored."""
     from journeys.models import JourneyEvent, Task
     from journeys.services.events import journey_event_record
     from journeys.services.worklist import task_open_once
 
-    comment = (comment or "").strip()[:1000]
+    comment = patient_text_clean(comment, max_length=FEEL_COMMENT_MAX_LENGTH)
+    outcome = _link_answer_claim(
+        link=LinkAnswer.Link.FEEL,
+        visit=visit,
+        answer=LinkAnswer.Answer.WELL if well else LinkAnswer.Answer.UNWELL,
+    )
+    if not outcome.recorded:
+        return outcome
     plan = visit.stage.option.plan if visit.stage_id else None
     journey_event_record(
         patient_id=visit.patient_id,
@@ -784,17 +849,17 @@ def feel_answer_record(*, visit, well: bool, comment: str = "") -> None:
         summary=_("Feels well after the visit") if well else _("Feels unwell after the visit"),
         data={"follow_up": "well" if well else "unwell", "comment": comment},
     )
-    if well:
-        return
-    task_open_once(
-        visit=visit,
-        kind=Task.Kind.FEELS_UNWELL,
-        cause="unwell:visit",
-        title=_("Call the patient: feels unwell after the visit of %(when)s")
-        % {"when": timezone.localtime(visit.starts_at).strftime("%d.%m %H:%M")},
-        details=comment,
-        risk=90,
-    )
+    if not well:
+        task_open_once(
+            visit=visit,
+            kind=Task.Kind.FEELS_UNWELL,
+            cause="unwell:visit",
+            title=_("Call the patient: feels unwell after the visit of %(when)s")
+            % {"when": timezone.localtime(visit.starts_at).strftime("%d.%m %H:%M")},
+            details=comment,
+            risk=90,
+        )
+    return outcome
 
 
 def delivery_reports_record(*, channel: str, reports) -> int:

@@ -5,6 +5,8 @@ from django.dispatch import receiver
 from clinic_crm.audit.models import AuditAction
 from clinic_crm.audit.services import audit_record
 
+from .middleware import session_login_time_store
+
 
 @receiver(user_logged_in, dispatch_uid="audit_login_success")
 def audit_login_success(sender, request, user, **kwargs):
@@ -14,6 +16,13 @@ def audit_login_success(sender, request, user, **kwargs):
         actor=user,
         details={"step": "password"},
     )
+
+
+@receiver(user_logged_in, dispatch_uid="session_login_time")
+def session_login_time(sender, request, user, **kwargs):
+    # The absolute session lifetime counts from the password login.
+    if request is not None and hasattr(request, "session"):
+        session_login_time_store(request)
 
 
 @receiver(user_login_failed, dispatch_uid="audit_login_failure")
