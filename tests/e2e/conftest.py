@@ -1,6 +1,7 @@
 """Browser tests: Debian's Chromium driven by Playwright against a live server."""
 
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -37,15 +38,44 @@ def browser():
         browser.close()
 
 
+# What Chromium says in the console when a policy refuses something ("Refused to execute
+# inline script because it violates the following Content Security Policy directive…"),
+# or when the Permissions-Policy header names a feature it doesn't know.
+POLICY_COMPLAINT = re.compile(
+    r"Content[- ]Security[- ]Policy|Refused to|Permissions[- ]Policy", re.IGNORECASE
+)
+# Reports every violation in the console as well, whatever Chromium itself prints (init
+# scripts are run by the browser, outside the page's policy).
+REPORT_VIOLATIONS = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  console.error(`Content-Security-Policy violation: ${event.effectiveDirective} `
+    + `blocked ${event.blockedURI || "inline"} at ${event.sourceFile}:${event.lineNumber}`);
+});
+"""
+
+
 @pytest.fixture
 def page(browser, live_server):
+    """A page of a fresh browser context. A test fails at teardown if any page of its
+    context hit a Content-Security-Policy or Permissions-Policy complaint."""
     context = browser.new_context(
         base_url=live_server.url, locale="ru-RU", viewport={"width": 1280, "height": 860}
     )
+    complaints: list[str] = []
+
+    def note_complaint(message) -> None:
+        if POLICY_COMPLAINT.search(message.text):
+            complaints.append(f"{message.page.url if message.page else '?'}: {message.text}")
+
+    context.add_init_script(REPORT_VIOLATIONS)
+    context.on("console", note_complaint)
     page = context.new_page()
     page.set_default_timeout(15000)
+    page.policy_complaints = complaints
     yield page
     context.close()
+    if complaints:
+        pytest.fail("The browser reported policy violations:\n" + "\n".join(complaints))
 
 
 @pytest.fixture
@@ -62,8 +92,6 @@ def screenshot(page):
 
 def log_in(page, user) -> None:
     """Logs ``user`` in through the real pages: password, then a TOTP code."""
-    import re
-
     from playwright.sync_api import expect
 
     from tests.conftest import PASSWORD, current_totp
