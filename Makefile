@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint install install-test assets messages services system-deps browser
+.PHONY: run test lint audit install install-test assets messages services system-deps browser
 
 $(VENV)/.installed: pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -53,3 +53,9 @@ lint: install-test
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(PY) manage.py makemigrations --check --dry-run
+
+# Dependency audit; needs the advisory services of PyPI and npm (not reachable on every
+# network: then it says "NOT checked" and exits 3).
+audit: install-test assets
+	@$(PY) -m pip install --quiet pip-audit
+	@bash scripts/audit.sh
