@@ -682,6 +682,7 @@ class Task(models.Model):
         DORMANT_PATIENT = "dormant_patient", _("Dormant patient")
         BOOKING_REQUEST = "booking_request", _("Booking request")
         SLOT_OFFER = "slot_offer", _("Offer a freed slot")
+        REBOOK = "rebook", _("Rebook a missed or cancelled visit")
         OTHER = "other", _("Other")
 
     class State(models.TextChoices):

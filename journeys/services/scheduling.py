@@ -44,7 +44,7 @@ from journeys.models import (
     WorkingHours,
 )
 from journeys.services.events import after_journey_change, journey_event_record
-from journeys.services.waitlist import freed_slot_offer
+from journeys.services.waitlist import freed_slot_offer, slot_offers_taken
 
 OVERLAP_CONSTRAINT = "visit_doctor_no_overlap"
 DEADLOCK_DETECTED = "40P01"
@@ -398,6 +398,7 @@ def visit_book(
         booked_by=_actor_or_none(actor),
     )
     _save_refusing_overlap(visit, save=visit.save)
+    slot_offers_taken(visit=visit)
 
     if stage is not None and stage.status == Stage.Status.PLANNED:
         stage.status = Stage.Status.BOOKED
@@ -470,6 +471,7 @@ def visit_move(*, actor, visit: Visit, starts_at: datetime, doctor=None) -> Visi
             update_fields=["doctor", "starts_at", "ends_at", "status", "updated_at"]
         ),
     )
+    slot_offers_taken(visit=current)
     new = _visit_data(current)
     journey_event_record(
         patient_id=current.patient_id,
@@ -580,7 +582,52 @@ def visit_transition(*, actor, visit: Visit, to_status: str) -> Visit:
     visit = _transition(visit, to_status, actor)
     if to_status in (S.ARRIVED, S.IN_PROGRESS) and visit.stage_id is not None:
         _stage_start(actor=actor, visit=visit)
+    if to_status == S.NO_SHOW:
+        _back_to_booking(visit)
+        _rebook_task(
+            visit, cause="noshow", title=_("No-show on %(when)s: call and rebook"), risk=80
+        )
     return visit
+
+
+def _back_to_booking(visit: Visit) -> None:
+    """The visit won't happen (no-show, cancellation): its stage is to be booked again —
+    due from the missed day at the latest, so the routing queue puts it first — and its
+    handoff open again, unless another open visit still covers them."""
+    still_booked = Visit.objects.filter(status__in=Visit.OPEN).exclude(pk=visit.pk)
+    if visit.stage_id is not None and not still_booked.filter(stage_id=visit.stage_id).exists():
+        day = _visit_local_day(visit)
+        stage = Stage.objects.select_for_update().get(pk=visit.stage_id)
+        if stage.status == Stage.Status.BOOKED:
+            stage.status = Stage.Status.PLANNED
+            if stage.window_start is None or stage.window_start > day:
+                stage.window_start = day
+            if stage.window_end is not None and stage.window_end < stage.window_start:
+                stage.window_end = stage.window_start
+            stage.save(update_fields=["status", "window_start", "window_end"])
+    if (
+        visit.handoff_id is not None
+        and not still_booked.filter(handoff_id=visit.handoff_id).exists()
+    ):
+        Handoff.objects.filter(pk=visit.handoff_id, state=Handoff.State.BOOKED).update(
+            state=Handoff.State.OPEN
+        )
+
+
+def _rebook_task(visit: Visit, *, cause: str, title: str, risk: int) -> Task:
+    """One task for the plan's curator (the branch's front desk without a plan) to call
+    the patient and book again; ``title`` names the missed visit as %(when)s."""
+    from journeys.services.worklist import task_open_once
+
+    when = timezone.localtime(visit.starts_at).strftime("%d.%m.%Y %H:%M")
+    return task_open_once(
+        visit=visit,
+        kind=Task.Kind.REBOOK,
+        cause=cause,
+        title=title % {"when": when},
+        details=visit.stage.title if visit.stage_id else visit.service.name,
+        risk=risk,
+    )
 
 
 def _stage_start(*, actor, visit: Visit) -> None:
@@ -620,10 +667,14 @@ def visit_mark_no_show(*, actor, visit: Visit) -> Visit:
 
 
 @transaction.atomic
-def visit_cancel(*, actor, visit: Visit, by_patient: bool, reason: str) -> Visit:
+def visit_cancel(
+    *, actor, visit: Visit, by_patient: bool, reason: str, rebook: bool = True
+) -> Visit:
     """Cancels an upcoming visit. The slot is free at once (the exclusion constraint
-    ignores cancelled visits); a booked stage goes back to "planned" and a booked handoff
-    back to "open" unless another upcoming visit still covers them."""
+    ignores cancelled visits); a booked stage goes back to "planned" (due from the
+    cancelled day) and a booked handoff back to "open" unless another upcoming visit
+    still covers them, and the curator gets a task to rebook a stage's or a handoff's
+    visit (``rebook=False`` when the caller opens its own task)."""
     reason = (reason or "").strip()
     if not reason:
         raise JourneyError(_("Say why the visit is cancelled."))
@@ -639,18 +690,13 @@ def visit_cancel(*, actor, visit: Visit, by_patient: bool, reason: str) -> Visit
         )
     to_status = S.CANCELLED_BY_PATIENT if by_patient else S.CANCELLED_BY_CLINIC
     _transition(visit, to_status, actor, extra={"cancel_reason": reason})
-
-    still_booked = Visit.objects.filter(status__in=Visit.OPEN).exclude(pk=visit.pk)
-    if visit.stage_id is not None and not still_booked.filter(stage_id=visit.stage_id).exists():
-        Stage.objects.filter(pk=visit.stage_id, status=Stage.Status.BOOKED).update(
-            status=Stage.Status.PLANNED
-        )
-    if (
-        visit.handoff_id is not None
-        and not still_booked.filter(handoff_id=visit.handoff_id).exists()
-    ):
-        Handoff.objects.filter(pk=visit.handoff_id, state=Handoff.State.BOOKED).update(
-            state=Handoff.State.OPEN
+    _back_to_booking(visit)
+    if rebook and (visit.stage_id is not None or visit.handoff_id is not None):
+        _rebook_task(
+            visit,
+            cause="cancelled",
+            title=_("Cancelled visit of %(when)s: rebook the stage"),
+            risk=60,
         )
     # The freed slot goes first to a patient whose stage of that specialty is overdue.
     visit.refresh_from_db()
@@ -810,6 +856,7 @@ def visit_reschedule_request(*, visit: Visit, note: str = "") -> Task:
         visit=visit,
         by_patient=True,
         reason=(note or "")[:200] or _("The patient asked to reschedule"),
+        rebook=False,  # the booking request below is the task
     )
     from journeys.services.worklist import task_open_once
 

@@ -14,6 +14,9 @@ from django.utils.translation import gettext as _
 from journeys.errors import JourneyError
 from journeys.models import Specialty, Stage, Task, TreatmentPlan, Visit, WaitlistEntry
 
+# An offer's cause names the cancelled visit whose slot it offers: "slot:<visit id>".
+SLOT_CAUSE = "slot:"
+
 
 @dataclass(frozen=True)
 class SlotCandidate:
@@ -129,7 +132,7 @@ def freed_slot_offer(*, visit: Visit) -> Task | None:
         kind=Task.Kind.SLOT_OFFER,
         patient_id=first.patient_id,
         branch_id=visit.branch_id,
-        cause_key=f"slot:{visit.pk}",
+        cause_key=f"{SLOT_CAUSE}{visit.pk}",
         due_at=min(visit.starts_at, timezone.now() + timedelta(hours=2)),
         title=_("Offer the freed slot %(when)s with %(doctor)s")
         % {"when": when, "doctor": visit.doctor},
@@ -141,3 +144,53 @@ def freed_slot_offer(*, visit: Visit) -> Task | None:
     )
     Task.objects.bulk_create([task], ignore_conflicts=True)
     return Task.objects.filter(cause_key=task.cause_key, state__in=Task.OPEN_STATES).first()
+
+
+@transaction.atomic
+def slot_offers_taken(*, visit: Visit) -> int:
+    """``visit`` now takes a slot: the open offers of freed slots it overlaps (the same
+    doctor, overlapping time) are done, whoever booked it — from the offer or not."""
+    freed = Visit.objects.filter(
+        doctor_id=visit.doctor_id,
+        status__in=Visit.CANCELLED,
+        starts_at__lt=visit.ends_at,
+        ends_at__gt=visit.starts_at,
+    ).values_list("pk", flat=True)
+    causes = [f"{SLOT_CAUSE}{pk}" for pk in freed]
+    if not causes:
+        return 0
+    return Task.objects.filter(
+        kind=Task.Kind.SLOT_OFFER, state__in=Task.OPEN_STATES, cause_key__in=causes
+    ).update(
+        state=Task.State.DONE,
+        outcome=_("Booked: the slot is taken."),
+        closed_at=timezone.now(),
+    )
+
+
+@transaction.atomic
+def slot_offers_expire(*, now: datetime | None = None) -> int:
+    """Offers of freed slots whose time has come are closed as expired: nobody can be
+    booked into the past."""
+    now = now or timezone.now()
+    offers = {
+        int(key.removeprefix(SLOT_CAUSE)): key
+        for key in Task.objects.filter(
+            kind=Task.Kind.SLOT_OFFER,
+            state__in=Task.OPEN_STATES,
+            cause_key__startswith=SLOT_CAUSE,
+        ).values_list("cause_key", flat=True)
+        if key.removeprefix(SLOT_CAUSE).isdigit()
+    }
+    if not offers:
+        return 0
+    past = Visit.objects.filter(pk__in=offers, starts_at__lte=now).values_list("pk", flat=True)
+    return Task.objects.filter(
+        kind=Task.Kind.SLOT_OFFER,
+        state__in=Task.OPEN_STATES,
+        cause_key__in=[offers[pk] for pk in past],
+    ).update(
+        state=Task.State.CANCELLED,
+        outcome=_("Expired: the slot's time has passed."),
+        closed_at=now,
+    )

@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from clinic_crm import limits
 from journeys.models import Handoff, Stage, Task, TreatmentPlan, Visit
 from journeys.selectors import recall_answered, visit_recalls_due
+from journeys.services.waitlist import slot_offers_expire
 
 
 def _setting(name: str, default: int) -> int:
@@ -263,7 +264,18 @@ def rule_recalls_due(*, patient_id: int | None = None) -> RuleResult:
     return RuleResult(opened=opened, closed=closed)
 
 
-RULES = (rule_stalled_journeys, rule_handoffs_not_booked, rule_recalls_due)
+def rule_slot_offers_expire(*, patient_id: int | None = None) -> RuleResult:
+    """Offers of freed slots whose time has passed close as expired (all patients: the
+    offer's patient is not the cancelled visit's)."""
+    return RuleResult(closed=slot_offers_expire())
+
+
+RULES = (
+    rule_stalled_journeys,
+    rule_handoffs_not_booked,
+    rule_recalls_due,
+    rule_slot_offers_expire,
+)
 
 
 def worklist_rules_run(*, patient_id: int | None = None) -> dict[str, RuleResult]:
