@@ -44,7 +44,7 @@ run: install assets messages services
 	$(PY) manage.py migrate --no-input
 	$(PY) manage.py seed_demo --if-empty
 	@$(PY) scripts/print_login_help.py $(HOST) $(PORT)
-	HOST=$(HOST) PORT=$(PORT) exec $(VENV)/bin/honcho --procfile Procfile.dev start
+	@HOST=$(HOST) PORT=$(PORT) exec bash scripts/dev.sh
 
 test: install-test assets messages browser services
 	$(PY) -m pytest $(PYTEST_ARGS)

@@ -468,6 +468,9 @@ LOGGING = {
     "loggers": {
         "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
         "django.request": {"handlers": ["console"], "level": "WARNING", "propagate": False},
+        # The console channel's messages (development) show in the worker's log whatever
+        # its level (WORKER_LOG_LEVEL, WARNING under `make run`).
+        "clinic_crm.messaging.console": {"level": "INFO"},
         # httpx logs every provider request's address at INFO: not wanted in the logs.
         "httpx": {"level": "WARNING"},
     },

@@ -2,6 +2,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from clinic_crm.forms import DateField, DateInput
 from journeys.models import Branch
 
 from .models import ConsentChannel, ConsentKind, Patient
@@ -74,6 +75,7 @@ class PatientForm(BootstrapErrorsMixin, forms.ModelForm):
     )
 
     class Meta:
+        field_classes = {"birth_date": DateField}
         model = Patient
         fields = [
             "last_name",
@@ -93,7 +95,7 @@ class PatientForm(BootstrapErrorsMixin, forms.ModelForm):
             "is_deceased",
         ]
         widgets = {
-            "birth_date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            "birth_date": DateInput(),
             "phone": forms.TextInput(
                 attrs={"type": "tel", "autocomplete": "off", "placeholder": "+7 912 345-67-89"}
             ),

@@ -72,6 +72,7 @@ def page(browser, live_server):
     page = context.new_page()
     page.set_default_timeout(15000)
     page.policy_complaints = complaints
+    page.live_url = live_server.url
     yield page
     context.close()
     if complaints:
@@ -104,3 +105,12 @@ def log_in(page, user) -> None:
     page.fill("input[name=token]", current_totp(user.device))
     page.locator("main form button[type=submit]").first.click()
     expect(page.locator("[data-testid=current-user]")).to_be_visible()
+
+
+def use_language(page, language: str) -> None:
+    """Shows the app in ``language`` as the language switch would (its cookie)."""
+    from django.conf import settings
+
+    page.context.add_cookies(
+        [{"name": settings.LANGUAGE_COOKIE_NAME, "value": language, "url": page.live_url}]
+    )

@@ -53,3 +53,36 @@ def test_doctor_must_choose_next_step_to_complete_visit(page, clinic, screenshot
     visit.refresh_from_db()
     assert visit.status == Visit.Status.COMPLETED
     assert Handoff.objects.get().curator == clinic.curator
+
+
+@pytest.mark.parametrize("language", ["ru", "en"])
+def test_the_handoff_s_due_date_survives_either_language(page, clinic, language, screenshot):
+    """The completion form proposes a "book by" date; a Russian page once rendered it as
+    16.12.2026, which the browser's date input can't hold, and the handoff lost it."""
+    from tests.e2e.conftest import use_language
+
+    _plan, stages = accepted_plan(clinic)
+    start = timezone.now() - timedelta(minutes=15)
+    visit = VisitFactory(
+        patient=clinic.patient,
+        doctor=clinic.doctor,
+        branch=clinic.branch,
+        service=clinic.service,
+        stage=stages[0],
+        starts_at=start,
+        ends_at=start + timedelta(minutes=30),
+        status=Visit.Status.ARRIVED,
+    )
+    use_language(page, language)
+    log_in(page, clinic.doctor)
+    page.goto(f"/visits/{visit.pk}/complete/")
+    assert page.locator("html").get_attribute("lang") == language
+    page.check("input[name=next_step][value=handoff]")
+    page.select_option("select[name=to_specialty]", str(clinic.surgery.pk))
+    page.fill("textarea[name=handoff_reason]", "Extraction before the braces")
+    proposed = timezone.localdate() + timedelta(days=14)
+    expect(page.locator("input[name=handoff_due]")).to_have_value(proposed.isoformat())
+    screenshot(f"visit-complete-handoff-{language}")
+    page.get_by_test_id("complete-submit").click()
+    expect(page).to_have_url(re.compile(rf"/patients/{clinic.patient.pk}/timeline/"))
+    assert Handoff.objects.get().due_date == proposed

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from .base import INFINITE_WINDOW, ChannelBackend, OutboundMessage, SendResult
 
-logger = logging.getLogger("clinic_crm.messaging")
+logger = logging.getLogger("clinic_crm.messaging.console")
 
 
 @dataclass
