@@ -110,6 +110,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
+    "clinic_crm.security.NoStoreForStaffMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "clinic_crm.staff.middleware.SessionLifetimeMiddleware",
     "clinic_crm.staff.middleware.RequireVerifiedStaffMiddleware",

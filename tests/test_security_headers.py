@@ -174,3 +174,12 @@ def test_no_template_holds_inline_script_handlers_or_style_elements(template):
     source = (TEMPLATES / template).read_text()
     checker.feed(DJANGO_COMMENT.sub("", source))
     assert checker.found == []
+
+
+def test_pages_of_a_logged_in_user_are_never_stored_by_the_browser(clinic):
+    """After logging out on a shared computer, "back" must not show a patient's card."""
+    client = verified_client_for(clinic.doctor)
+    for url in (f"/patients/{clinic.patient.pk}/timeline/", "/patients/", "/"):
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert response["Cache-Control"] == "no-store, private", url

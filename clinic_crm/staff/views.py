@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 import segno
 from django.conf import settings
@@ -126,7 +126,13 @@ def enrol_view(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "staff/enrol.html",
-        {"form": form, "secret": enrolment.secret, "qr_svg": qr_svg},
+        {
+            "form": form,
+            "secret_groups": [
+                enrolment.secret[i : i + 4] for i in range(0, len(enrolment.secret), 4)
+            ],
+            "qr_svg": qr_svg,
+        },
         status=400 if form.errors else 200,
     )
 
@@ -137,7 +143,16 @@ def backup_codes_view(request: HttpRequest) -> HttpResponse:
         codes = services.backup_codes_issue(request=request, user=request.user)
     else:
         codes = request.session.pop(BACKUP_CODES_SESSION_KEY, None)
-    return render(request, "staff/backup_codes.html", {"codes": codes})
+    download = None
+    if codes:
+        title = _("Clinic CRM backup codes for %(email)s") % {"email": request.user.email}
+        text = "\n".join([title, "", *codes, ""])
+        download = "data:text/plain;charset=utf-8," + quote(text)
+    return render(
+        request,
+        "staff/backup_codes.html",
+        {"codes": codes, "codes_text": "\n".join(codes or []), "download": download},
+    )
 
 
 @public

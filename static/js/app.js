@@ -69,4 +69,19 @@
     const content = modal.querySelector(".modal-content");
     if (template && content) content.replaceChildren(template.content.cloneNode(true));
   });
+
+  // <button data-print>: prints the page (its print styles keep only what matters).
+  // <button data-copy="text" data-copied="Copied">: copies the text, and says so.
+  document.addEventListener("click", function (event) {
+    if (event.target.closest("[data-print]")) {
+      window.print();
+      return;
+    }
+    const button = event.target.closest("[data-copy]");
+    if (!button || !navigator.clipboard) return;
+    navigator.clipboard.writeText(button.dataset.copy).then(function () {
+      const label = button.querySelector("span") || button;
+      label.textContent = button.dataset.copied || label.textContent;
+    });
+  });
 })();

@@ -2,6 +2,7 @@
 with a backup code; a password alone never reaches a staff page."""
 
 import re
+from pathlib import Path
 
 import pytest
 from django_otp.oath import totp
@@ -37,13 +38,31 @@ def test_new_staff_member_enrols_and_logs_in(page, make_staff, screenshot):
     expect(page).to_have_url(re.compile(r"/accounts/enrol/"))
     screenshot("enrol")
 
-    secret = page.get_by_test_id("totp-secret").inner_text().strip()
+    shown = page.get_by_test_id("totp-secret").inner_text().strip()
+    groups = shown.split()
+    assert len(groups) > 1, shown  # in groups of four, to be typed
+    assert all(len(group) == 4 for group in groups[:-1]), shown
+    secret = "".join(groups)
     page.fill("input[name=token]", _code_from_secret(secret))
     page.get_by_role("button", name=re.compile("Подтвердить|Confirm")).click()
     expect(page).to_have_url(re.compile(r"/accounts/backup-codes/"))
     codes = page.get_by_test_id("backup-codes").locator("li").all_inner_texts()
     assert len(codes) == 10
     screenshot("backup-codes")
+    # print, copy, and download as a text file
+    link = page.get_by_test_id("backup-codes-download")
+    with page.expect_download() as download_info:
+        link.click()
+    saved = Path(download_info.value.path()).read_text()
+    assert all(code in saved for code in codes), saved
+    assert download_info.value.suggested_filename == "clinic-crm-backup-codes.txt"
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    page.get_by_role("button", name=re.compile("Копировать|Copy")).click()
+    expect(page.get_by_role("button", name=re.compile("Скопировано|Copied"))).to_be_visible()
+    assert page.evaluate("navigator.clipboard.readText()").split() == codes
+    page.evaluate("window.print = () => { window.printed = true; }")
+    page.get_by_role("button", name=re.compile("Печать|Print")).click()
+    assert page.evaluate("window.printed") is True
 
     page.get_by_role("link", name=re.compile("сохранил|saved")).click()
     expect(page.get_by_test_id("home-heading")).to_have_text("Мой рабочий список")
