@@ -13,8 +13,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from django.contrib.auth import get_user_model
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from clinic_crm.staff.roles import Role
@@ -122,3 +123,36 @@ def can_close_task(user, task: Task) -> bool:
     if task.assignee_id is not None:
         return task.assignee_id == user.pk
     return covers_branch(user, task.branch_id)
+
+
+def can_assign_task(user, task: Task, assignee=None) -> bool:
+    """A curator takes an unassigned task of a branch they work for, and hands a task of
+    theirs or of their branch to a colleague who works for the task's branch."""
+    if not user.has_role(Role.CURATOR):
+        return False
+    if task.assignee_id != user.pk and not covers_branch(user, task.branch_id):
+        return False
+    if assignee is None or assignee.pk == user.pk:
+        return True
+    return (
+        assignee.is_active
+        and assignee.has_role(Role.CURATOR)
+        and covers_branch(assignee, task.branch_id)
+    )
+
+
+def curators_of(branch_ids: frozenset[int] | None):
+    """Active curators who work for any of ``branch_ids`` (every branch when None): the
+    colleagues a task can be handed to."""
+    users = (
+        get_user_model()
+        .objects.filter(is_active=True, groups__name=Role.CURATOR)
+        .select_related("profile")
+        .order_by("last_name", "first_name", "pk")
+        .distinct()
+    )
+    if branch_ids is not None:
+        users = users.filter(
+            Q(profile__all_branches=True) | Q(profile__branch_id__in=sorted(branch_ids))
+        )
+    return users

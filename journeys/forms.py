@@ -7,7 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from clinic_crm import limits
-from clinic_crm.forms import DateField, DateTimeField, TextField
+from clinic_crm.forms import DateField, DateTimeField, FilterForm, TextField
 from clinic_crm.staff.models import User
 from clinic_crm.staff.roles import Role
 
@@ -219,4 +219,67 @@ class VisitCompleteForm(BootstrapMixin, forms.Form):
             )
         return FinishCare(
             observation_months=data["observation_months"], note=data.get("finish_note") or ""
+        )
+
+
+class WorklistFilterForm(FilterForm):
+    """The worklist's filters; unknown values are ignored (the default list shows)."""
+
+    who = forms.ChoiceField(label=_("Whose"), required=False)
+    kind = forms.ChoiceField(label=_("Kind"), required=False)
+    due = forms.ChoiceField(
+        label=_("Due"),
+        required=False,
+        choices=[
+            ("", _("Any time")),
+            ("overdue", _("Overdue")),
+            ("today", _("By tonight")),
+            ("week", _("This week")),
+        ],
+    )
+    branch = forms.ChoiceField(label=_("Branch"), required=False)
+    sort = forms.ChoiceField(
+        label=_("Order"),
+        required=False,
+        choices=[("due", _("Soonest due")), ("risk", _("Highest risk"))],
+    )
+
+    def __init__(self, *args, branches, colleagues, default_who: str, **kwargs):
+        from journeys.models import Task
+
+        super().__init__(*args, **kwargs)
+        self.default_who = default_who
+        self.fields["who"].choices = [
+            ("mine_and_unassigned", _("Mine and unassigned")),
+            ("mine", _("Only mine")),
+            ("unassigned", _("Unassigned")),
+            ("all", _("Everyone's")),
+            *((f"u{user.pk}", str(user)) for user in colleagues),
+        ]
+        self.fields["kind"].choices = [("", _("All kinds")), *Task.Kind.choices]
+        self.fields["branch"].choices = [("", _("All my branches"))] + [
+            (str(b.pk), b.name) for b in branches
+        ]
+        if len(branches) < 2:
+            del self.fields["branch"]
+
+    def filters(self):
+        from journeys.selectors_worklist import WorklistFilter
+
+        data = {
+            name: (self.data.get(name) or "") for name in ("who", "kind", "due", "branch", "sort")
+        }
+        for name, value in list(data.items()):
+            field = self.fields.get(name)
+            if field is None or value not in {str(key) for key, _label in field.choices}:
+                data[name] = ""
+        who = data["who"] or self.default_who
+        colleague = who[1:] if who[:1] == "u" and who[1:].isdigit() else None
+        return WorklistFilter(
+            kind=data["kind"],
+            due=data["due"],
+            branch_id=int(data["branch"]) if data["branch"] else None,
+            who="" if colleague else who,
+            colleague_id=int(colleague) if colleague else None,
+            sort=data["sort"] or "due",
         )

@@ -608,6 +608,7 @@ class JourneyEvent(models.Model):
         VISIT_STATUS = "visit_status", _("Visit status changed")
         NOTE = "note", _("Note")
         FEEDBACK = "feedback", _("Feedback")
+        TASK = "task", _("Task")
 
     patient = models.ForeignKey(
         "patients.Patient",
@@ -746,6 +747,12 @@ class Task(models.Model):
     risk = models.PositiveSmallIntegerField(_("dropout risk"), default=0)
     state = models.CharField(_("state"), max_length=20, choices=State.choices, default=State.OPEN)
     outcome = models.TextField(_("outcome"), blank=True)
+    # Calls that reached nobody (or "call back later"): the task stays open.
+    attempts = models.PositiveSmallIntegerField(_("contact attempts"), default=0, db_default=0)
+    last_attempt_at = models.DateTimeField(_("last contact attempt"), null=True, blank=True)
+    last_attempt_note = models.CharField(
+        _("last attempt's note"), max_length=200, blank=True, default="", db_default=""
+    )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
 

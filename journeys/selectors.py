@@ -151,41 +151,6 @@ def patient_timeline(*, patient: Patient, kinds: list[str] | None = None) -> Tim
 # --- Worklist and routing queue ---------------------------------------------------------
 
 
-def curator_worklist(
-    *,
-    assignee,
-    include_unassigned: bool = True,
-    unassigned_branch_ids: frozenset[int] | None = None,
-    limit: int | None = None,
-) -> QuerySet:
-    """Open tasks of a curator and the unassigned open tasks of ``unassigned_branch_ids``
-    (every branch when None), soonest due first, riskiest first within the same hour.
-
-    With ``limit``, the tasks are sorted and cut in a subquery and only those are joined
-    to their patient and plan: a curator with thousands of open tasks costs a sort of
-    task rows, not thousands of joins."""
-    from django.db.models.functions import TruncHour
-
-    from .models import Task
-
-    condition = Q(assignee=assignee)
-    if include_unassigned:
-        unassigned = Q(assignee__isnull=True)
-        if unassigned_branch_ids is not None:
-            unassigned &= Q(branch_id__in=sorted(unassigned_branch_ids))
-        condition |= unassigned
-    order = ("due_hour", "-risk", "id")
-    tasks = Task.objects.filter(condition, state__in=Task.OPEN_STATES)
-    if limit is not None:
-        first = tasks.annotate(due_hour=TruncHour("due_at")).order_by(*order)[:limit]
-        tasks = Task.objects.filter(pk__in=first.values("pk"))
-    return (
-        tasks.select_related("patient", "plan", "handoff__to_specialty", "assignee")
-        .annotate(due_hour=TruncHour("due_at"))
-        .order_by(*order)
-    )
-
-
 # What a routing item shows of its patient (RoutingItem.patient has only these loaded).
 ROUTING_PATIENT_FIELDS = ("last_name", "first_name", "middle_name", "phone")
 

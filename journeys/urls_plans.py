@@ -22,6 +22,10 @@ from .views import worklist  # noqa: E402
 urlpatterns += [
     path("worklist/", worklist.worklist_view, name="worklist"),
     path("worklist/tasks/<int:task_id>/close/", worklist.task_close_view, name="task_close"),
+    path("worklist/tasks/<int:task_id>/assign/", worklist.task_assign_view, name="task_assign"),
+    path("worklist/tasks/<int:task_id>/attempt/", worklist.task_attempt_view, name="task_attempt"),
+    path("worklist/tasks/close/", worklist.task_close_view, name="tasks_close"),
+    path("worklist/tasks/assign/", worklist.task_assign_view, name="tasks_assign"),
     path("routing/", worklist.routing_queue_view, name="routing_queue"),
 ]
 

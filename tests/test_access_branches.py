@@ -149,6 +149,10 @@ CASES: dict[str, Case] = {
     "journeys:task_close": Case(
         "task", "curator_c", get=None, post=lambda w: {"outcome": "Booked for Monday"}
     ),
+    "journeys:task_attempt": Case("task", "curator_c", get=None, post=lambda w: {"note": "busy"}),
+    "journeys:task_assign": Case(
+        "task", "curator_c", get=None, post=lambda w: {"assignee": w.curator_a.pk}
+    ),
     # Managers only, and managers read every patient: other roles get 403.
     "messaging:retry": Case("message", None, get=None),
 }

@@ -73,6 +73,8 @@ def world(make_staff):
     w.other_doctor_c = make_staff(Role.DOCTOR, branch=w.c)
     w.curator_c = make_staff(Role.CURATOR, branch=w.c)
     w.admin_c = make_staff(Role.ADMINISTRATOR, branch=w.c)
+    # The patient's home branch's curator: a colleague a carer may hand a task to.
+    w.curator_a = make_staff(Role.CURATOR, branch=w.a)
     full_week(w.doctor_c, w.c)
     # Attackers in branch B: the same roles, no relationship at all.
     w.attackers = {

@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from clinic_crm import limits
-from journeys.models import Handoff, Stage, Task, TreatmentPlan, Visit
+from journeys.models import Handoff, JourneyEvent, Stage, Task, TreatmentPlan, Visit
 from journeys.selectors import recall_answered, visit_recalls_due
 from journeys.services.waitlist import slot_offers_expire
 
@@ -283,6 +283,31 @@ def worklist_rules_run(*, patient_id: int | None = None) -> dict[str, RuleResult
 
 
 @transaction.atomic
+def _task_event(task: Task, *, actor, action: str, **data) -> None:
+    """Every change of a task is a fact of the patient's journey (who, when, what)."""
+    from journeys.services.events import journey_event_record
+
+    journey_event_record(
+        patient_id=task.patient_id,
+        kind=JourneyEvent.Kind.TASK,
+        actor=actor,
+        plan=task.plan if task.plan_id else None,
+        handoff=task.handoff if task.handoff_id else None,
+        data={"task": task.pk, "task_kind": task.kind, "action": action, **data},
+    )
+
+
+def _open_task_for_update(task: Task) -> Task:
+    from journeys.errors import JourneyError
+
+    locked = Task.objects.select_for_update().filter(pk=task.pk, state__in=Task.OPEN_STATES)
+    current = locked.first()
+    if current is None:
+        raise JourneyError(_("This task is already closed."))
+    return current
+
+
+@transaction.atomic
 def task_close(*, actor, task: Task, outcome: str) -> Task:
     from journeys.errors import JourneyError
 
@@ -292,16 +317,69 @@ def task_close(*, actor, task: Task, outcome: str) -> Task:
     problem = limits.text_problem(outcome, limit=limits.OUTCOME)
     if problem:
         raise JourneyError(problem)
-    updated = Task.objects.filter(pk=task.pk, state__in=Task.OPEN_STATES).update(
-        state=Task.State.DONE, outcome=outcome, closed_at=timezone.now()
-    )
-    if not updated:
-        raise JourneyError(_("This task is already closed."))
-    task.refresh_from_db()
-    if task.kind == Task.Kind.NEGATIVE_FEEDBACK:
+    current = _open_task_for_update(task)
+    current.state = Task.State.DONE
+    current.outcome = outcome
+    current.closed_at = timezone.now()
+    current.save(update_fields=["state", "outcome", "closed_at"])
+    _task_event(current, actor=actor, action="closed", outcome=outcome)
+    if current.kind == Task.Kind.NEGATIVE_FEEDBACK:
         from metrics.services import rollups_refresh_after_commit
 
         rollups_refresh_after_commit()  # "contacted within 24 h" may have changed
+    task.refresh_from_db()
+    return task
+
+
+@transaction.atomic
+def task_assign(*, actor, task: Task, assignee) -> Task:
+    """Gives an open task to ``assignee`` (the actor themselves: taking it). Who may is
+    checked by the caller (``journeys.access.can_assign_task``)."""
+    current = _open_task_for_update(task)
+    previous = current.assignee_id
+    if previous == assignee.pk:
+        return current
+    current.assignee = assignee
+    current.save(update_fields=["assignee"])
+    _task_event(
+        current,
+        actor=actor,
+        action="taken" if assignee.pk == actor.pk else "assigned",
+        assignee=assignee.pk,
+        assignee_name=str(assignee),
+        previous=previous,
+    )
+    task.refresh_from_db()
+    return task
+
+
+# After a call that reached nobody, the task comes back this much later.
+RETRY_AFTER = timedelta(hours=2)
+
+
+@transaction.atomic
+def task_attempt_record(*, actor, task: Task, note: str = "") -> Task:
+    """A call that reached nobody (or "call me later"): the task stays open, in progress,
+    due again in two hours at the latest, and the attempt is on the task and the journey."""
+    from journeys.errors import JourneyError
+
+    note = (note or "").strip()
+    problem = limits.text_problem(note, limit=200) if note else None
+    if problem:
+        raise JourneyError(problem)
+    current = _open_task_for_update(task)
+    now = timezone.now()
+    current.state = Task.State.IN_PROGRESS
+    current.attempts += 1
+    current.last_attempt_at = now
+    current.last_attempt_note = note
+    if current.due_at < now + RETRY_AFTER:
+        current.due_at = now + RETRY_AFTER
+    current.save(
+        update_fields=["state", "attempts", "last_attempt_at", "last_attempt_note", "due_at"]
+    )
+    _task_event(current, actor=actor, action="attempt", note=note, attempt=current.attempts)
+    task.refresh_from_db()
     return task
 
 

@@ -146,6 +146,10 @@ POST_ONLY = {
     "journeys:plan_change_doctor",
     "journeys:visit_status",
     "journeys:task_close",
+    "journeys:task_attempt",
+    "journeys:task_assign",
+    "journeys:tasks_close",
+    "journeys:tasks_assign",
     "journeys:checklist_item_toggle",
     "staff:reset_2fa",
 }

@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 
 from journeys.models import Handoff, Visit
 from tests.e2e.conftest import log_in
-from tests.journeys.factories import VisitFactory
+from tests.journeys.factories import clinic_visit
 from tests.journeys.test_visit_completion import accepted_plan
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -18,16 +18,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 def test_doctor_must_choose_next_step_to_complete_visit(page, clinic, screenshot):
     _plan, stages = accepted_plan(clinic)
     start = timezone.now() - timedelta(minutes=15)
-    visit = VisitFactory(
-        patient=clinic.patient,
-        doctor=clinic.doctor,
-        branch=clinic.branch,
-        service=clinic.service,
-        stage=stages[0],
-        starts_at=start,
-        ends_at=start + timedelta(minutes=30),
-        status=Visit.Status.ARRIVED,
-    )
+    visit = clinic_visit(clinic, start, stage=stages[0], status=Visit.Status.ARRIVED)
     log_in(page, clinic.doctor)
     page.goto(f"/patients/{clinic.patient.pk}/timeline/")
     expect(page.get_by_test_id("plan-card")).to_contain_text("Braces")
@@ -63,16 +54,7 @@ def test_the_handoff_s_due_date_survives_either_language(page, clinic, language,
 
     _plan, stages = accepted_plan(clinic)
     start = timezone.now() - timedelta(minutes=15)
-    visit = VisitFactory(
-        patient=clinic.patient,
-        doctor=clinic.doctor,
-        branch=clinic.branch,
-        service=clinic.service,
-        stage=stages[0],
-        starts_at=start,
-        ends_at=start + timedelta(minutes=30),
-        status=Visit.Status.ARRIVED,
-    )
+    visit = clinic_visit(clinic, start, stage=stages[0], status=Visit.Status.ARRIVED)
     use_language(page, language)
     log_in(page, clinic.doctor)
     page.goto(f"/visits/{visit.pk}/complete/")

@@ -101,3 +101,12 @@ class HandoffFactory(factory.django.DjangoModelFactory):
     to_specialty = factory.SubFactory(SpecialtyFactory)
     reason = "Needs an orthopedist's opinion."
     due_date = factory.LazyFunction(lambda: timezone.localdate() + timedelta(days=7))
+
+
+def clinic_visit(c, start, *, minutes: int = 30, **fields):
+    """A visit of the ``clinic`` fixture's patient with its doctor and service, at ``start``."""
+    fields.setdefault("patient", c.patient)
+    fields.setdefault("doctor", c.doctor)
+    fields.setdefault("branch", c.branch)
+    fields.setdefault("service", c.service)
+    return VisitFactory(starts_at=start, ends_at=start + timedelta(minutes=minutes), **fields)

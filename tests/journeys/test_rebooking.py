@@ -23,7 +23,7 @@ from journeys.services.waitlist import slot_offers_expire
 from journeys.services.worklist import worklist_rules_run
 from tests.conftest import verified_client_for
 from tests.factories import PatientFactory
-from tests.journeys.factories import VisitFactory
+from tests.journeys.factories import VisitFactory, clinic_visit
 from tests.journeys.test_visit_completion import accepted_plan
 
 pytestmark = pytest.mark.django_db
@@ -32,15 +32,7 @@ pytestmark = pytest.mark.django_db
 def _booked_stage_visit(c, *, hours_ago=1):
     plan, stages = accepted_plan(c)
     start = timezone.now() - timedelta(hours=hours_ago)
-    visit = VisitFactory(
-        patient=c.patient,
-        doctor=c.doctor,
-        branch=c.branch,
-        service=c.service,
-        stage=stages[0],
-        starts_at=start,
-        ends_at=start + timedelta(minutes=30),
-    )
+    visit = clinic_visit(c, start, stage=stages[0])
     Stage.objects.filter(pk=stages[0].pk).update(
         status=Stage.Status.BOOKED, window_start=timezone.localdate() + timedelta(days=20)
     )
@@ -89,14 +81,7 @@ def test_a_no_show_puts_the_stage_back_first_in_the_routing_queue_with_a_task(cl
 def test_a_no_show_without_a_plan_opens_a_task_for_the_branch_s_front_desk(clinic):
     c = clinic
     start = timezone.now() - timedelta(hours=2)
-    visit = VisitFactory(
-        patient=c.patient,
-        doctor=c.doctor,
-        branch=c.branch,
-        service=c.service,
-        starts_at=start,
-        ends_at=start + timedelta(minutes=30),
-    )
+    visit = clinic_visit(c, start)
     visit_mark_no_show(actor=c.admin, visit=visit)
     task = Task.objects.get(kind=Task.Kind.REBOOK)
     assert task.assignee is None

@@ -6,7 +6,8 @@ import pytest
 from django.utils import timezone
 
 from journeys.models import Handoff, Stage, Task, TreatmentPlan, Visit
-from journeys.selectors import curator_worklist, routing_queue
+from journeys.selectors import routing_queue
+from journeys.selectors_worklist import worklist
 from journeys.services.plans import handoff_create
 from journeys.services.worklist import health_score, worklist_rules_run
 from tests.factories import BranchFactory
@@ -162,7 +163,7 @@ def test_worklist_sorted_by_due_then_risk(clinic):
         patients.append(plan.patient)
         overdue(stages[0], days=days)
     worklist_rules_run()
-    tasks = list(curator_worklist(assignee=clinic.curator))
+    tasks = list(worklist(user=clinic.curator, branch_ids=None))
     assert [t.risk for t in tasks] == [80, 30, 16]
 
 
