@@ -443,6 +443,8 @@ TELEGRAM_API_URL = env_str("TELEGRAM_API_URL", "https://api.telegram.org")
 MESSAGING_CALLBACK_TOKEN = env_str("MESSAGING_CALLBACK_TOKEN")
 # How long a dispatcher's claim on a message holds before another may take it over.
 MESSAGING_SEND_LEASE_SECONDS = env_int("MESSAGING_SEND_LEASE_SECONDS", 300)
+# Marking arrival longer than this before the visit asks "really?" first.
+VISIT_EARLY_ARRIVAL_MINUTES = env_int("VISIT_EARLY_ARRIVAL_MINUTES", 60)
 MESSAGING_BATCH_SIZE = env_int("MESSAGING_BATCH_SIZE", 200)
 # Provider calls a dispatcher makes at once (threads; they wait on the network).
 MESSAGING_SEND_CONCURRENCY = env_int("MESSAGING_SEND_CONCURRENCY", 16)

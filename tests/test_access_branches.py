@@ -44,6 +44,7 @@ def _visit_move(w):
         "date": local.date().isoformat(),
         "time": local.strftime("%H:%M"),
         "doctor": w.doctor_c.pk,
+        "confirmed": "1",
     }
 
 

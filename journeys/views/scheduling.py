@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -52,6 +54,11 @@ DEFAULT_DAY = (time(8, 0), time(20, 0))
 VISITS_CHANGED = "visits-changed"
 PATIENT_OPTIONS = 8
 MAX_ID = 2**63 - 1  # ids in query strings beyond a bigint are nobody
+
+
+class _DryRun(Exception):
+    """Rolls back a move that was only tried."""
+
 
 STATUS_ACTIONS = {
     "confirm": Visit.Status.CONFIRMED,
@@ -329,13 +336,21 @@ def _panel_context(request: HttpRequest, visit: Visit, **extra) -> dict:
     can_write = _can_write(request.user, visit.branch_id)
     if can_write:
         if visit.status == Visit.Status.SCHEDULED:
-            actions.append(("confirm", _("Confirm"), "check2-circle", "outline-primary"))
+            actions.append(("confirm", _("Confirm"), "check2-circle", "outline-primary", ""))
         if upcoming and visit_day == local_today:
-            actions.append(("arrive", _("Mark arrival"), "door-open", "success"))
+            early = visit.starts_at - now
+            ask = ""
+            if early > timedelta(minutes=settings.VISIT_EARLY_ARRIVAL_MINUTES):
+                # 00:31 for a 09:00 visit is a slip of the finger, not an arrival
+                ask = _("The visit is at %(time)s, %(hours)s h from now. Mark arrival anyway?") % {
+                    "time": timezone.localtime(visit.starts_at, zone).strftime("%H:%M"),
+                    "hours": f"{early.total_seconds() / 3600:.1f}",
+                }
+            actions.append(("arrive", _("Mark arrival"), "door-open", "success", ask))
         if visit.status == Visit.Status.ARRIVED:
-            actions.append(("start", _("Start the visit"), "play-circle", "outline-success"))
+            actions.append(("start", _("Start the visit"), "play-circle", "outline-success", ""))
         if upcoming and visit.starts_at <= now:
-            actions.append(("no_show", _("Mark no-show"), "person-x", "outline-danger"))
+            actions.append(("no_show", _("Mark no-show"), "person-x", "outline-danger", ""))
     offers = []
     if can_write and visit.status in Visit.CANCELLED and visit.starts_at > now:
         offers = _freed_slot_offers(visit, zone)
@@ -750,6 +765,36 @@ def visit_move_view(request: HttpRequest, visit_id: int) -> HttpResponse:
         initial.update({k: v for k, v in request.GET.items() if k in ("date", "doctor")})
         return _move_form_response(request, visit, MoveForm(initial=initial, branch=visit.branch))
     form = MoveForm(request.POST, branch=visit.branch)
+    if form.is_valid() and request.POST.get("confirmed") != "1":
+        # One look at old → new before anything changes, once the move is known to work:
+        # it is tried in a savepoint that is then rolled back.
+        try:
+            with transaction.atomic():
+                services.visit_move(
+                    actor=request.user,
+                    visit=visit,
+                    starts_at=form.starts_at(visit.branch),
+                    doctor=form.cleaned_data["doctor"],
+                )
+                raise _DryRun
+        except _DryRun:
+            pass
+        except JourneyError as exc:
+            form.add_error(None, str(exc))
+            return _move_form_response(request, visit, form)
+        visit.refresh_from_db()
+        zone = services.branch_zone(visit.branch)
+        return _partial(
+            request,
+            "journeys/scheduling_move_confirm.html",
+            {
+                "visit": visit,
+                "old_starts": timezone.localtime(visit.starts_at, zone),
+                "new_starts": timezone.localtime(form.starts_at(visit.branch), zone),
+                "new_doctor": form.cleaned_data["doctor"] or visit.doctor,
+                "data": {k: form.data.get(k, "") for k in ("date", "time", "doctor")},
+            },
+        )
     if form.is_valid():
         try:
             services.visit_move(

@@ -115,6 +115,8 @@ def test_administrator_books_marks_arrival_and_cancels_without_reloading(
     block.click()
     panel = page.get_by_test_id("visit-panel")
     expect(panel).to_have_attribute("data-visit-id", str(booked.pk))
+    # (long before the visit's time the browser asks first; the administrator says yes)
+    page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_test_id("visit-action-arrive").click()
     expect(page.get_by_test_id("visit-panel")).to_have_attribute("data-status", "arrived")
     _close_modal(page)
@@ -196,6 +198,9 @@ def test_administrator_finds_a_slot_and_navigates_days_without_reloading(
     last = page.get_by_test_id("move-slot").last
     new_time = last.get_attribute("data-time")
     last.click()
+    expect(page.get_by_test_id("move-new")).to_contain_text(new_time)  # old → new, once
+    screenshot("calendar-move-confirm")
+    page.get_by_test_id("move-confirm-submit").click()
     expect(page.get_by_test_id("visit-notice")).to_be_visible()
     visit.refresh_from_db()
     assert f"{visit.starts_at.astimezone(ZoneInfo(zone)):%H:%M}" == new_time

@@ -371,9 +371,14 @@ def test_moving_offers_free_times_and_moves_over_htmx(clinic):
     ).content.decode()
     assert "already has a visit 11:00–11:30" in refused
 
-    response = client.post(
-        url, {"date": f"{day:%Y-%m-%d}", "time": "12:00", "doctor": clinic.doctor.pk}, **HTMX
-    )
+    wanted = {"date": f"{day:%Y-%m-%d}", "time": "12:00", "doctor": clinic.doctor.pk}
+    asked = client.post(url, wanted, **HTMX).content.decode()
+    assert 'data-testid="move-confirm"' in asked  # old → new, asked once
+    assert "10:00" in asked
+    assert "12:00" in asked
+    visit.refresh_from_db()
+    assert visit.starts_at == clinic.at(day, "10:00")  # nothing moved yet
+    response = client.post(url, {**wanted, "confirmed": "1"}, **HTMX)
     assert "The visit is moved." in response.content.decode()
     visit.refresh_from_db()
     assert visit.starts_at == clinic.at(day, "12:00")
@@ -401,3 +406,21 @@ def test_slot_search_lists_the_nearest_free_slots_with_booking_links(clinic):
 
 def test_slot_search_is_for_administrators(clinic):
     assert client_for(clinic.doctor).get(reverse("journeys:slot_search")).status_code == 403
+
+
+def test_arrival_long_before_the_visit_asks_first(clinic, time_machine):
+    from django.conf import settings
+
+    day = future_day()
+    visit = booked(clinic, day, "09:00")
+    url = reverse("journeys:visit_detail_partial", args=[visit.pk])
+    early = clinic.at(day, "09:00") - timedelta(minutes=settings.VISIT_EARLY_ARRIVAL_MINUTES + 30)
+    time_machine.move_to(early, tick=False)
+    client = client_for(clinic.admin)
+    panel = client.get(url, **HTMX).content.decode()
+    assert 'data-testid="visit-action-arrive" hx-confirm=' in panel
+    assert "Mark arrival anyway?" in panel
+    time_machine.move_to(clinic.at(day, "08:45"), tick=False)
+    panel = client_for(clinic.admin).get(url, **HTMX).content.decode()
+    assert 'data-testid="visit-action-arrive"' in panel
+    assert "Mark arrival anyway?" not in panel
