@@ -18,8 +18,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from clinic_crm import limits
+from journeys.errors import JourneyError
 from journeys.models import Handoff, JourneyEvent, Stage, Task, TreatmentPlan, Visit
 from journeys.selectors import recall_answered, visit_recalls_due
+from journeys.services.events import journey_event_record
 from journeys.services.waitlist import slot_offers_expire
 
 
@@ -285,8 +287,6 @@ def worklist_rules_run(*, patient_id: int | None = None) -> dict[str, RuleResult
 @transaction.atomic
 def _task_event(task: Task, *, actor, action: str, **data) -> None:
     """Every change of a task is a fact of the patient's journey (who, when, what)."""
-    from journeys.services.events import journey_event_record
-
     journey_event_record(
         patient_id=task.patient_id,
         kind=JourneyEvent.Kind.TASK,
@@ -298,8 +298,6 @@ def _task_event(task: Task, *, actor, action: str, **data) -> None:
 
 
 def _open_task_for_update(task: Task) -> Task:
-    from journeys.errors import JourneyError
-
     locked = Task.objects.select_for_update().filter(pk=task.pk, state__in=Task.OPEN_STATES)
     current = locked.first()
     if current is None:
@@ -309,8 +307,6 @@ def _open_task_for_update(task: Task) -> Task:
 
 @transaction.atomic
 def task_close(*, actor, task: Task, outcome: str) -> Task:
-    from journeys.errors import JourneyError
-
     outcome = (outcome or "").strip()
     if not outcome:
         raise JourneyError(_("Write what came of it."))
@@ -361,8 +357,6 @@ RETRY_AFTER = timedelta(hours=2)
 def task_attempt_record(*, actor, task: Task, note: str = "") -> Task:
     """A call that reached nobody (or "call me later"): the task stays open, in progress,
     due again in two hours at the latest, and the attempt is on the task and the journey."""
-    from journeys.errors import JourneyError
-
     note = (note or "").strip()
     problem = limits.text_problem(note, limit=200) if note else None
     if problem:
