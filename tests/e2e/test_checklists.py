@@ -86,6 +86,7 @@ def test_doctor_ticks_the_communication_standard_and_manager_sees_the_rate(
 
     page.get_by_role("button", name=re.compile("Выйти|Log out")).click()
     log_in(page, clinic.manager)
+    page.get_by_test_id("nav-management").click()
     page.locator('nav a[href="/checklists/"]').click()
     expect(page).to_have_url(re.compile(r"/checklists/"))
     card = page.get_by_test_id("rates-template").filter(has_text="Communication standard")
