@@ -17,6 +17,17 @@ from tests.factories import TOTPDeviceFactory
 
 pytest_plugins = ["tests.worlds"]
 
+
+def pytest_configure(config):
+    # A staff member's password hashed with PBKDF2's million rounds took 85 % of the
+    # suite's time (py-spy): tests hash with MD5 first. The production hashers stay in
+    # the list, so a hash written by a subprocess (seed_demo, make run) still verifies.
+    from django.conf import settings
+
+    fast = "django.contrib.auth.hashers.MD5PasswordHasher"
+    settings.PASSWORD_HASHERS = [fast, *(h for h in settings.PASSWORD_HASHERS if h != fast)]
+
+
 PASSWORD = "Correct-horse-battery-42"
 _emails = itertools.count(1)
 
