@@ -2,6 +2,7 @@
 
 import logging
 import re
+from collections.abc import Mapping
 
 _QUERY = re.compile(r"(/[^\s?\"]*)\?[^\s\"]*")
 
@@ -11,7 +12,12 @@ class StripQueryStringFilter(logging.Filter):
     such as a patient's name or phone number."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.args:
+        if isinstance(record.args, Mapping):  # "%(name)s" style (Celery's task lines)
+            record.args = {
+                key: _QUERY.sub(r"\1?…", arg) if isinstance(arg, str) else arg
+                for key, arg in record.args.items()
+            }
+        elif record.args:
             record.args = tuple(
                 _QUERY.sub(r"\1?…", arg) if isinstance(arg, str) else arg
                 for arg in (record.args if isinstance(record.args, tuple) else (record.args,))

@@ -110,6 +110,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
+    # Audit rows written while a request is served carry its user, IP and user agent.
+    "clinic_crm.audit.context.AuditContextMiddleware",
     "clinic_crm.security.NoStoreForStaffMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "clinic_crm.staff.middleware.SessionLifetimeMiddleware",
@@ -445,6 +447,8 @@ MESSAGING_CALLBACK_TOKEN = env_str("MESSAGING_CALLBACK_TOKEN")
 MESSAGING_SEND_LEASE_SECONDS = env_int("MESSAGING_SEND_LEASE_SECONDS", 300)
 # Marking arrival longer than this before the visit asks "really?" first.
 VISIT_EARLY_ARRIVAL_MINUTES = env_int("VISIT_EARLY_ARRIVAL_MINUTES", 60)
+# For this long after marking arrival, start or a no-show, the front desk can undo it.
+VISIT_STATUS_UNDO_MINUTES = env_int("VISIT_STATUS_UNDO_MINUTES", 10)
 MESSAGING_BATCH_SIZE = env_int("MESSAGING_BATCH_SIZE", 200)
 # Provider calls a dispatcher makes at once (threads; they wait on the network).
 MESSAGING_SEND_CONCURRENCY = env_int("MESSAGING_SEND_CONCURRENCY", 16)
@@ -453,6 +457,9 @@ MESSAGING_SEND_CONCURRENCY = env_int("MESSAGING_SEND_CONCURRENCY", 16)
 # How long dashboards keep figures computed for a filter set (in the cache, until the
 # rollups change anyway); 0 computes them on every page load.
 METRICS_CACHE_SECONDS = env_int("METRICS_CACHE_SECONDS", 900)
+# The NPS trend shows a week's or month's score only from this many answers (fewer: a gap
+# saying "too few answers"), and chooses months when most weeks would fall short.
+METRICS_TREND_MIN_SAMPLE = env_int("METRICS_TREND_MIN_SAMPLE", 30)
 
 # --- Logging: no patient data. Query strings (search terms) are cut from request logs. --
 LOGGING = {

@@ -15,6 +15,7 @@ PUBLIC_URL_NAMES = {
     "set_language",
     "staff:login",
     "staff:logout",
+    "staff:set_password",  # the invitation's signed, expiring link; tests/staff
     "journeys:patient_calendar",  # signed, expiring link; tested in tests/journeys
     "messaging:optout",  # signed link from a message; tested in tests/messaging
     "messaging:visit_answer",  # signed link from a reminder; tested in tests/messaging

@@ -21,6 +21,14 @@ class AuditAction(models.TextChoices):
     LOGOUT = "logout", _("Logout")
 
 
+class AuditSource(models.TextChoices):
+    """Where an event was written from."""
+
+    REQUEST = "request", _("Request")
+    TASK = "task", _("Background task")
+    SYSTEM = "system", _("System")
+
+
 class AuditEvent(models.Model):
     """Append-only record of who did what to which record, from where.
 
@@ -29,7 +37,7 @@ class AuditEvent(models.Model):
     No patient data is stored here: only ids and the kind of object.
     """
 
-    at = models.DateTimeField(_("time (UTC)"), default=timezone.now, db_index=True)
+    at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
@@ -47,7 +55,16 @@ class AuditEvent(models.Model):
     patient_id = models.BigIntegerField(_("patient id"), null=True, blank=True)
     ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
     user_agent = models.CharField(_("user agent"), max_length=300, blank=True)
-    path = models.CharField(_("path"), max_length=300, blank=True)
+    path = models.CharField(
+        _("path"),
+        max_length=300,
+        blank=True,
+        help_text=_("The request's path, or the name of the background task."),
+    )
+    # Empty on rows written before it was recorded.
+    source = models.CharField(
+        _("source"), max_length=16, choices=AuditSource.choices, blank=True, default=""
+    )
     details = models.JSONField(_("details"), default=dict, blank=True)
 
     class Meta:

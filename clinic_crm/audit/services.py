@@ -10,7 +10,8 @@ from django.conf import settings
 from django.db import models
 from django.http import HttpRequest
 
-from .models import AuditAction, AuditEvent
+from .context import current_context
+from .models import AuditAction, AuditEvent, AuditSource
 
 
 def client_ip(request: HttpRequest) -> str | None:
@@ -27,6 +28,52 @@ def client_ip(request: HttpRequest) -> str | None:
     return request.META.get("REMOTE_ADDR") or None
 
 
+def audit_event_build(
+    *,
+    action: AuditAction | str,
+    request: HttpRequest | None = None,
+    actor=None,
+    actor_email: str = "",
+    obj: models.Model | None = None,
+    object_type: str = "",
+    object_id: str = "",
+    patient_id: int | None = None,
+    details: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """An unsaved audit event. Without a ``request`` it is the one being served (the
+    audit context), so events written by services carry the IP address and user agent
+    too; outside a request the event says it came from a background task or the system.
+    """
+    context = current_context()
+    if request is None:
+        request = context.request
+    source = AuditSource.REQUEST if request is not None else context.source
+    if actor is None and request is not None:
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            actor = user
+    if obj is not None:
+        object_type, object_id = obj._meta.label, str(obj.pk)
+        if patient_id is None:
+            if object_type == "patients.Patient":
+                patient_id = obj.pk
+            else:
+                patient_id = getattr(obj, "patient_id", None)
+    return AuditEvent(
+        action=action,
+        actor=actor,
+        actor_email=(actor_email or (actor.email if actor is not None else ""))[:254],
+        object_type=object_type,
+        object_id=object_id,
+        patient_id=patient_id,
+        ip_address=client_ip(request) if request is not None else None,
+        user_agent=request.META.get("HTTP_USER_AGENT", "")[:300] if request is not None else "",
+        path=(request.path if request is not None else context.task)[:300],
+        source=source,
+        details=details or {},
+    )
+
+
 def audit_record(
     *,
     action: AuditAction | str,
@@ -39,27 +86,22 @@ def audit_record(
 ) -> AuditEvent:
     """Appends one audit event. ``obj`` names the record; ``patient_id`` ties it to a
     patient (taken from ``obj`` when it is a patient or has a ``patient_id``)."""
-    if actor is None and request is not None:
-        user = getattr(request, "user", None)
-        if user is not None and user.is_authenticated:
-            actor = user
-    if obj is not None and patient_id is None:
-        if obj._meta.label == "patients.Patient":
-            patient_id = obj.pk
-        else:
-            patient_id = getattr(obj, "patient_id", None)
-    return AuditEvent.objects.create(
+    event = audit_event_build(
         action=action,
+        request=request,
         actor=actor,
-        actor_email=(actor_email or (actor.email if actor is not None else ""))[:254],
-        object_type=obj._meta.label if obj is not None else "",
-        object_id=str(obj.pk) if obj is not None else "",
+        actor_email=actor_email,
+        obj=obj,
         patient_id=patient_id,
-        ip_address=client_ip(request) if request is not None else None,
-        user_agent=request.META.get("HTTP_USER_AGENT", "")[:300] if request is not None else "",
-        path=request.path[:300] if request is not None else "",
-        details=details or {},
+        details=details,
     )
+    event.save(force_insert=True)
+    return event
+
+
+def audit_records_create(events: list[AuditEvent]) -> list[AuditEvent]:
+    """Appends many events built by :func:`audit_event_build` in one statement."""
+    return AuditEvent.objects.bulk_create(events) if events else []
 
 
 def audit_list_read(

@@ -16,3 +16,8 @@ class MessagingConfig(AppConfig):
         for model in (MessagingSettings, MessageTemplate, Holiday):
             post_save.connect(forget, sender=model, dispatch_uid=f"forget-{model.__name__}")
             post_delete.connect(forget, sender=model, dispatch_uid=f"forget-{model.__name__}-d")
+
+        from . import audit
+
+        # The audit log names messages by the patient, kind and time (clinic_crm.audit).
+        audit.register()

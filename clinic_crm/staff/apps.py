@@ -15,3 +15,10 @@ class StaffConfig(AppConfig):
         # Not limited to this app's signal: permissions of apps listed after this one
         # exist only once their own post_migrate has run, so every app's run re-syncs.
         post_migrate.connect(roles.roles_sync_after_migrate, dispatch_uid="staff_roles_sync")
+
+        from clinic_crm.audit.describers import register_describer
+
+        from .audit import describe_users
+
+        # The audit log names staff members (a second factor reset) by name and email.
+        register_describer("staff.User", describe_users)

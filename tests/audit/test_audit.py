@@ -130,3 +130,18 @@ def test_request_log_lines_carry_no_search_terms():
     assert "/patients/?…" in text
     assert "Уникальнова" not in text
     assert "79991234567" not in text
+
+
+def test_log_lines_with_named_arguments_are_still_formatted():
+    """Celery logs "Task %(name)s[%(id)s] succeeded …" with a mapping of arguments: the
+    query-string filter keeps it a mapping (a tuple made every such line a logging error)."""
+    import logging
+
+    from clinic_crm.logging import StripQueryStringFilter
+
+    record = logging.LogRecord(
+        "celery", logging.INFO, __file__, 1, "Task %(name)s: %(path)s", None, None
+    )
+    record.args = {"name": "journeys.tasks.x", "path": "/patients/?q=Уникальнова"}
+    assert StripQueryStringFilter().filter(record)
+    assert record.getMessage() == "Task journeys.tasks.x: /patients/?…"

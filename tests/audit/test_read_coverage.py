@@ -98,6 +98,11 @@ READS = {
         lambda w: reverse("journeys:visit_complete", args=[w.visit.pk]),
         {},
     ),
+    "journeys:visit_complete_slots": (
+        "doctor_c",
+        lambda w: reverse("journeys:visit_complete_slots", args=[w.visit.pk]),
+        HX,
+    ),
     "journeys:worklist": ("curator_c", lambda w: reverse("journeys:worklist"), {}),
     "journeys:routing_queue": ("admin_a", lambda w: reverse("journeys:routing_queue"), {}),
     "journeys:visit_checklists": (
@@ -109,15 +114,20 @@ READS = {
     "messaging:visit_answer": (None, lambda w: urlsplit(visit_link_url(visit=w.visit_c)).path, {}),
     "messaging:feel_answer": (None, lambda w: urlsplit(feel_link_url(visit=w.visit)).path, {}),
     "messaging:outbox": ("manager", lambda w: reverse("messaging:outbox"), {}),
+    "audit:list": ("manager", lambda w: f"{reverse('audit:list')}?patient_id={w.p.pk}", {}),
     "staff:home": ("doctor_c", lambda w: reverse("staff:home"), {}),
 }
 # Pages about one visit of the patient that don't print the name.
-ABOUT_A_VISIT = {"journeys:visit_checklists", "messaging:feel_answer", "messaging:visit_answer"}
+ABOUT_A_VISIT = {
+    "journeys:visit_checklists",
+    "journeys:visit_complete_slots",
+    "messaging:feel_answer",
+    "messaging:visit_answer",
+}
 # Pages that show no patient's data (staff, aggregates, ids only, empty forms).
 NO_PATIENT_DATA = {
     "healthz",
     "set_language",
-    "audit:list",  # patient ids only, for managers
     "messaging:template_preview",  # an invented example patient
     "messaging:optout",  # names nobody
     "messaging:delivery_callback",
@@ -132,6 +142,9 @@ NO_PATIENT_DATA = {
     "staff:backup_codes",
     "staff:logout",
     "staff:staff_list",
+    "staff:staff_add",
+    "staff:staff_edit",
+    "staff:set_password",  # the invited member's own link
 }
 # POST only: the services audit what they change.
 POST_ONLY = {
@@ -145,6 +158,7 @@ POST_ONLY = {
     "journeys:plan_abandon",
     "journeys:plan_change_doctor",
     "journeys:visit_status",
+    "journeys:visit_undo",
     "journeys:task_close",
     "journeys:task_attempt",
     "journeys:task_assign",
@@ -152,6 +166,9 @@ POST_ONLY = {
     "journeys:tasks_assign",
     "journeys:checklist_item_toggle",
     "staff:reset_2fa",
+    "staff:staff_deactivate",
+    "staff:staff_reactivate",
+    "staff:staff_invitation_resend",
 }
 
 
