@@ -6,6 +6,9 @@ from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.forms import ModelForm
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext_lazy, pgettext_lazy
+
+from clinic_crm.admin_names import admin_names_register
 
 from .models import CsiAttribute, ReasonTag, Survey
 
@@ -54,3 +57,21 @@ class SurveyAdmin(admin.ModelAdmin):
 @admin.register(ReasonTag)
 class ReasonTagAdmin(admin.ModelAdmin):
     list_display = ["name", "name_en", "key", "is_active"]
+
+
+# The names the admin's phrases use, in the case Russian needs (clinic_crm.admin_names).
+admin_names_register(
+    CsiAttribute,
+    accusative=pgettext_lazy("accusative", "CSI attribute"),
+    count=ngettext_lazy("%(count)s CSI attribute", "%(count)s CSI attributes", "count"),
+)
+admin_names_register(
+    Survey,
+    accusative=pgettext_lazy("accusative", "survey"),
+    count=ngettext_lazy("%(count)s survey", "%(count)s surveys", "count"),
+)
+admin_names_register(
+    ReasonTag,
+    accusative=pgettext_lazy("accusative", "reason"),
+    count=ngettext_lazy("%(count)s reason", "%(count)s reasons", "count"),
+)

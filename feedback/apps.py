@@ -5,3 +5,11 @@ from django.utils.translation import gettext_lazy as _
 class FeedbackConfig(AppConfig):
     name = "feedback"
     verbose_name = _("Feedback")
+
+    def ready(self) -> None:
+        from . import audit, texts
+
+        # The recovery call's title and feedback on the timeline in the reader's language.
+        texts.register()
+        # The audit log names answers by the patient and the day (clinic_crm.audit).
+        audit.register()

@@ -27,6 +27,7 @@ from .models import (
     StageKind,
     Survey,
 )
+from .texts import RECOVERY_CALL, attribute_names
 
 RECOVERY_SLA = timedelta(hours=24)
 
@@ -218,6 +219,8 @@ def _journey_note(response: Response, visit: Visit, scores: dict) -> None:
             "response": response.pk,
             "nps": response.nps_score,
             "answers": {attribute.key: value for attribute, value in scores.items()},
+            "attribute_names": {attribute.key: attribute_names(attribute) for attribute in scores},
+            "negative": response.negative,
             "comment": response.comment,
         },
     )
@@ -226,13 +229,12 @@ def _journey_note(response: Response, visit: Visit, scores: dict) -> None:
 def _recovery_task_open(response: Response, visit: Visit) -> Task:
     from journeys.services.worklist import task_open_once
 
-    when = timezone.localtime(visit.starts_at).strftime("%d.%m %H:%M")
     return task_open_once(
         visit=visit,
         kind=Task.Kind.NEGATIVE_FEEDBACK,
         cause="negative_feedback:visit",
-        title=_("Call the patient within 24 hours: unhappy with the visit of %(when)s")
-        % {"when": when},
+        title_key=RECOVERY_CALL,
+        title_params={"when": visit.starts_at.isoformat()},
         details=response.comment,
         risk=95,
         due_in=RECOVERY_SLA,

@@ -3,6 +3,9 @@ the admin site; clinical records are changed only through the product's pages.""
 
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext_lazy, pgettext_lazy
+
+from clinic_crm.admin_names import admin_names_register
 
 from .models import (
     Branch,
@@ -79,3 +82,36 @@ class ChecklistTemplateAdmin(admin.ModelAdmin):
     @admin.display(description=_("services"))
     def service_names(self, obj: ChecklistTemplate) -> str:
         return ", ".join(s.name for s in obj.services.all()) or _("every service")
+
+
+# The names the admin's phrases use, in the case Russian needs (clinic_crm.admin_names).
+admin_names_register(
+    Branch,
+    accusative=pgettext_lazy("accusative", "branch"),
+    count=ngettext_lazy("%(count)s branch", "%(count)s branches", "count"),
+)
+admin_names_register(
+    Specialty,
+    accusative=pgettext_lazy("accusative", "specialty"),
+    count=ngettext_lazy("%(count)s specialty", "%(count)s specialties", "count"),
+)
+admin_names_register(
+    Service,
+    accusative=pgettext_lazy("accusative", "service"),
+    count=ngettext_lazy("%(count)s service", "%(count)s services", "count"),
+)
+admin_names_register(
+    WorkingHours,
+    accusative=pgettext_lazy("accusative", "working hours"),
+    count=ngettext_lazy("%(count)s working hours", "%(count)s working hours", "count"),
+)
+admin_names_register(
+    ScheduleException,
+    accusative=pgettext_lazy("accusative", "schedule exception"),
+    count=ngettext_lazy("%(count)s schedule exception", "%(count)s schedule exceptions", "count"),
+)
+admin_names_register(
+    ChecklistTemplate,
+    accusative=pgettext_lazy("accusative", "checklist template"),
+    count=ngettext_lazy("%(count)s checklist template", "%(count)s checklist templates", "count"),
+)

@@ -7,6 +7,9 @@ from django.db.models import Func
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from clinic_crm.audit.tracking import AuditedQuerySet
+from journeys import texts
+
 
 class TsTzRange(Func):
     function = "TSTZRANGE"
@@ -570,6 +573,9 @@ class Handoff(models.Model):
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
 
+    # Its state changes are audited, by update() too (journeys.audit).
+    objects = AuditedQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("handoff")
         verbose_name_plural = _("handoffs")
@@ -670,6 +676,12 @@ class JourneyEvent(models.Model):
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.at:%Y-%m-%d}"
 
+    @property
+    def display_summary(self) -> str:
+        """What happened, in the reader's (active) language, from ``kind`` and ``data``;
+        the stored ``summary`` for rows whose data does not say enough."""
+        return texts.event_text(self)
+
 
 class Task(models.Model):
     """A worklist item for staff, created by rules with an SLA."""
@@ -741,7 +753,15 @@ class Task(models.Model):
         max_length=120,
         help_text=_("What made the rule open this task; one open task per cause."),
     )
+    # The title as words in the language active when the task was opened: a fallback for
+    # tasks without a text key (manual ones, rows older than the key) and for search.
     title = models.CharField(_("title"), max_length=300)
+    # What the title says, as data: a renderer registered under ``title_key`` (see
+    # journeys.texts) writes it from ``title_params`` in the reader's language.
+    title_key = models.CharField(
+        _("title kind"), max_length=40, blank=True, default="", db_default=""
+    )
+    title_params = models.JSONField(_("title parameters"), default=dict, blank=True, db_default={})
     details = models.TextField(_("details"), blank=True)
     due_at = models.DateTimeField(_("due"))
     risk = models.PositiveSmallIntegerField(_("dropout risk"), default=0)
@@ -755,6 +775,9 @@ class Task(models.Model):
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+
+    # Its state changes are audited, by update() too (journeys.audit).
+    objects = AuditedQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("task")
@@ -785,7 +808,13 @@ class Task(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.title
+        return self.display_title
+
+    @property
+    def display_title(self) -> str:
+        """The title in the reader's (active) language; the stored one when the task
+        has no renderer."""
+        return texts.task_title(self)
 
 
 class WaitlistEntry(models.Model):

@@ -225,6 +225,7 @@ class RollupState(models.Model):
 
     class Meta:
         verbose_name = _("rollup state")
+        verbose_name_plural = _("rollup states")
 
     def __str__(self) -> str:
         return f"rebuilt {self.rebuilt_at}"

@@ -1,5 +1,7 @@
 from django.contrib import admin
+from django.utils.translation import ngettext_lazy, pgettext_lazy
 
+from clinic_crm.admin_names import admin_names_register
 from clinic_crm.audit.models import AuditAction
 from clinic_crm.audit.services import audit_record
 
@@ -109,3 +111,21 @@ class FamilyGroupAdmin(PatientDataAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+# The names the admin's phrases use, in the case Russian needs (clinic_crm.admin_names).
+admin_names_register(
+    Patient,
+    accusative=pgettext_lazy("accusative", "patient"),
+    count=ngettext_lazy("%(count)s patient", "%(count)s patients", "count"),
+)
+admin_names_register(
+    ConsentRecord,
+    accusative=pgettext_lazy("accusative", "consent record"),
+    count=ngettext_lazy("%(count)s consent record", "%(count)s consent records", "count"),
+)
+admin_names_register(
+    FamilyGroup,
+    accusative=pgettext_lazy("accusative", "family"),
+    count=ngettext_lazy("%(count)s family", "%(count)s families", "count"),
+)

@@ -19,7 +19,8 @@ ROOT = Path(__file__).resolve().parent.parent
 PY = ROOT / ".venv" / "bin" / "python"
 LOCALE = ROOT / "locale"
 
-ENTRY = re.compile(r"\n\n(?=(?:#[^\n]*\n)*msgid )")
+# An entry starts after a blank line, with its comments, then msgctxt (pgettext) or msgid.
+ENTRY = re.compile(r"\n\n(?=(?:#[^\n]*\n)*(?:msgctxt|msgid) )")
 
 
 def _quote(text: str) -> str:

@@ -6,8 +6,10 @@ from django.template import TemplateSyntaxError
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext_lazy, pgettext_lazy
 
 from clinic_crm.admin import SingletonSettingsAdmin
+from clinic_crm.admin_names import admin_names_register
 
 from .models import Holiday, MessageTemplate, MessagingSettings
 from .rendering import TEMPLATE_VARIABLES, example_render
@@ -63,3 +65,23 @@ class MessageTemplateAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change) -> None:
         obj.updated_by = request.user
         super().save_model(request, obj, form, change)
+
+
+# The names the admin's phrases use, in the case Russian needs (clinic_crm.admin_names).
+admin_names_register(
+    Holiday,
+    accusative=pgettext_lazy("accusative", "holiday"),
+    count=ngettext_lazy("%(count)s holiday", "%(count)s holidays", "count"),
+)
+admin_names_register(
+    MessagingSettings,
+    accusative=pgettext_lazy("accusative", "messaging settings"),
+    count=ngettext_lazy(
+        "%(count)s messaging settings record", "%(count)s messaging settings records", "count"
+    ),
+)
+admin_names_register(
+    MessageTemplate,
+    accusative=pgettext_lazy("accusative", "message template"),
+    count=ngettext_lazy("%(count)s message template", "%(count)s message templates", "count"),
+)

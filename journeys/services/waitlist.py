@@ -13,6 +13,8 @@ from django.utils.translation import gettext as _
 
 from journeys.errors import JourneyError
 from journeys.models import Specialty, Stage, Task, TreatmentPlan, Visit, WaitlistEntry
+from journeys.texts import task_title_fields
+from journeys.texts_builtin import TaskText, moment
 
 # An offer's cause names the cancelled visit whose slot it offers: "slot:<visit id>".
 SLOT_CAUSE = "slot:"
@@ -127,15 +129,15 @@ def freed_slot_offer(*, visit: Visit) -> Task | None:
     if not candidates:
         return None
     first = candidates[0]
-    when = timezone.localtime(visit.starts_at).strftime("%d.%m %H:%M")
     task = Task(
         kind=Task.Kind.SLOT_OFFER,
         patient_id=first.patient_id,
         branch_id=visit.branch_id,
         cause_key=f"{SLOT_CAUSE}{visit.pk}",
         due_at=min(visit.starts_at, timezone.now() + timedelta(hours=2)),
-        title=_("Offer the freed slot %(when)s with %(doctor)s")
-        % {"when": when, "doctor": visit.doctor},
+        **task_title_fields(
+            TaskText.SLOT_OFFER, {"when": moment(visit.starts_at), "doctor": str(visit.doctor)}
+        ),
         details="\n".join(
             f"{n}. {c.patient_name}" + (f" — {c.stage_title}" if c.stage_title else "")
             for n, c in enumerate(candidates, start=1)

@@ -23,6 +23,8 @@ from journeys.models import Handoff, JourneyEvent, Stage, Task, TreatmentPlan, V
 from journeys.selectors import recall_answered, visit_recalls_due
 from journeys.services.events import journey_event_record
 from journeys.services.waitlist import slot_offers_expire
+from journeys.texts import task_title_fields
+from journeys.texts_builtin import TaskText
 
 
 def _setting(name: str, default: int) -> int:
@@ -152,8 +154,9 @@ def rule_stalled_journeys(*, patient_id: int | None = None) -> RuleResult:
                 assignee_id=plan.curator_id,
                 cause_key=cause,
                 due_at=now + TASK_SLA,
-                title=_("Stopped before “%(stage)s”, %(days)s days overdue")
-                % {"stage": stage.title, "days": overdue},
+                **task_title_fields(
+                    TaskText.STALLED_JOURNEY, {"stage": stage.title, "days": overdue}
+                ),
                 details=stage.purpose,
                 risk=health_score(
                     overdue_days=overdue,
@@ -197,8 +200,9 @@ def rule_handoffs_not_booked(*, patient_id: int | None = None) -> RuleResult:
                 assignee_id=handoff.curator_id
                 or (handoff.plan.curator_id if handoff.plan else None),
                 due_at=now + TASK_SLA,
-                title=_("Book the %(specialty)s visit (handoff)")
-                % {"specialty": handoff.to_specialty},
+                **task_title_fields(
+                    TaskText.HANDOFF_NOT_BOOKED, {"specialty": str(handoff.to_specialty)}
+                ),
                 details=handoff.reason,
                 risk=health_score(overdue_days=late, no_shows=0, cancellations=0, lost_handoffs=0),
             )
@@ -229,7 +233,7 @@ def rule_recalls_due(*, patient_id: int | None = None) -> RuleResult:
             f"recall:plan:{plan.pk}",
             plan,
             plan.recall_due_on,
-            _("Invite for the check-up after “%(plan)s”") % {"plan": plan.title},
+            task_title_fields(TaskText.RECALL_PLAN, {"plan": plan.title}),
         )
         for plan in plans
     ] + [
@@ -237,12 +241,12 @@ def rule_recalls_due(*, patient_id: int | None = None) -> RuleResult:
             f"recall:visit:{visit.pk}",
             visit,
             visit.recall_due_on,
-            _("Invite for the check-up after “%(service)s”") % {"service": visit.service.name},
+            task_title_fields(TaskText.RECALL_VISIT, {"service": visit.service.name}),
         )
         for visit in visits
     ]
     tasks, causes = [], set()
-    for source, row, due_on, title in due:
+    for source, row, due_on, title_fields in due:
         cause = f"{source}:{due_on.isoformat()}"
         causes.add(cause)
         is_plan = isinstance(row, TreatmentPlan)
@@ -255,7 +259,7 @@ def rule_recalls_due(*, patient_id: int | None = None) -> RuleResult:
                 branch_id=row.branch_id,
                 cause_key=cause,
                 due_at=now + timedelta(days=3),
-                title=title,
+                **title_fields,
                 risk=min(100, (today - due_on).days),
             )
         )
@@ -382,7 +386,8 @@ def task_open_once(
     visit: Visit,
     kind: str,
     cause: str,
-    title: str,
+    title_key: str,
+    title_params: dict,
     details: str,
     risk: int,
     due_in: timedelta = timedelta(hours=4),
@@ -390,7 +395,9 @@ def task_open_once(
 ):
     """Opens a task about ``visit`` for its plan's curator (the front desk when there is
     no plan), due ``due_in`` from ``now``; a second call for the same cause opens nothing
-    (the partial unique index on open tasks' causes) and returns the open one."""
+    (the partial unique index on open tasks' causes) and returns the open one. The title
+    is ``title_key`` with ``title_params``, written in the reader's language when shown
+    (journeys.texts)."""
     plan = visit.stage.option.plan if visit.stage_id else None
     task = Task(
         kind=kind,
@@ -400,7 +407,7 @@ def task_open_once(
         branch_id=visit.branch_id,
         cause_key=f"{cause}:{visit.pk}",
         due_at=(now or timezone.now()) + due_in,
-        title=title,
+        **task_title_fields(title_key, title_params),
         details=details,
         risk=risk,
     )
