@@ -1,11 +1,16 @@
 from axes.signals import user_locked_out
 from django.contrib.auth.signals import user_logged_in, user_login_failed
-from django.dispatch import receiver
+from django.dispatch import Signal, receiver
 
 from clinic_crm.audit.models import AuditAction
 from clinic_crm.audit.services import audit_record
 
 from .middleware import session_login_time_store
+
+# Sent inside the transaction that deactivates a staff member, with ``user`` and
+# ``actor``: apps above the core take back the work they gave the member (the journeys
+# unassign their open tasks). A receiver returns how many things it released.
+staff_deactivated = Signal()
 
 
 @receiver(user_logged_in, dispatch_uid="audit_login_success")

@@ -17,7 +17,7 @@ from clinic_crm.audit.models import AuditAction
 from clinic_crm.audit.services import audit_list_read, audit_record
 from clinic_crm.forms import has_control_characters
 
-from . import selectors, services
+from . import services
 from .access import password_only, public, role_required
 from .forms import LoginForm, TokenForm
 from .models import User
@@ -189,11 +189,6 @@ def home_view(request: HttpRequest) -> HttpResponse:
             patient_ids=[v.patient_id for v in context["today_visits"]],
         )
     return render(request, f"staff/home_{role}.html", context)
-
-
-@role_required(Role.MANAGER)
-def staff_list_view(request: HttpRequest) -> HttpResponse:
-    return render(request, "staff/staff_list.html", {"members": selectors.staff_with_devices()})
 
 
 @role_required(Role.MANAGER)
