@@ -20,7 +20,7 @@ from collections import Counter
 from collections.abc import Generator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -207,7 +207,9 @@ def visit_reminders_plan(*, visit) -> list[Message]:
     now = timezone.now()
     latest_useful = visit.starts_at - timedelta(minutes=config.reminder_min_lead_minutes)
     planned, sent_now = [], False
-    stamp = visit.starts_at.strftime("%Y%m%dT%H%M")
+    # In UTC whatever zone the caller's datetime is in (a booking passes the branch's, a
+    # row read back is UTC): the same time must give the same key.
+    stamp = visit.starts_at.astimezone(UTC).strftime("%Y%m%dT%H%M")
     for label, offset in _reminder_offsets(config):
         at = visit.starts_at - offset
         if at < now:
@@ -237,6 +239,21 @@ def visit_messages_suppress(*, visit, reason: str, keep_keys=()) -> int:
             status=Message.Status.SUPPRESSED, suppressed_reason=reason, closed_at=timezone.now()
         )
     )
+
+
+def visit_messages_unsuppress(*, visit, reason: str, since: datetime) -> int:
+    """Puts back the visit's messages suppressed for ``reason`` from ``since`` on: the
+    change that stopped them was undone (an arrival marked by mistake). They wait for the
+    dispatcher again, whose guards still judge them (a reminder too late is not sent)."""
+    restored = Message.objects.filter(
+        visit=visit,
+        status=Message.Status.SUPPRESSED,
+        suppressed_reason=reason,
+        closed_at__gte=since,
+    ).update(status=Message.Status.PENDING, suppressed_reason="", closed_at=None)
+    if restored:
+        _kick_dispatcher_after_commit()
+    return restored
 
 
 @transaction.atomic(savepoint=False)
@@ -854,8 +871,8 @@ def feel_answer_record(*, visit, well: bool, comment: str = "") -> LinkAnswered:
             visit=visit,
             kind=Task.Kind.FEELS_UNWELL,
             cause="unwell:visit",
-            title=_("Call the patient: feels unwell after the visit of %(when)s")
-            % {"when": timezone.localtime(visit.starts_at).strftime("%d.%m %H:%M")},
+            title_key=Task.Kind.FEELS_UNWELL,  # journeys writes it in the reader's language
+            title_params={"when": visit.starts_at.isoformat()},
             details=comment,
             risk=90,
         )
