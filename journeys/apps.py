@@ -7,7 +7,23 @@ class JourneysConfig(AppConfig):
     verbose_name = _("Patient journeys")
 
     def ready(self) -> None:
-        from . import access
+        from . import access, audit, texts_builtin
 
         # Care in the journeys' data opens a patient's record (patients.access).
         access.register()
+        # Tasks' and handoffs' changes are audited; the log names the journeys' records.
+        audit.register()
+        # Stored tasks and events are written in the reader's language (journeys.texts).
+        texts_builtin.register()
+
+        from .services import departures
+
+        # A deactivated member's open tasks go back to their branch.
+        departures.register()
+
+        from patients.card import card_panel_register
+
+        from .views.card import journey_card_panel
+
+        # The journey summary and its actions on the patient card (patients.card).
+        card_panel_register(key="journeys", provider=journey_card_panel, order=10)

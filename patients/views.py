@@ -14,7 +14,7 @@ from clinic_crm.audit.services import audit_list_read, audit_record
 from clinic_crm.staff.access import role_required
 from clinic_crm.staff.roles import Role
 
-from . import access, selectors, services
+from . import access, card, selectors, services
 from .forms import ConsentForm, FamilyLinkForm, MergeForm, PatientForm
 from .models import Patient
 
@@ -141,7 +141,10 @@ def _detail_context(request: HttpRequest, patient: Patient, consent_form=None) -
 def patient_detail_view(request: HttpRequest, patient_id: int) -> HttpResponse:
     patient = _get_patient(request, patient_id)
     audit_record(action=AuditAction.READ, request=request, obj=patient)
-    return render(request, "patients/patient_detail.html", _detail_context(request, patient))
+    context = _detail_context(request, patient)
+    # What higher apps show on the card (the journey summary…), registered with card.
+    context["card_panels"] = card.card_panels(request=request, patient=patient)
+    return render(request, "patients/patient_detail.html", context)
 
 
 def _patient_form(request: HttpRequest, **kwargs) -> PatientForm:
