@@ -91,7 +91,7 @@ def measure_dashboard(filters: Filters, label: str) -> tuple[float, float]:
     assert dashboard_figures(filters, source="raw") == figures, "rollups disagree with raw rows"
     say(
         f"{label}: {figures.totals.responses:,} responses, {figures.totals.visits_completed:,} "
-        f"visits, {len(figures.series)} weeks, {len(figures.doctors)} doctors; "
+        f"visits, {len(figures.weeks)} weeks, {len(figures.doctors)} doctors; "
         f"{len(queries.captured_queries)} queries\n"
         f"  rollups {describe(rollup)}\n  raw     {describe(raw)}\n"
         f"  ratio raw / rollups (p95) {p95(raw) / p95(rollup):,.0f}×"

@@ -143,7 +143,8 @@ FROM (
     SELECT 'reactivated', p.home_branch_id, s.came_back
     FROM patients_patient p JOIN (
         SELECT patient_id,
-               bool_or(gap_closed) AS came_back,
+               -- a single visit has no gap before it (NULL): not a return
+               COALESCE(bool_or(gap_closed), false) AS came_back,
                bool_or(gap_closed) OR bool_or(gap_open) AS ever
         FROM (
             SELECT patient_id,

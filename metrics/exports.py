@@ -52,8 +52,9 @@ def dashboard_rows(page: DashboardPage) -> Iterator[list]:
     labels = dict(CohortFigure.Metric.choices)
     for metric, figure in page.cohorts.items():
         yield _figure("figure", str(labels[metric]), figure)
-    for start, series in sorted(page.figures.series.items()):
-        yield _figure(f"nps_{page.period}", start.isoformat(), series.nps)
+    for point in page.trend.points:  # below the trend's minimum sample: the count only
+        figure = point.nps if point.shown else formulas.Figure(None, point.nps.n)
+        yield _figure(f"nps_{page.trend.bucket}", point.start.isoformat(), figure)
     for aspect in page.aspects:
         yield _figure("csi_aspect", aspect.name, aspect.satisfaction)
     for section, rows in (("doctor_nps", page.doctors), ("branch_nps", page.branches)):

@@ -10,6 +10,8 @@ from clinic_crm.staff.roles import Role
 from feedback.models import StageKind
 from journeys.models import Branch, Specialty
 
+from .trend import AUTO, MONTH, WEEK
+
 MAX_DAYS = 3 * 366
 
 
@@ -64,7 +66,11 @@ class DashboardFilterForm(PeriodFilterForm):
         choices=[("", _("Any stage")), *StageKind.choices], required=False, label=_("Stage")
     )
     period = forms.ChoiceField(
-        choices=[("week", _("By week")), ("month", _("By month"))],
+        choices=[
+            (AUTO, _("Automatic")),
+            (WEEK, _("By week")),
+            (MONTH, _("By month")),
+        ],
         required=False,
         label=_("Series"),
     )
@@ -84,5 +90,5 @@ class DashboardFilterForm(PeriodFilterForm):
 
     def clean(self):
         data = super().clean()
-        data["period"] = data.get("period") or "week"
+        data["period"] = data.get("period") or AUTO
         return data

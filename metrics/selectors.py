@@ -1,8 +1,8 @@
 """Reads for the dashboards.
 
 :func:`dashboard_figures` computes everything a dashboard shows for a period and filters
-— the totals, a weekly or monthly series, the doctors' and branches' league — in two
-queries (counts, then aspect answers), each one scan with GROUPING SETS. It reads the
+— the totals, the weekly and the monthly series, the doctors' and branches' league — in
+two queries (counts, then aspect answers), each one scan with GROUPING SETS. It reads the
 rollup tables; with ``source="raw"`` the very same aggregation runs over the rows
 computed straight from visits and responses, which is what a dashboard without rollups
 would do on every page load (the benchmark's naive side, and the property test's
@@ -20,19 +20,20 @@ from typing import TypeVar
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import Count, F, Max, Q, Sum
+from django.db.models import Count, Exists, F, Max, OuterRef, Q, Sum
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from redis.exceptions import RedisError
 
 from clinic_crm.staff.models import User
-from feedback.models import CSI_SCALE_MAX, CsiAttribute, ReasonTag
+from feedback.models import CSI_SCALE_MAX, CsiAttribute, ReasonTag, Response
 from journeys.models import Branch, Task
 
 from . import formulas
 from .models import CohortFigure, MetricsSettings, RollupState
 from .rollups import raw_reasons_sql, raw_rows_sql
+from .trend import AUTO, Trend, nps_trend
 
 T = TypeVar("T")
 
@@ -45,6 +46,12 @@ class Filters:
     doctor_id: int | None = None
     specialty_id: int | None = None
     stage_kind: str | None = None
+
+    @property
+    def by_cohort(self) -> bool:
+        """Whether the nightly cohort figures can follow these filters: they are kept per
+        month, branch and doctor, not per specialty or stage."""
+        return self.specialty_id is None and self.stage_kind is None
 
     def where(self) -> tuple[str, dict]:
         clauses = ["day >= %(start)s", "day < %(end)s"]
@@ -101,18 +108,20 @@ COUNTS = [f.name for f in fields(Totals) if f.name != "attributes"]
 @dataclass
 class Figures:
     totals: Totals = field(default_factory=Totals)
-    series: dict[date, Totals] = field(default_factory=dict)  # period start → totals
+    weeks: dict[date, Totals] = field(default_factory=dict)  # a Monday → its totals
+    months: dict[date, Totals] = field(default_factory=dict)  # a month's first day → …
     doctors: dict[int | None, Totals] = field(default_factory=dict)
     branches: dict[int, Totals] = field(default_factory=dict)
 
 
-_PERIODS = {"week": "date_trunc('week', day)::date", "month": "date_trunc('month', day)::date"}
-
+# A period rollup's bucket lies inside one week and one month, so both series come from
+# its first day as from a daily row's day.
 _FIGURES = """
-SELECT GROUPING(period) AS g_period, GROUPING(doctor_id) AS g_doctor,
-       GROUPING(branch_id) AS g_branch, period, doctor_id, branch_id, {sums}
-FROM (SELECT {period} AS period, x.* FROM {source} x WHERE {where}) y
-GROUP BY GROUPING SETS ((), (period), (doctor_id), (branch_id))
+SELECT GROUPING(week) AS g_week, GROUPING(month) AS g_month, GROUPING(doctor_id) AS g_doctor,
+       GROUPING(branch_id) AS g_branch, week, month, doctor_id, branch_id, {sums}
+FROM (SELECT date_trunc('week', day)::date AS week, date_trunc('month', day)::date AS month,
+             x.* FROM {source} x WHERE {where}) y
+GROUP BY GROUPING SETS ((), (week), (month), (doctor_id), (branch_id))
 """
 
 _ASPECTS = """
@@ -166,11 +175,9 @@ def _rollup_sources(filters: Filters) -> tuple[str, str, dict]:
     )
 
 
-def dashboard_figures(
-    filters: Filters, *, period: str = "week", source: str = "rollups"
-) -> Figures:
-    """Totals, the series by ``period`` ("week" or "month") and the league by doctor and
-    by branch, for the filters. Two queries whatever the data size."""
+def dashboard_figures(filters: Filters, *, source: str = "rollups") -> Figures:
+    """Totals, the series by week and by month, and the league by doctor and by branch,
+    for the filters. Two queries whatever the data size."""
     where, params = filters.where()
     if source == "rollups":
         counts_source, aspects_source, extra = _rollup_sources(filters)
@@ -184,13 +191,16 @@ def dashboard_figures(
     sums = ", ".join(f"sum({name})" for name in COUNTS)
     with connection.cursor() as cursor:
         cursor.execute(
-            _FIGURES.format(sums=sums, period=_PERIODS[period], source=counts_source, where=where),
+            _FIGURES.format(sums=sums, source=counts_source, where=where),
             params,
         )
-        for g_period, g_doctor, g_branch, start, doctor, branch, *values in cursor.fetchall():
+        for row in cursor.fetchall():
+            g_week, g_month, g_doctor, g_branch, week, month, doctor, branch, *values = row
             totals = Totals(**{n: v or 0 for n, v in zip(COUNTS, values, strict=True)})
-            if not g_period:
-                figures.series[start] = totals
+            if not g_week:
+                figures.weeks[week] = totals
+            elif not g_month:
+                figures.months[month] = totals
             elif not g_doctor:
                 figures.doctors[doctor] = totals
             elif not g_branch:
@@ -288,17 +298,21 @@ def cohort_figures(filters: Filters) -> dict[str, formulas.Figure]:
 
 
 def _kept_figures(
-    filters: Filters, period: str, state: RollupState | None
+    filters: Filters, state: RollupState | None
 ) -> tuple[Figures, dict[str, formulas.Figure]]:
     """The rollup figures and cohort figures for the filters, each computed once per
     version of what it is computed from (two queries each when computed, none when
-    kept): the cohort figures change only with the nightly snapshot."""
+    kept): the cohort figures change only with the nightly snapshot. Under a specialty
+    or stage filter, which the snapshot is not kept by, the cohort figures are empty
+    rather than the unfiltered ones."""
     figures = _remembered(
         "figures",
         state and state.version,
-        (*astuple(filters), period),
-        lambda: dashboard_figures(filters, period=period),
+        astuple(filters),
+        lambda: dashboard_figures(filters),
     )
+    if not filters.by_cohort:
+        return figures, dict.fromkeys(CohortFigure.Metric.values, formulas.EMPTY)
     cohorts = _remembered(
         "cohorts",
         state and state.cohorts_version,
@@ -332,8 +346,9 @@ class AspectRow:
 @dataclass
 class DashboardPage:
     filters: Filters
-    period: str
+    period: str  # the series asked for: "auto", "week" or "month"
     figures: Figures
+    trend: Trend
     cohorts: dict
     csi: formulas.Figure
     aspects: list
@@ -420,15 +435,34 @@ def _league(groups: dict, names: dict, min_sample: int) -> list[LeagueRow]:
     return sorted(rows, key=lambda r: (not r.shown, -(r.nps.value or 0) if r.shown else 0, r.name))
 
 
+def recovery_tasks(filters: Filters, *, now: datetime | None = None) -> dict[str, int]:
+    """The recovery calls still open, and how many of them are overdue, for the negative
+    answers the filters select (their day in the period, their branch, doctor, specialty
+    and stage). Open and overdue are states of now; which tasks count follows the page's
+    filters like every other figure. One query: the few open tasks from the partial index
+    ``task_open_kind_due``, each looked up in its answers by ``recovery_task`` (EXISTS,
+    so a task that two answers of one visit share counts once)."""
+    answers = Response.objects.filter(
+        recovery_task=OuterRef("pk"), day__gte=filters.start, day__lte=filters.end
+    )
+    for name in ("branch_id", "doctor_id", "specialty_id", "stage_kind"):
+        if getattr(filters, name) is not None:
+            answers = answers.filter(**{name: getattr(filters, name)})
+    return Task.objects.filter(
+        Exists(answers), kind=Task.Kind.NEGATIVE_FEEDBACK, state__in=Task.OPEN_STATES
+    ).aggregate(open=Count("id"), overdue=Count("id", filter=Q(due_at__lt=now or timezone.now())))
+
+
 def dashboard_page(
-    filters: Filters, *, period: str = "week", all_doctors: bool = False
+    filters: Filters, *, period: str = AUTO, all_doctors: bool = False
 ) -> DashboardPage:
     """Everything the manager dashboard shows, from rollups (this week's reasons too)
-    and snapshots, with one live count (open and overdue recovery tasks, a state of now
-    rather than of a period): a fixed number of queries whatever the data size."""
+    and snapshots, with one live count (open and overdue recovery tasks, a state of now):
+    a fixed number of queries whatever the data size. ``period`` is the NPS trend's
+    bucket: "week", "month", or "auto" to choose by how many answers there are."""
     config = MetricsSettings.current()
     state, as_of = _rollup_state()
-    figures, cohorts = _kept_figures(filters, period, state)
+    figures, cohorts = _kept_figures(filters, state)
     attributes, weights = _aspects()
     scale = CSI_SCALE_MAX
     aspects = [
@@ -457,15 +491,20 @@ def dashboard_page(
     branch_names = dict(
         Branch.objects.filter(pk__in=list(figures.branches)).values_list("pk", "name")
     )
-    now = timezone.now()
-    recovery = Task.objects.filter(
-        kind=Task.Kind.NEGATIVE_FEEDBACK, state__in=Task.OPEN_STATES
-    ).aggregate(open=Count("id"), overdue=Count("id", filter=Q(due_at__lt=now)))
+    recovery = recovery_tasks(filters)
     doctors = _league(figures.doctors, doctor_names, config.min_sample)
     return DashboardPage(
         filters=filters,
         period=period,
         figures=figures,
+        trend=nps_trend(
+            start=filters.start,
+            end=filters.end,
+            weeks={day: totals.nps for day, totals in figures.weeks.items()},
+            months={day: totals.nps for day, totals in figures.months.items()},
+            bucket=period,
+            min_sample=settings.METRICS_TREND_MIN_SAMPLE,
+        ),
         cohorts=cohorts,
         csi=figures.totals.csi(weights, scale),
         aspects=aspects,
@@ -540,14 +579,14 @@ def staff_report(user, filters: Filters) -> StaffReport:
     branch_id = getattr(getattr(user, "profile", None), "branch_id", None)
     branch_filters = Filters(start=filters.start, end=filters.end, branch_id=branch_id)
     state, as_of = _rollup_state()
-    figures, cohorts = _kept_figures(branch_filters, "week", state)
+    figures, cohorts = _kept_figures(branch_filters, state)
     _attributes, weights = _aspects()
     totals = figures.totals
     scorecard, kind = [], ""
     if user.has_role("doctor"):
         kind = "doctor"
         mine_filters = Filters(start=filters.start, end=filters.end, doctor_id=user.pk)
-        my_figures, my_cohorts = _kept_figures(mine_filters, "week", state)
+        my_figures, my_cohorts = _kept_figures(mine_filters, state)
         mine = my_figures.totals
         scorecard = [
             ScoreRow("NPS", mine.nps, totals.nps, "", 0),

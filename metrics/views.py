@@ -1,10 +1,14 @@
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from clinic_crm.audit.models import AuditAction
 from clinic_crm.audit.services import audit_record
@@ -15,21 +19,37 @@ from clinic_crm.staff.roles import Role
 from .exports import dashboard_rows
 from .forms import DashboardFilterForm, ReportFilterForm
 from .selectors import Filters, dashboard_page, staff_report
+from .trend import MONTH, WEEK, TrendPoint
+
+
+def _trend_point(point: TrendPoint, bucket: str, min_sample: int) -> dict:
+    """One bucket of the NPS trend as the chart draws it: a score, its interval and the
+    shares only from the minimum sample, else a gap that says why."""
+    figure = point.nps
+    label = date_format(point.start, "M Y" if bucket == MONTH else "j M")
+    row = {
+        "label": label,
+        "range": f"{date_format(point.start, 'SHORT_DATE_FORMAT')} – "
+        f"{date_format(point.end, 'SHORT_DATE_FORMAT')}",
+        "n": figure.n,
+        "shown": point.shown,
+        "note": "",
+    }
+    for key in ("value", "low", "high", "promoters", "passives", "detractors"):
+        row[key] = getattr(figure, key) if point.shown else None
+    if point.too_small:
+        row["note"] = ngettext(
+            "%(n)s answer: too few for a score (from %(min)s)",
+            "%(n)s answers: too few for a score (from %(min)s)",
+            figure.n,
+        ) % {"n": figure.n, "min": min_sample}
+    return row
 
 
 def _chart_data(page) -> dict:
-    """What the charts draw (the page shows the same numbers as tables)."""
-    series = [
-        {
-            "start": start.isoformat(),
-            "nps": totals.nps.value,
-            "promoters": totals.nps.promoters,
-            "passives": totals.nps.passives,
-            "detractors": totals.nps.detractors,
-            "n": totals.nps.n,
-        }
-        for start, totals in sorted(page.figures.series.items())
-    ]
+    """What the charts draw, with their labels in the reader's language (the page shows
+    the same numbers as tables)."""
+    trend = page.trend
     aspects = [
         {
             "name": a.name,
@@ -40,7 +60,25 @@ def _chart_data(page) -> dict:
         for a in page.aspects
         if not a.satisfaction.empty
     ]
-    return {"series": series, "aspects": aspects}
+    return {
+        "trend": {
+            "bucket": trend.bucket,
+            "points": []
+            if trend.empty
+            else [_trend_point(point, trend.bucket, trend.min_sample) for point in trend.points],
+        },
+        "aspects": aspects,
+        "labels": {
+            "nps": _("NPS by week") if trend.bucket == WEEK else _("NPS by month"),
+            "band": _("Confidence interval"),
+            "too_few": _("Too few answers"),
+            "promoters": _("Promoters, %"),
+            "passives": _("Passives, %"),
+            "detractors": _("Detractors, %"),
+            "importance": _("Importance"),
+            "satisfaction": _("Satisfaction, %"),
+        },
+    }
 
 
 def _with_default_period(query):
@@ -95,7 +133,8 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
     page = None
     if form.is_valid():
         page = _page_from(form)
-    context = {"form": form, "page": page, "charts": _chart_data(page) if page else None}
+    charts = _chart_data(page) if page else None
+    context = {"form": form, "page": page, "charts": charts, "charts_json": json.dumps(charts)}
     template = "metrics/dashboard_body.html" if request.htmx else "metrics/dashboard.html"
     return render(request, template, context)
 

@@ -211,3 +211,12 @@ def test_resurvey_improvement_compares_the_next_answer_with_the_negative_one(
     cohorts_snapshot(now=NOW)
     # B's negative September answer has no later one: not counted.
     assert figures("resurvey") == {"2026-01-01": (1, 1, 6, 36)}
+
+
+def test_a_patient_dormant_since_their_only_visit_is_not_counted_as_back(clinic):
+    # Their one visit has no gap before it: "came back" must be false, not unknown, or
+    # the branch's figure (every patient like this one) could not be stored.
+    visit(clinic, PatientFactory(home_branch=clinic.branch), at(2025, 6, 1))
+    cohorts_snapshot(now=NOW)
+    assert figures("reactivated") == {"2026-11-01": (0, 1, 0, 0)}
+    assert figures("dormant") == {"2026-11-01": (1, 1, 0, 0)}
