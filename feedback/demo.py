@@ -1,21 +1,25 @@
-"""Demo answers: a few dozen through the real service for the small demo, and about
-three in ten completed visits answered, generated inside PostgreSQL, for the large
-benchmark data set (over a million responses with a million patients)."""
+"""Demo answers: a few hundred through the real service for the small demo, with its
+recovery calls (most within the 24 hours, a few late, a few still open), and about three
+in ten completed visits answered, generated inside PostgreSQL, for the large benchmark
+data set (over a million responses with a million patients)."""
 
 from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.db import connection, transaction
+from django.db.models import OuterRef, Subquery
+from django.utils import timezone
 
 from clinic_crm.db import values_sql
-from journeys.models import Visit
+from journeys.models import Task, Visit
+from journeys.services.worklist import task_close
 
 from .defaults import defaults_create
-from .models import CsiAttribute, ReasonTag, Survey
-from .services import FeedbackError, reasons_in, survey_response_record
+from .models import CsiAttribute, ReasonTag, Response, Survey
+from .services import RECOVERY_SLA, FeedbackError, reasons_in, survey_response_record
 
 COMMENTS = [
     # comment, nps range
@@ -33,20 +37,55 @@ COMMENTS = [
 ]
 
 
-def demo_responses_create(*, rng: random.Random) -> int:
-    """Answers for about seven in ten completed demo visits, through the service (so the
-    recovery tasks and journey notes are the real ones)."""
+# Shares of the small demo's answers: promoters, passives, detractors (a clinic doing
+# well: NPS about +50), and how the waiting time is rated (2 of 5 is a complaint).
+BAND_WEIGHTS = {"promoter": 62, "passive": 25, "detractor": 13}
+WAITING_WEIGHTS = {2: 4, 3: 16, 4: 35, 5: 45}
+ANSWER_RATE = 0.4
+# How the curators worked the negative answers older than a day: most called back within
+# the 24 hours, some late, a few still waiting (overdue).
+LATE_SHARE = 0.12
+OVERDUE_SHARE = 0.08
+# Answers of the last day: this share already called back, the rest still to call.
+RECENT_CALLED_SHARE = 0.7
+OUTCOMES = [
+    "Позвонили, извинились за ожидание; пациент записан на следующий этап.",
+    "Объяснили стоимость лечения по пунктам, пациент доволен разъяснением.",
+    "Поговорили с пациентом, передали замечание главному врачу.",
+    "Перезвонили, предложили другое время приёма без очереди.",
+    "Пациент благодарен за звонок, претензий больше нет.",
+]
+
+
+def _scores(rng: random.Random) -> tuple[int, str, int]:
+    band = rng.choices(list(BAND_WEIGHTS), list(BAND_WEIGHTS.values()))[0]
+    low, high = {"promoter": (9, 10), "passive": (7, 8), "detractor": (2, 6)}[band]
+    score = rng.randint(low, high)
+    comment = rng.choice([text for text, (lo, hi) in COMMENTS if lo <= score <= hi])
+    waiting = rng.choices(list(WAITING_WEIGHTS), list(WAITING_WEIGHTS.values()))[0]
+    return score, comment, waiting
+
+
+def demo_responses_create(*, rng: random.Random, now: datetime | None = None) -> int:
+    """Answers for about four in ten visits completed before ``now``, through the
+    service (so the recovery tasks and journey notes are the real ones), each given
+    some hours after the visit and never after ``now``."""
+    now = now or timezone.now()
     defaults_create(CsiAttribute, Survey, ReasonTag)
     survey = Survey.objects.get(kind=Survey.Kind.VISIT, is_active=True)
     made = 0
-    visits = Visit.objects.filter(status=Visit.Status.COMPLETED, responses=None).select_related(
-        "service", "branch", "stage"
-    )
+    visits = Visit.objects.filter(
+        status=Visit.Status.COMPLETED, responses=None, ends_at__lt=now
+    ).select_related("service", "branch", "stage__option__plan")
     for visit in visits.order_by("id"):
-        if rng.random() > 0.7:
+        if rng.random() > ANSWER_RATE:
             continue
-        comment, (low, high) = rng.choice(COMMENTS)
-        score = rng.randint(low, high)
+        submitted_at = visit.ends_at + timedelta(hours=rng.uniform(0.5, 30))
+        if submitted_at > now:
+            submitted_at = visit.ends_at + (now - visit.ends_at) * rng.random()
+            if now - submitted_at < timedelta(minutes=20):
+                continue  # not answered yet
+        score, comment, waiting = _scores(rng)
         try:
             survey_response_record(
                 survey=survey,
@@ -55,15 +94,67 @@ def demo_responses_create(*, rng: random.Random) -> int:
                 nps_score=score,
                 answers={
                     "communication": max(1, min(5, round(score / 2) + rng.choice([-1, 0, 0]))),
-                    "waiting": rng.choice([2, 3, 4, 4, 5, 5]),
+                    "waiting": waiting,
                 },
                 comment=comment,
-                submitted_at=visit.ends_at + timedelta(hours=rng.randint(2, 30)),
+                submitted_at=submitted_at,
             )
         except FeedbackError:  # e.g. the visit was answered meanwhile
             continue
         made += 1
     return made
+
+
+def demo_recovery_create(*, rng: random.Random, now: datetime | None = None, caller) -> dict:
+    """Works the open recovery tasks of the demo's negative answers as a good clinic's
+    curators do: answers older than a day were mostly called back within the 24 hours,
+    some late and a few not yet (overdue now); of the last day's, most were called.
+
+    Closed through ``task_close`` (outcome and journey event), by the task's assignee or
+    ``caller``; the closing time is then set to when the call was made, a past fact
+    like the demo's past visits. Returns the tasks by how they turned out."""
+    now = now or timezone.now()
+    responses = (
+        Response.objects.filter(negative=True, recovery_task__state__in=Task.OPEN_STATES)
+        .select_related("recovery_task__assignee")
+        .order_by("submitted_at", "id")
+    )
+    older, recent = [], []
+    for response in responses:
+        (recent if now - response.submitted_at < RECOVERY_SLA else older).append(response)
+    rng.shuffle(older)
+    overdue = max(1, round(OVERDUE_SHARE * len(older))) if older else 0
+    late = round(LATE_SHARE * len(older))
+    counts = {"in_time": 0, "late": 0, "overdue": overdue, "not_yet_due": 0}
+    calls = []
+    for n, response in enumerate(older[overdue:]):
+        if n < late:
+            hours, kind = rng.uniform(26, 60), "late"
+        else:
+            hours, kind = rng.uniform(1, 20), "in_time"
+        calls.append((response, hours, kind))
+    for response in recent:
+        if rng.random() < RECENT_CALLED_SHARE:
+            calls.append((response, rng.uniform(0.5, 20), "in_time"))
+        else:
+            counts["not_yet_due"] += 1
+    for response, hours, kind in calls:
+        called_at = min(response.submitted_at + timedelta(hours=hours), now)
+        if called_at <= response.submitted_at:
+            counts["not_yet_due"] += 1
+            continue
+        if kind == "in_time" and called_at > response.submitted_at + RECOVERY_SLA:
+            kind = "late"
+        task = response.recovery_task
+        task_close(actor=task.assignee or caller, task=task, outcome=rng.choice(OUTCOMES))
+        Task.objects.filter(pk=task.pk).update(closed_at=called_at)
+        counts[kind] += 1
+    # A recovery task is opened when the answer arrives.
+    submitted = Response.objects.filter(recovery_task=OuterRef("pk")).values("submitted_at")
+    Task.objects.filter(pk__in=[r.recovery_task_id for r in [*older, *recent]]).update(
+        created_at=Subquery(submitted[:1])
+    )
+    return counts
 
 
 # --- the large data set ------------------------------------------------------------------

@@ -1,15 +1,16 @@
-"""A believable small clinic for `make run`: doctors with hours, services, and patients on
-journeys in every state (draft, proposed, accepted, in progress, stalled, completed with a
-check-up due, abandoned), past and future visits, handoffs. Plans and future bookings go
-through the services, so the demo obeys every rule the product does; past visits are
-written directly because the services refuse to book the past."""
+"""A believable small clinic for `make run`: four doctors per branch in two shifts (so
+every day of the week has doctors at work), services, and patients on journeys in every
+state (draft, proposed, accepted, in progress, stalled, completed with a check-up due,
+abandoned), handoffs open and booked, and every doctor's calendar full around "now"
+(``journeys.demo_calendar``). Plans and future bookings go through the services, so the
+demo obeys every rule the product does; past visits are written directly because the
+services refuse to book the past."""
 
 from __future__ import annotations
 
 import random
 from datetime import datetime, time, timedelta
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 from django.db import transaction
 from django.utils import timezone
@@ -17,6 +18,7 @@ from django.utils import timezone
 from clinic_crm.staff.models import User
 from clinic_crm.staff.roles import Role
 from clinic_crm.staff.services import staff_create
+from journeys.demo_calendar import DemoCalendar, DoctorDay, calendar_fill, past_visit
 from journeys.errors import JourneyError
 from journeys.models import (
     Branch,
@@ -32,7 +34,7 @@ from journeys.models import (
     WorkingHours,
 )
 from journeys.services import plans as plan_services
-from journeys.services.scheduling import next_free_slots, visit_book
+from journeys.services.scheduling import visit_book
 from journeys.services.worklist import worklist_rules_run
 
 DEMO_PASSWORD = "Clinic-demo-2026"  # noqa: S105 - demo accounts, printed by make run
@@ -52,9 +54,17 @@ SERVICES = {
         ("Удаление зуба мудрости", 60, 9000, "Поешьте за 2 часа, не принимайте алкоголь накануне."),
         ("Установка импланта", 90, 60000, "Накануне примите назначенный антибиотик."),
     ],
-    "Ортопедия": [("Установка коронки", 60, 25000, "")],
+    "Ортопедия": [
+        ("Консультация ортопеда", 30, 2000, "Возьмите снимки, если они есть."),
+        ("Установка коронки", 60, 25000, ""),
+    ],
     "Гигиена": [("Профессиональная гигиена", 60, 6000, "")],
 }
+# Two shifts, so that every branch has doctors at work on every day of the week:
+# (weekday, from, to) blocks.
+EARLY = [*[(day, time(9), time(18)) for day in range(5)], (5, time(10), time(16))]
+LATE = [*[(day, time(11), time(20)) for day in range(5)], (6, time(10), time(16))]
+# email, first and last name, specialty, bio, branch (index), shift
 DOCTORS = [
     (
         "doctor@demo.clinic",
@@ -62,13 +72,55 @@ DOCTORS = [
         "Петров",
         "Ортодонтия",
         "Врач-ортодонт, 12 лет практики. Спокойно объясняет каждый шаг лечения.",
+        0,
+        EARLY,
     ),
-    ("ortho2@demo.clinic", "Елена", "Волкова", "Ортодонтия", "Ортодонт, специалист по элайнерам."),
-    ("therapist@demo.clinic", "Сергей", "Морозов", "Терапия", "Терапевт, лечит без боли."),
-    ("surgeon@demo.clinic", "Андрей", "Лебедев", "Хирургия", "Хирург-имплантолог, 15 лет опыта."),
-    ("prosthetist@demo.clinic", "Ольга", "Новикова", "Ортопедия", "Врач-ортопед."),
-    ("hygienist@demo.clinic", "Наталья", "Фёдорова", "Гигиена", "Гигиенист."),
+    ("therapist@demo.clinic", "Сергей", "Морозов", "Терапия", "Терапевт, лечит без боли.", 0, LATE),
+    (
+        "surgeon@demo.clinic",
+        "Андрей",
+        "Лебедев",
+        "Хирургия",
+        "Хирург-имплантолог, 15 лет опыта.",
+        0,
+        EARLY,
+    ),
+    ("hygienist@demo.clinic", "Наталья", "Фёдорова", "Гигиена", "Гигиенист.", 0, LATE),
+    (
+        "ortho2@demo.clinic",
+        "Елена",
+        "Волкова",
+        "Ортодонтия",
+        "Ортодонт, специалист по элайнерам.",
+        1,
+        LATE,
+    ),
+    ("prosthetist@demo.clinic", "Ольга", "Новикова", "Ортопедия", "Врач-ортопед.", 1, EARLY),
+    (
+        "therapist2@demo.clinic",
+        "Дмитрий",
+        "Козлов",
+        "Терапия",
+        "Терапевт, лечение каналов под микроскопом.",
+        1,
+        EARLY,
+    ),
+    ("hygienist2@demo.clinic", "Ксения", "Орлова", "Гигиена", "Гигиенист, детский приём.", 1, LATE),
 ]
+# How often each service is booked on a doctor's day.
+SERVICE_WEIGHTS = {
+    "Консультация ортодонта": 3,
+    "Установка брекет-системы": 1,
+    "Коррекция брекет-системы": 6,
+    "Снятие брекетов и ретейнер": 1,
+    "Лечение кариеса": 5,
+    "Профилактический осмотр": 3,
+    "Удаление зуба мудрости": 3,
+    "Установка импланта": 1,
+    "Консультация ортопеда": 2,
+    "Установка коронки": 3,
+    "Профессиональная гигиена": 1,
+}
 
 
 def _ensure_catalogue() -> tuple[dict[str, Specialty], dict[str, list[Service]]]:
@@ -179,9 +231,9 @@ def _tick_demo_checklists(*, patients, items, admin, rng: random.Random) -> None
 
 def _ensure_doctors(branches, specialties) -> list[User]:
     doctors = []
-    for index, (email, first, last, specialty, bio) in enumerate(DOCTORS):
+    for email, first, last, specialty, bio, branch_index, shift in DOCTORS:
+        branch = branches[branch_index % len(branches)]
         user = User.objects.filter(email=email).first()
-        branch = branches[index % len(branches)] if index >= 2 else branches[0]
         if user is None:
             user, _ = staff_create(
                 email=email,
@@ -195,86 +247,115 @@ def _ensure_doctors(branches, specialties) -> list[User]:
             )
         if not user.working_hours.exists():
             WorkingHours.objects.bulk_create(
-                WorkingHours(
-                    doctor=user,
-                    branch=branch,
-                    weekday=day,
-                    starts=time(9),
-                    ends=time(19 if day < 5 else 15),
-                )
-                for day in range(6)
+                WorkingHours(doctor=user, branch=branch, weekday=day, starts=starts, ends=ends)
+                for day, starts, ends in shift
             )
         doctors.append(user)
     return doctors
 
 
+def _doctor_days(doctors, services) -> list[DoctorDay]:
+    """Each doctor at their branch with the services of their specialty."""
+    by_specialty = {group[0].specialty_id: group for group in services.values()}
+    hours = {h.doctor_id: h.branch for h in WorkingHours.objects.select_related("branch")}
+    return [
+        DoctorDay(
+            doctor=doctor,
+            branch=hours[doctor.pk],
+            services=[
+                (service, SERVICE_WEIGHTS.get(service.name, 1))
+                for service in by_specialty[doctor.profile.specialty_id]
+            ],
+        )
+        for doctor in doctors
+        if doctor.pk in hours
+    ]
+
+
 def _past_visit(
-    *, patient, doctor, branch, service, days_ago, stage=None, status=Visit.Status.COMPLETED
-) -> Visit:
-    zone = ZoneInfo(branch.time_zone)
+    *,
+    calendar: DemoCalendar,
+    patient,
+    doctor,
+    branch,
+    service,
+    days_ago,
+    stage=None,
+    status=Visit.Status.COMPLETED,
+) -> Visit | None:
+    """A visit ``days_ago`` days before now (or the nearest earlier day the doctor and
+    the patient are free), inside the doctor's hours."""
+    today = calendar.today(branch)
+    days = (today - timedelta(days=days_ago + back) for back in range(60))
     length = timedelta(minutes=service.duration_minutes)
-    start = _free_past_start(
-        doctor=doctor, zone=zone, length=length, day=timezone.localdate() - timedelta(days=days_ago)
-    )
-    return Visit.objects.create(
-        patient=patient,
-        doctor=doctor,
-        branch=branch,
-        service=service,
-        stage=stage,
-        starts_at=start,
-        ends_at=start + length,
-        status=status,
-        completed_at=start if status == Visit.Status.COMPLETED else None,
-        price_charged=service.price if status == Visit.Status.COMPLETED else None,
-    )
-
-
-def _free_past_start(*, doctor, zone, length, day):
-    """The first quarter hour of a working day, going back day by day, when the doctor
-    is free."""
-    for back in range(60):
-        current = day - timedelta(days=back)
-        for slot in range(9 * 4, 18 * 4):
-            start = datetime.combine(current, time(slot // 4, 15 * (slot % 4)), tzinfo=zone)
-            busy = Visit.objects.filter(
-                doctor=doctor, starts_at__lt=start + length, ends_at__gt=start
-            ).exclude(status__in=Visit.CANCELLED)
-            if not busy.exists():
-                return start
-    raise RuntimeError("no free past slot for demo data")
-
-
-def _book_soon(*, actor, patient, doctor, branch, service, stage=None, after_days=1):
-    for slot in next_free_slots(
-        branch=branch,
-        service=service,
-        doctor=doctor,
-        start_day=timezone.localdate() + timedelta(days=after_days),
-        days=21,
-        limit=20,
+    for start in calendar.free_starts(
+        doctor=doctor, branch=branch, patient=patient, length=length, days=days
     ):
+        if start + length > calendar.now:
+            continue
+        visit = past_visit(
+            patient=patient,
+            doctor=doctor,
+            branch=branch,
+            service=service,
+            start=start,
+            status=status,
+            stage=stage,
+        )
+        visit.save()
+        calendar.add(visit)
+        return visit
+    return None
+
+
+def _book_soon(*, calendar: DemoCalendar, actor, patient, doctor, branch, service, **links):
+    """Books the first free time of ``doctor`` from ``after_days`` days ahead on, through
+    the service (which plans the reminders)."""
+    after_days = links.pop("after_days", 1)
+    today = calendar.today(branch)
+    days = (today + timedelta(days=after_days + n) for n in range(21))
+    length = timedelta(minutes=service.duration_minutes)
+    starts = calendar.free_starts(
+        doctor=doctor, branch=branch, patient=patient, length=length, days=days
+    )
+    for _attempt, start in zip(range(20), (s for s in starts if s > calendar.now), strict=False):
         try:
-            return visit_book(
+            visit = visit_book(
                 actor=actor,
                 patient=patient,
                 doctor=doctor,
                 branch=branch,
                 service=service,
-                starts_at=slot.starts_at,
-                stage=stage,
+                starts_at=start,
+                **links,
             )
         except JourneyError:
             continue
+        calendar.add(visit)
+        return visit
     return None
 
 
 @transaction.atomic
-def demo_journeys_create(*, patients, rng: random.Random) -> dict[str, int]:
+def demo_journeys_create(
+    *, patients, rng: random.Random, now: datetime | None = None, visitors=None
+) -> dict[str, int]:
+    """Journeys for ``patients`` (every state, led by the clinic's two orthodontists in
+    both branches), each doctor's calendar around ``now`` filled with ``visitors``
+    (patients without a plan), and the worklist rules run. ``now`` defaults to the
+    clock; the demo places everything relative to it."""
+    now = now or timezone.now()
     branches = list(Branch.objects.order_by("id"))
     specialties, services = _ensure_catalogue()
     doctors = _ensure_doctors(branches, specialties)
-    ortho, therapist = doctors[0], doctors[2]
+    visitors = list(visitors or [])
+    calendar = DemoCalendar.load(
+        now=now, doctors=doctors, patients=[p.pk for p in [*patients, *visitors]]
+    )
+    by_email = {doctor.email: doctor for doctor in doctors}
+    orthodontists = [by_email["doctor@demo.clinic"], by_email["ortho2@demo.clinic"]]
+    surgeon = by_email["surgeon@demo.clinic"]
+    branch_of = {day.doctor.pk: day.branch for day in _doctor_days(doctors, services)}
     curator = User.objects.filter(groups__name=Role.CURATOR).first()
     admin = User.objects.filter(groups__name=Role.ADMINISTRATOR).first()
     consult, install, adjust, removal = services["Ортодонтия"]
@@ -293,7 +374,9 @@ def demo_journeys_create(*, patients, rng: random.Random) -> dict[str, int]:
     counts: dict[str, int] = {}
     for index, patient in enumerate(patients):
         state = states[index % len(states)]
-        branch = branches[0]
+        # The two orthodontists share the plans, each in their own branch.
+        ortho = orthodontists[(index // len(states) + index) % len(orthodontists)]
+        branch = branch_of[ortho.pk]
         plan = plan_services.plan_create(
             actor=ortho,
             patient=patient,
@@ -366,6 +449,7 @@ def demo_journeys_create(*, patients, rng: random.Random) -> dict[str, int]:
         journey = list(option.stages.order_by("position"))
         if state == "accepted":
             _book_soon(
+                calendar=calendar,
                 actor=admin,
                 patient=patient,
                 doctor=ortho,
@@ -381,9 +465,12 @@ def demo_journeys_create(*, patients, rng: random.Random) -> dict[str, int]:
         # In treatment: the first stages happened in the past.
         done = rng.randint(1, 3)
         # A stalled journey stopped a month and a half ago: its next stage is overdue.
-        _shift_plan_into_past(plan, journey, days=35 * done + (45 if state == "stalled" else 0))
+        _shift_plan_into_past(
+            plan, journey, days=35 * done + (45 if state == "stalled" else 0), now=now
+        )
         for n, stage in enumerate(journey[:done]):
             _past_visit(
+                calendar=calendar,
                 patient=patient,
                 doctor=ortho,
                 branch=branch,
@@ -391,12 +478,11 @@ def demo_journeys_create(*, patients, rng: random.Random) -> dict[str, int]:
                 days_ago=35 * (done - n),
                 stage=stage,
             )
-            Stage.objects.filter(pk=stage.pk).update(
-                status=Stage.Status.DONE, done_at=timezone.now()
-            )
+            Stage.objects.filter(pk=stage.pk).update(status=Stage.Status.DONE, done_at=now)
         TreatmentPlan.objects.filter(pk=plan.pk).update(status=TreatmentPlan.Status.IN_PROGRESS)
         if index % 7 == 0:
             _past_visit(
+                calendar=calendar,
                 patient=patient,
                 doctor=ortho,
                 branch=branch,
@@ -406,6 +492,7 @@ def demo_journeys_create(*, patients, rng: random.Random) -> dict[str, int]:
             )
         if state in ("in_progress",):
             _book_soon(
+                calendar=calendar,
                 actor=admin,
                 patient=patient,
                 doctor=ortho,
@@ -417,11 +504,11 @@ def demo_journeys_create(*, patients, rng: random.Random) -> dict[str, int]:
         elif state == "completed":
             TreatmentPlan.objects.filter(pk=plan.pk).update(
                 status=TreatmentPlan.Status.COMPLETED,
-                completed_at=timezone.now(),
-                recall_due_on=timezone.localdate() - timedelta(days=rng.randint(0, 20)),
+                completed_at=now,
+                recall_due_on=calendar.today(branch) - timedelta(days=rng.randint(0, 20)),
             )
         elif state == "handoff":
-            Handoff.objects.create(
+            handoff = Handoff.objects.create(
                 patient=patient,
                 plan=plan,
                 branch_id=plan.branch_id,
@@ -429,42 +516,67 @@ def demo_journeys_create(*, patients, rng: random.Random) -> dict[str, int]:
                 to_specialty=specialties["Хирургия"],
                 curator=curator,
                 reason="Удалить зубы мудрости до установки брекетов на нижнюю челюсть",
-                due_date=timezone.localdate() - timedelta(days=rng.randint(0, 6)),
+                due_date=calendar.today(branch) - timedelta(days=rng.randint(0, 6)),
             )
-            Handoff.objects.filter(patient=patient).update(
-                created_at=timezone.now() - timedelta(days=10)
-            )
+            Handoff.objects.filter(pk=handoff.pk).update(created_at=now - timedelta(days=10))
+            # Every other one the curator has already booked with the surgeon.
+            if index // len(states) % 2 == 0:
+                _book_soon(
+                    calendar=calendar,
+                    actor=curator,
+                    patient=patient,
+                    doctor=surgeon,
+                    branch=branch_of[surgeon.pk],
+                    service=services["Хирургия"][0],
+                    handoff=handoff,
+                    after_days=rng.randint(1, 6),
+                )
         # "stalled": no future visit; its overdue stage opens a curator task below.
-    # Some patients without plans see the therapist and hygienist.
+    # Patients without plans have a history with the therapists and hygienists.
+    others = [by_email[e] for e in DOCTORS_WITHOUT_PLANS]
     for patient in patients[len(states) * 3 :]:
         if rng.random() < 0.5:
+            doctor = rng.choice(others)
             _past_visit(
+                calendar=calendar,
                 patient=patient,
-                doctor=therapist,
-                branch=branches[0],
-                service=services["Терапия"][0],
-                days_ago=rng.randint(5, 400),
+                doctor=doctor,
+                branch=branch_of[doctor.pk],
+                service=services[_SPECIALTY_OF[doctor.email]][0],
+                days_ago=rng.randint(10, 400),
             )
-    # A dozen visits in the last four weeks, so the managers' checklist page (last 30
-    # days by default) has figures to show.
-    for patient in patients[len(states) * 3 :][:12]:
-        _past_visit(
-            patient=patient,
-            doctor=therapist,
-            branch=branches[0],
-            service=rng.choice(services["Терапия"]),
-            days_ago=rng.randint(1, 28),
-        )
+    # Every doctor's calendar around now: the past week, today, the coming week.
+    counts["calendar"] = sum(
+        calendar_fill(
+            calendar=calendar,
+            doctors=_doctor_days(doctors, services),
+            patients=visitors,
+            front_desk=admin,
+            rng=rng,
+        ).values()
+    )
     _tick_demo_checklists(
-        patients=patients, items=_ensure_checklists(services), admin=admin, rng=rng
+        patients=[*patients, *visitors],
+        items=_ensure_checklists(services),
+        admin=admin,
+        rng=rng,
     )
     worklist_rules_run()
     return counts
 
 
-def _shift_plan_into_past(plan, stages, *, days):
-    start = timezone.localdate() - timedelta(days=days)
-    accepted = timezone.now() - timedelta(days=days)
+DOCTORS_WITHOUT_PLANS = [
+    "therapist@demo.clinic",
+    "hygienist@demo.clinic",
+    "therapist2@demo.clinic",
+    "hygienist2@demo.clinic",
+]
+_SPECIALTY_OF = {email: specialty for email, _f, _l, specialty, *_rest in DOCTORS}
+
+
+def _shift_plan_into_past(plan, stages, *, days, now):
+    start = timezone.localdate(now) - timedelta(days=days)
+    accepted = now - timedelta(days=days)
     TreatmentPlan.objects.filter(pk=plan.pk).update(accepted_at=accepted)
     for stage in stages:
         window_start = start + timedelta(days=stage.offset_days)

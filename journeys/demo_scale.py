@@ -108,13 +108,20 @@ INSERT INTO journeys_visit (patient_id, doctor_id, branch_id, service_id, starts
                             completed_at)
 SELECT np.id,
        doctor_id, branch_id, %(service)s, starts_at, starts_at + interval '30 minutes',
-       CASE WHEN starts_at > now() THEN 'scheduled'
+       CASE WHEN starts_at > now() + interval '30 minutes'
+                 THEN CASE WHEN starts_at < now() + interval '2 days' AND abs(h) %% 2 = 0
+                           THEN 'confirmed' ELSE 'scheduled' END
+            -- today's calendar around now: the next patient waits, the current one is in
+            WHEN starts_at > now() THEN 'arrived'
+            WHEN starts_at + interval '30 minutes' > now() THEN 'in_progress'
             WHEN abs(h) %% 100 < 7 THEN 'no_show'
             WHEN abs(h) %% 100 < 13 THEN 'cancelled_by_patient'
             ELSE 'completed' END,
-       CASE WHEN starts_at <= now() AND abs(h) %% 100 >= 13 THEN %(price)s END,
+       CASE WHEN starts_at + interval '30 minutes' <= now() AND abs(h) %% 100 >= 13
+            THEN %(price)s END,
        '', starts_at - interval '7 days', starts_at,
-       CASE WHEN starts_at <= now() AND abs(h) %% 100 >= 13 THEN starts_at END
+       CASE WHEN starts_at + interval '30 minutes' <= now() AND abs(h) %% 100 >= 13
+            THEN starts_at + interval '30 minutes' END
 FROM slots
 JOIN scale_new_patients np ON np.n = abs(h) %% %(patients)s
 WHERE abs(h / 7) %% 100 < %(fill)s

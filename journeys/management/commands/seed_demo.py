@@ -1,26 +1,30 @@
-"""Demo data: branches, staff with one account per role, patients, and journeys in every
-state. `make run` calls it with --if-empty, so a database that has staff is never touched.
+"""Demo data: branches, staff with one account per role, patients, journeys in every
+state, and every doctor's calendar full around now. `make run` calls it with --if-empty,
+so a database that has staff is never touched; without it a second run adds nothing to a
+database that already has the demo clinic.
 """
 
 import random
 import time
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.db.models import Max
+from django.utils import timezone
 
 from clinic_crm.db import owner_connection
 from clinic_crm.staff.models import User
 from clinic_crm.staff.roles import Role
 from clinic_crm.staff.services import staff_create
-from feedback.demo import demo_responses_create, scale_responses_create
+from feedback.demo import demo_recovery_create, demo_responses_create, scale_responses_create
 from journeys.access import care_rebuild
-from journeys.demo import DEMO_PASSWORD, demo_journeys_create
+from journeys.demo import DEMO_PASSWORD, DOCTORS, demo_journeys_create
 from journeys.demo_scale import scale_data_create
 from journeys.models import Branch, Specialty, Visit
 from metrics.cohorts import cohorts_snapshot
 from metrics.rollups import rollups_rebuild, rollups_refresh
+from patients.demo_data import fake_patient_row
 from patients.models import ConsentChannel, ConsentKind, ConsentRecord, Patient
 
 STAFF = [
@@ -39,39 +43,9 @@ STAFF = [
 ]
 CALL_CENTRE = {"admin@demo.clinic"}
 BRANCH_DESKS = {"admin.sokol@demo.clinic"}
-LAST_NAMES = [
-    "Иванов",
-    "Смирнов",
-    "Кузнецов",
-    "Попов",
-    "Васильев",
-    "Петров",
-    "Соколов",
-    "Михайлов",
-    "Новиков",
-    "Фёдоров",
-    "Морозов",
-    "Волков",
-    "Алексеев",
-    "Лебедев",
-]
-FIRST_NAMES = [
-    "Александр",
-    "Дмитрий",
-    "Максим",
-    "Сергей",
-    "Андрей",
-    "Алексей",
-    "Артём",
-    "Илья",
-    "Кирилл",
-    "Михаил",
-    "Никита",
-    "Матвей",
-    "Роман",
-    "Егор",
-]
 SCALE_THRESHOLD = 20_000
+# Patients on treatment plans; the others fill the doctors' calendars.
+JOURNEY_PATIENTS = 60
 BRANCHES = [
     (
         "Центральный филиал",
@@ -92,11 +66,17 @@ class Command(BaseCommand):
         parser.add_argument(
             "--patients",
             type=int,
-            default=200,
+            default=600,
             help=f"From {SCALE_THRESHOLD:,} on, builds the large benchmark data set "
             "(branches of ten doctors, ~5 visits per patient, plans for one in ten).",
         )
         parser.add_argument("--seed", type=int, default=2026)
+        parser.add_argument(
+            "--now",
+            type=datetime.fromisoformat,
+            help="Build the demo as seen at this moment (ISO 8601 with its offset, not in "
+            "the past), e.g. to rehearse an evening demo; default: the clock.",
+        )
 
     def handle(self, *args, **options):
         # As the owner role: bulk loads end with ANALYZE, which only a table's owner may
@@ -110,6 +90,14 @@ class Command(BaseCommand):
             return
         if options["patients"] < 0:
             raise CommandError("--patients must be zero or more.")
+        now = options.get("now") or timezone.now()
+        if timezone.is_naive(now):
+            raise CommandError("--now needs its UTC offset, e.g. 2026-03-02T23:30+03:00.")
+        if now < timezone.now() - timedelta(minutes=1):
+            raise CommandError(
+                "--now can't be in the past: the visits ahead of it are booked through the "
+                "services, which refuse the past."
+            )
         if options["patients"] >= SCALE_THRESHOLD:
             self._demo(patients=0, seed=options["seed"])
             started = time.monotonic()
@@ -130,7 +118,10 @@ class Command(BaseCommand):
                 )
             )
             return
-        self._demo(patients=options["patients"], seed=options["seed"])
+        if _demo_clinic_exists():
+            self.stdout.write("Demo data skipped: the demo clinic is already loaded.")
+            return
+        self._demo(patients=options["patients"], seed=options["seed"], now=now)
         rollups_rebuild()
         rollups_refresh()  # what the demo's own changes queued: the same figures again
         cohorts_snapshot()  # beat does it nightly; the demo's dashboards show them at once
@@ -143,7 +134,7 @@ class Command(BaseCommand):
         return report
 
     @transaction.atomic
-    def _demo(self, *, patients: int, seed: int) -> None:
+    def _demo(self, *, patients: int, seed: int, now: datetime | None = None) -> None:
         rng = random.Random(seed)  # noqa: S311 - repeatable demo data
         branches = [
             Branch.objects.get_or_create(
@@ -169,16 +160,7 @@ class Command(BaseCommand):
                 short_bio=bio,
             )
         created = Patient.objects.bulk_create(
-            [
-                Patient(
-                    last_name=rng.choice(LAST_NAMES),
-                    first_name=rng.choice(FIRST_NAMES),
-                    birth_date=date(1950, 1, 1) + timedelta(days=rng.randrange(0, 365 * 60)),
-                    phone="+79" + "".join(str(rng.randrange(10)) for _ in range(9)),
-                    home_branch=rng.choice(branches),
-                )
-                for _ in range(patients)
-            ],
+            [_patient(rng, branches, now or timezone.now()) for _ in range(patients)],
             batch_size=5000,
         )
         # Most demo patients agreed to reminders (and a third to marketing), so the demo's
@@ -203,11 +185,37 @@ class Command(BaseCommand):
             ],
             batch_size=5000,
         )
-        counts = demo_journeys_create(patients=created[:60], rng=rng)
-        counts["responses"] = demo_responses_create(rng=rng)
+        counts = demo_journeys_create(
+            patients=created[:JOURNEY_PATIENTS],
+            visitors=created[JOURNEY_PATIENTS:],
+            rng=rng,
+            now=now,
+        )
+        counts["responses"] = demo_responses_create(rng=rng, now=now)
+        curator = User.objects.filter(email="curator@demo.clinic").first()
+        counts["recovery"] = demo_recovery_create(rng=rng, now=now, caller=curator)
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo data loaded: {len(branches)} branches, {User.objects.count()} staff, "
                 f"{len(created)} patients, plans by state: {counts}."
             )
         )
+
+
+def _demo_clinic_exists() -> bool:
+    """The demo's doctors have visits: a second run would only duplicate the clinic."""
+    return Visit.objects.filter(doctor__email__in=[row[0] for row in DOCTORS]).exists()
+
+
+def _patient(rng: random.Random, branches, now: datetime) -> Patient:
+    """A patient with a believable name (women and men, with patronymics), birth date and
+    mobile number, registered at one of ``branches``."""
+    last, first, middle, birth, phone = fake_patient_row(rng, now, [], null="")[:5]
+    return Patient(
+        last_name=last,
+        first_name=first,
+        middle_name=middle,
+        birth_date=date.fromisoformat(birth),
+        phone=phone,
+        home_branch=rng.choice(branches),
+    )
