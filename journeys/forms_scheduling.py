@@ -1,5 +1,6 @@
-"""Forms of the calendar: book, move, cancel, status step, slot search. They only parse
-input; every rule lives in ``journeys.services.scheduling``."""
+"""Forms of the calendar: book, move, cancel, status step (the slot search's form is in
+``journeys.forms_slots``). They only parse input; every rule lives in
+``journeys.services.scheduling``."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from clinic_crm import limits
 from clinic_crm.forms import DateField, DateInput, TextField
 from journeys import selectors_scheduling as selectors
-from journeys.models import Branch, Handoff, Service, Specialty, Stage
+from journeys.models import Branch, Handoff, Service, Stage
 from journeys.services.scheduling import local_datetime
 from patients.models import Patient
 
@@ -124,41 +125,6 @@ class StatusForm(forms.Form):
             ("no_show", _("Mark no-show")),
         ]
     )
-
-
-class SlotSearchForm(forms.Form):
-    branch = forms.ModelChoiceField(
-        queryset=Branch.objects.order_by("name"),
-        label=_("Branch"),
-        widget=forms.Select(attrs=SELECT),
-    )
-    service = ServiceChoiceField(
-        queryset=selectors.services_bookable(),
-        label=_("Service"),
-        widget=forms.Select(attrs=SELECT),
-    )
-    specialty = forms.ModelChoiceField(
-        queryset=Specialty.objects.order_by("name"),
-        required=False,
-        label=_("Specialty"),
-        empty_label=_("The service's specialty"),
-        widget=forms.Select(attrs=SELECT),
-    )
-    doctor = DoctorChoiceField(
-        queryset=selectors.doctors_at(),
-        required=False,
-        label=_("Doctor"),
-        empty_label=_("Any doctor"),
-        widget=forms.Select(attrs=SELECT),
-    )
-    date = DateField(label=_("From"), widget=DATE_WIDGET)
-
-    def __init__(self, *args, branches=None, **kwargs):
-        super().__init__(*args, **kwargs)
-        if branches is not None:
-            self.fields["branch"].queryset = Branch.objects.filter(
-                pk__in=[b.pk for b in branches]
-            ).order_by("name")
 
 
 def end_preview(form: forms.Form) -> datetime | None:

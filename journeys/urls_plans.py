@@ -17,6 +17,16 @@ urlpatterns = [
     path("visits/<int:visit_id>/complete/", plans.visit_complete_view, name="visit_complete"),
 ]
 
+from .views import complete_slots  # noqa: E402
+
+urlpatterns += [
+    path(
+        "visits/<int:visit_id>/complete/slots/",
+        complete_slots.visit_complete_slots_view,
+        name="visit_complete_slots",
+    ),
+]
+
 from .views import worklist  # noqa: E402
 
 urlpatterns += [

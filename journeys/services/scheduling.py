@@ -1,5 +1,5 @@
-"""Booking, moving and cancelling visits; arrival, no-show and the other status steps;
-free slots.
+"""Booking, moving and cancelling visits; arrival, no-show and the other status steps.
+(Free slots are read by ``journeys.selectors_slots``.)
 
 Rules every write here keeps:
 
@@ -16,7 +16,6 @@ Rules every write here keeps:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -35,7 +34,6 @@ from journeys.models import (
     JourneyEvent,
     ScheduleException,
     Service,
-    Specialty,
     Stage,
     Task,
     TreatmentPlan,
@@ -45,6 +43,7 @@ from journeys.models import (
 )
 from journeys.services.events import after_journey_change, journey_event_record
 from journeys.services.waitlist import freed_slot_offer, slot_offers_taken
+from journeys.texts_builtin import TaskText, moment
 
 OVERLAP_CONSTRAINT = "visit_doctor_no_overlap"
 DEADLOCK_DETECTED = "40P01"
@@ -62,13 +61,6 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     S.ARRIVED: frozenset({S.IN_PROGRESS, S.COMPLETED}),
     S.IN_PROGRESS: frozenset({S.COMPLETED}),
 }
-
-
-@dataclass(frozen=True)
-class Slot:
-    doctor: object  # staff.User
-    starts_at: datetime
-    ends_at: datetime
 
 
 # --- small helpers ----------------------------------------------------------------------
@@ -103,6 +95,12 @@ def _unbookable_reason(patient) -> str:
             "patient": patient
         }
     return ""
+
+
+def booking_refusal(patient) -> str:
+    """Why ``patient`` can't be booked, or "": what pages say before offering a booking
+    (visit_book refuses with the same words)."""
+    return _unbookable_reason(patient)
 
 
 def _actor_or_none(actor):
@@ -512,12 +510,20 @@ def _check_allowed(from_status: str, to_status: str) -> None:
         )
 
 
-def _transition(visit: Visit, to_status: str, actor, *, extra: dict | None = None) -> Visit:
+def _transition(
+    visit: Visit,
+    to_status: str,
+    actor,
+    *,
+    extra: dict | None = None,
+    event_data: dict | None = None,
+) -> Visit:
     """Moves ``visit`` from the status the caller saw to ``to_status``.
 
     The UPDATE is conditional on that status, so when two people click at once, or the
     row changed since the page was drawn, only one change lands and the other gets a
-    message. Must run inside a transaction.
+    message. ``event_data`` goes into the journey event as well. Must run inside a
+    transaction.
     """
     from_status = visit.status
     _check_allowed(from_status, to_status)
@@ -534,7 +540,7 @@ def _transition(visit: Visit, to_status: str, actor, *, extra: dict | None = Non
         )
     for name, value in fields.items():
         setattr(visit, name, value)
-    data = {"from": from_status, "to": to_status}
+    data = {"from": from_status, "to": to_status, **(event_data or {})}
     if extra and extra.get("cancel_reason"):
         data["reason"] = extra["cancel_reason"]
     journey_event_record(
@@ -579,15 +585,36 @@ def visit_transition(*, actor, visit: Visit, to_status: str) -> Visit:
             _("The visit starts at %(time)s; a no-show can be marked only after that.")
             % {"time": _hm(visit.starts_at, branch_zone(visit.branch))}
         )
-    visit = _transition(visit, to_status, actor)
+    # What a no-show gives back (the stage to book, the handoff open), so that undoing
+    # it (journeys.services.visit_undo) puts back exactly what was there.
+    before = {"before": _covered_state(visit)} if to_status == S.NO_SHOW else None
+    visit = _transition(visit, to_status, actor, event_data=before)
     if to_status in (S.ARRIVED, S.IN_PROGRESS) and visit.stage_id is not None:
         _stage_start(actor=actor, visit=visit)
     if to_status == S.NO_SHOW:
         _back_to_booking(visit)
-        _rebook_task(
-            visit, cause="noshow", title=_("No-show on %(when)s: call and rebook"), risk=80
-        )
+        _rebook_task(visit, cause="noshow", title_key=TaskText.REBOOK_NO_SHOW, risk=80)
     return visit
+
+
+def _covered_state(visit: Visit) -> dict:
+    """The state of the stage and the handoff that ``visit`` holds booked, as
+    :func:`_back_to_booking` is about to find them."""
+    state: dict = {}
+    if visit.stage_id is not None:
+        stage = Stage.objects.filter(pk=visit.stage_id).values(
+            "status", "window_start", "window_end"
+        )[0]
+        state["stage"] = {
+            "id": visit.stage_id,
+            "status": stage["status"],
+            "window_start": stage["window_start"] and stage["window_start"].isoformat(),
+            "window_end": stage["window_end"] and stage["window_end"].isoformat(),
+        }
+    if visit.handoff_id is not None:
+        handoff_state = Handoff.objects.filter(pk=visit.handoff_id).values_list("state", flat=True)
+        state["handoff"] = {"id": visit.handoff_id, "state": handoff_state[0]}
+    return state
 
 
 def _back_to_booking(visit: Visit) -> None:
@@ -614,17 +641,17 @@ def _back_to_booking(visit: Visit) -> None:
         )
 
 
-def _rebook_task(visit: Visit, *, cause: str, title: str, risk: int) -> Task:
+def _rebook_task(visit: Visit, *, cause: str, title_key: str, risk: int) -> Task:
     """One task for the plan's curator (the branch's front desk without a plan) to call
-    the patient and book again; ``title`` names the missed visit as %(when)s."""
+    the patient and book again; its title names the missed visit's time."""
     from journeys.services.worklist import task_open_once
 
-    when = timezone.localtime(visit.starts_at).strftime("%d.%m.%Y %H:%M")
     return task_open_once(
         visit=visit,
         kind=Task.Kind.REBOOK,
         cause=cause,
-        title=title % {"when": when},
+        title_key=title_key,
+        title_params={"when": moment(visit.starts_at)},
         details=visit.stage.title if visit.stage_id else visit.service.name,
         risk=risk,
     )
@@ -695,155 +722,13 @@ def visit_cancel(
         _rebook_task(
             visit,
             cause="cancelled",
-            title=_("Cancelled visit of %(when)s: rebook the stage"),
+            title_key=TaskText.REBOOK_CANCELLED,
             risk=60,
         )
     # The freed slot goes first to a patient whose stage of that specialty is overdue.
     visit.refresh_from_db()
     freed_slot_offer(visit=visit)
     return visit
-
-
-# --- free slots -------------------------------------------------------------------------
-
-
-def _candidate_hours(
-    *,
-    branch: Branch,
-    service: Service,
-    weekdays: set[int],
-    doctor=None,
-    specialty: Specialty | None = None,
-) -> list[WorkingHours]:
-    hours = WorkingHours.objects.filter(
-        branch=branch,
-        weekday__in=weekdays,
-        doctor__is_active=True,
-        doctor__groups__name=Role.DOCTOR,
-    ).select_related("doctor")
-    if doctor is not None:
-        hours = hours.filter(doctor=doctor)
-    else:
-        hours = hours.filter(doctor__profile__specialty=specialty or service.specialty)
-    return list(hours.order_by("doctor__last_name", "doctor__first_name", "doctor_id", "starts"))
-
-
-def _slots_for_days(
-    *,
-    branch: Branch,
-    service: Service,
-    days: list[date],
-    doctor=None,
-    specialty: Specialty | None = None,
-    step_minutes: int = 15,
-    limit: int = 50,
-    ignore_visit_id: int | None = None,
-) -> list[Slot]:
-    """Free slots on ``days`` from three queries: hours, days off, busy visits."""
-    if not days or limit <= 0:
-        return []
-    hours = _candidate_hours(
-        branch=branch,
-        service=service,
-        weekdays={d.weekday() for d in days},
-        doctor=doctor,
-        specialty=specialty,
-    )
-    if not hours:
-        return []
-    doctors = {block.doctor_id: block.doctor for block in hours}
-    first, last = min(days), max(days)
-    days_off: dict[int, list[tuple[date, date]]] = {}
-    for doctor_id, starts_on, ends_on in ScheduleException.objects.filter(
-        doctor_id__in=doctors, starts_on__lte=last, ends_on__gte=first
-    ).values_list("doctor_id", "starts_on", "ends_on"):
-        days_off.setdefault(doctor_id, []).append((starts_on, ends_on))
-    range_start = local_datetime(branch, first, time.min)
-    range_end = local_datetime(branch, last + timedelta(days=1), time.min)
-    busy: dict[int, list[tuple[datetime, datetime]]] = {}
-    visits = Visit.objects.filter(
-        doctor_id__in=doctors, starts_at__lt=range_end, ends_at__gt=range_start
-    ).exclude(status__in=Visit.CANCELLED)
-    if ignore_visit_id is not None:
-        visits = visits.exclude(pk=ignore_visit_id)
-    for doctor_id, starts_at, ends_at in visits.values_list("doctor_id", "starts_at", "ends_at"):
-        busy.setdefault(doctor_id, []).append((starts_at, ends_at))
-
-    now = timezone.now()
-    duration = timedelta(minutes=service.duration_minutes)
-    step = timedelta(minutes=max(step_minutes, 1))
-    slots: list[Slot] = []
-    for day in sorted(days):
-        day_slots: list[Slot] = []
-        for block in hours:
-            if block.weekday != day.weekday():
-                continue
-            if any(a <= day <= b for a, b in days_off.get(block.doctor_id, ())):
-                continue
-            start = local_datetime(branch, day, block.starts)
-            block_end = local_datetime(branch, day, block.ends)
-            taken = busy.get(block.doctor_id, ())
-            while start + duration <= block_end:
-                end = start + duration
-                if start >= now and not any(a < end and start < b for a, b in taken):
-                    day_slots.append(Slot(doctors[block.doctor_id], start, end))
-                start += step
-        day_slots.sort(key=lambda s: (s.starts_at, str(s.doctor)))
-        slots.extend(day_slots)
-        if len(slots) >= limit:
-            break
-    return slots[:limit]
-
-
-def free_slots(
-    *,
-    branch: Branch,
-    service: Service,
-    day: date,
-    doctor=None,
-    specialty: Specialty | None = None,
-    step_minutes: int = 15,
-    limit: int = 50,
-    ignore_visit_id: int | None = None,
-) -> list[Slot]:
-    """Free starts for ``service`` on ``day`` at ``branch``, earliest first: with
-    ``doctor``, or any doctor of ``specialty`` (default: the service's specialty). At most
-    three queries, whatever the number of doctors. ``ignore_visit_id`` counts that visit's
-    time as free (the times a visit can be moved to)."""
-    return _slots_for_days(
-        branch=branch,
-        service=service,
-        days=[day],
-        doctor=doctor,
-        specialty=specialty,
-        step_minutes=step_minutes,
-        limit=limit,
-        ignore_visit_id=ignore_visit_id,
-    )
-
-
-def next_free_slots(
-    *,
-    branch: Branch,
-    service: Service,
-    start_day: date,
-    doctor=None,
-    specialty: Specialty | None = None,
-    days: int = 14,
-    step_minutes: int = 15,
-    limit: int = 50,
-) -> list[Slot]:
-    """Free slots from ``start_day`` on, scanning up to ``days`` days forward, earliest
-    first. Still three queries: the whole range is read at once."""
-    return _slots_for_days(
-        branch=branch,
-        service=service,
-        days=[start_day + timedelta(days=n) for n in range(max(days, 1))],
-        doctor=doctor,
-        specialty=specialty,
-        step_minutes=step_minutes,
-        limit=limit,
-    )
 
 
 @transaction.atomic
@@ -864,8 +749,8 @@ def visit_reschedule_request(*, visit: Visit, note: str = "") -> Task:
         visit=visit,
         kind=Task.Kind.BOOKING_REQUEST,
         cause="reschedule",
-        title=_("Rebook: the patient asked to move the visit of %(when)s")
-        % {"when": timezone.localtime(visit.starts_at).strftime("%d.%m %H:%M")},
+        title_key=TaskText.BOOKING_REQUEST,
+        title_params={"when": moment(visit.starts_at)},
         details=note,
         risk=60,
     )

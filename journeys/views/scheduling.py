@@ -33,17 +33,19 @@ from clinic_crm.staff.access import role_required
 from clinic_crm.staff.roles import Role
 from journeys import access
 from journeys import selectors_scheduling as selectors
+from journeys import selectors_slots as slot_selectors
 from journeys.errors import JourneyError
 from journeys.forms_scheduling import (
     BookingForm,
     CancelForm,
     MoveForm,
-    SlotSearchForm,
     StatusForm,
     end_preview,
 )
+from journeys.forms_slots import SlotSearchForm
 from journeys.models import Branch, Handoff, Stage, Visit
 from journeys.services import scheduling as services
+from journeys.services.visit_undo import visit_undo_offer
 from patients.access import patients_visible
 from patients.selectors import patient_search
 
@@ -366,6 +368,7 @@ def _panel_context(request: HttpRequest, visit: Visit, **extra) -> dict:
         ),
         "can_move": can_write and upcoming,
         "can_write": can_write,
+        "undo": visit_undo_offer(user=request.user, visit=visit, now=now) if can_write else None,
         **extra,
     }
 
@@ -460,10 +463,15 @@ def calendar_week_view(request: HttpRequest) -> HttpResponse:
     for row in week.rows:
         for cell in row.cells:
             cell.local_visits = [(timezone.localtime(v.starts_at, zone), v) for v in cell.visits]
+    shown = _week_days_shown(week)
+    for row in week.rows:
+        row.shown_cells = [row.cells[i] for i in shown]
     context = {
         "branch": branch,
         "branches": branches,
         "week": week,
+        "shown_days": [week.days[i] for i in shown],
+        "hidden_days": [d for i, d in enumerate(week.days) if i not in shown],
         "day": day,
         "today": selectors.local_now(branch).date(),
         "prev_week": week_start - timedelta(days=7),
@@ -476,6 +484,18 @@ def calendar_week_view(request: HttpRequest) -> HttpResponse:
     if request.htmx and request.htmx.target == "week-grid":
         template = "journeys/calendar_week_grid.html"
     return _vary(render(request, template, context))
+
+
+def _week_days_shown(week: selectors.CalendarWeek) -> list[int]:
+    """Indexes of the days the week grid shows: every weekday, and Saturday and Sunday
+    only when someone works or has a visit then (a clinic closed at weekends gets the
+    width of two columns back)."""
+    return [
+        index
+        for index, day in enumerate(week.days)
+        if day.weekday() < 5
+        or any(row.cells[index].hours or row.cells[index].visits for row in week.rows)
+    ]
 
 
 def _booking_for(request: HttpRequest, params) -> dict:
@@ -517,10 +537,13 @@ def _booking_for(request: HttpRequest, params) -> dict:
 @require_GET
 @role_required(*WRITE_ROLES)
 def slot_search_view(request: HttpRequest) -> HttpResponse:
+    """The slot finder: every free slot of a range of days (two weeks by default), by day
+    and doctor, and each doctor's next available one; a slot opens the booking form."""
     branch, branches = _pick_branch(request)
+    today = selectors.local_now(branch).date()
     params = request.GET.copy()
     params.setdefault("branch", str(branch.pk))
-    params.setdefault("date", selectors.local_now(branch).date().isoformat())
+    params.setdefault("date", today.isoformat())
     # Coming from the routing queue: who is being booked, and for which stage or handoff.
     booking_for = _booking_for(request, params)
     if booking_for.get("patient") is not None:
@@ -537,58 +560,77 @@ def slot_search_view(request: HttpRequest) -> HttpResponse:
         params.setdefault("specialty", str(stage.specialty_id))
     # Until a service is chosen the form is only a prefilled form, not a wrong one.
     form = (
-        SlotSearchForm(params, branches=branches)
+        SlotSearchForm(params, branches=branches, today=today)
         if params.get("service")
-        else SlotSearchForm(initial=params.dict(), branches=branches)
+        else SlotSearchForm(initial=params.dict(), branches=branches, today=today)
     )
-    slots, searched = [], False
+    found = None
     if form.is_bound and form.is_valid():
-        searched = True
         data = form.cleaned_data
-        slots = services.next_free_slots(
+        first_day, last_day = form.days()
+        starts_from, starts_before = form.day_part()
+        found = slot_selectors.slot_search(
             branch=data["branch"],
             service=data["service"],
-            start_day=data["date"],
+            first_day=first_day,
+            last_day=last_day,
             doctor=data["doctor"],
             specialty=data["specialty"],
-            days=14,
-            limit=60,
-        )
-    zone = services.branch_zone(form.cleaned_data["branch"] if searched else branch)
-    book_url = reverse("journeys:visit_book")
-    rows = []
-    for slot in slots:
-        local = timezone.localtime(slot.starts_at, zone)
-        rows.append(
-            {
-                "slot": slot,
-                "starts": local,
-                "ends": timezone.localtime(slot.ends_at, zone),
-                "url": book_url
-                + "?"
-                + urlencode(
-                    {
-                        "branch": form.cleaned_data["branch"].pk,
-                        "doctor": slot.doctor.pk,
-                        "service": form.cleaned_data["service"].pk,
-                        "date": local.date().isoformat(),
-                        "time": local.strftime("%H:%M"),
-                        **booking_for["params"],
-                    }
-                ),
-            }
+            starts_from=starts_from,
+            starts_before=starts_before,
         )
     context = {
         "form": form,
-        "rows": rows,
-        "searched": searched,
+        "found": found,
+        "searched": found is not None,
         "branches": branches,
         "booking_for": booking_for,
+        **(_slot_rows(form, found, booking_for["params"]) if found is not None else {}),
     }
     template = "journeys/scheduling_slots.html"
     if request.htmx and request.htmx.target == "slot-results":
         template = "journeys/scheduling_slots_results.html"
     return _vary(render(request, template, context))
+
+
+def _slot_rows(form: SlotSearchForm, found, booking_params: dict) -> dict:
+    """The found slots as the template prints them: labels and booking URLs made here,
+    once per slot, in the branch's time zone (a month of a specialty is thousands of
+    buttons; in a template loop each URL and time format costs many times more)."""
+    data = form.cleaned_data
+    zone = services.branch_zone(data["branch"])
+    book_url = (
+        reverse("journeys:visit_book")
+        + "?"
+        + urlencode({"branch": data["branch"].pk, "service": data["service"].pk, **booking_params})
+        + "&"
+    )
+
+    def button(slot) -> dict:
+        local = timezone.localtime(slot.starts_at, zone)
+        label = local.strftime("%H:%M")
+        query = urlencode(
+            {"doctor": slot.doctor.pk, "date": local.date().isoformat(), "time": label}
+        )
+        return {"slot": slot, "local": local, "label": label, "url": book_url + query}
+
+    days = [
+        {
+            "day": day.day,
+            "count": day.count,
+            "working": day.working,
+            "doctors": [
+                {"doctor": row.doctor, "slots": [button(s) for s in row.slots]}
+                for row in day.doctors
+            ],
+        }
+        for day in found.days
+    ]
+    next_available = [
+        {"doctor": n.doctor, "slot": button(n.slot) if n.slot else None}
+        for n in found.next_available
+    ]
+    return {"days": days, "next_available": next_available, "zone": zone}
 
 
 # --- booking ----------------------------------------------------------------------------
@@ -726,7 +768,7 @@ def _move_form_response(request: HttpRequest, visit: Visit, form: MoveForm) -> H
         (d for d in form.fields["doctor"].queryset if str(d.pk) == str(data.get("doctor"))),
         visit.doctor,
     )
-    slots = services.free_slots(
+    slots = slot_selectors.free_slots(
         branch=visit.branch,
         service=visit.service,
         day=day,

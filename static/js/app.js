@@ -84,4 +84,34 @@
       label.textContent = button.dataset.copied || label.textContent;
     });
   });
+
+  // <button data-fill='{"field": "value", …}' data-fill-chosen="Chosen: …"> inside a
+  // form: puts each value into the form's field of that name (an offered free slot fills
+  // the date, time and doctor; typing by hand still works), marks the button pressed among
+  // those of its [data-fill-group] and says what was chosen in the group's [data-fill-status].
+  document.addEventListener("click", function (event) {
+    const button = event.target.closest("button[data-fill]");
+    if (!button) return;
+    const form = button.closest("form");
+    let values;
+    try {
+      values = JSON.parse(button.dataset.fill);
+    } catch (error) {
+      return;
+    }
+    if (!form || !values) return;
+    Object.keys(values).forEach(function (name) {
+      const field = form.elements.namedItem(name);
+      if (!field || !("value" in field)) return;
+      field.value = values[name];
+      field.dispatchEvent(new Event("input", { bubbles: true }));
+    });
+    const group = button.closest("[data-fill-group]") || form;
+    group.querySelectorAll("button[data-fill]").forEach(function (other) {
+      other.setAttribute("aria-pressed", other === button ? "true" : "false");
+      other.classList.toggle("active", other === button);
+    });
+    const status = group.querySelector("[data-fill-status]");
+    if (status) status.textContent = button.dataset.fillChosen || "";
+  });
 })();

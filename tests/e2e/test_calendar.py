@@ -12,6 +12,7 @@ from playwright.sync_api import expect
 from clinic_crm.staff.roles import Role
 from journeys.models import Visit
 from tests.conftest import PASSWORD, current_totp
+from tests.e2e.conftest import log_in, use_language
 from tests.factories import BranchFactory, PatientFactory, SpecialtyFactory
 from tests.journeys.factories import ServiceFactory, VisitFactory, full_week
 
@@ -211,3 +212,64 @@ def test_administrator_finds_a_slot_and_navigates_days_without_reloading(
     expect(page.get_by_test_id("week-row")).to_have_count(1)
     expect(page.locator(f'[data-testid=visit-block][data-visit-id="{visit.pk}"]')).to_be_visible()
     screenshot("calendar-week")
+
+
+@pytest.mark.parametrize(
+    ("width", "height", "language"),
+    [(1366, 900, "ru"), (1280, 800, "ru"), (1280, 800, "en"), (390, 844, "ru")],
+)
+def test_the_week_fits_the_laptop_and_scrolls_in_its_own_box_on_a_phone(
+    page, make_staff, screenshot, width, height, language
+):
+    branch = BranchFactory(
+        name="Центральный филиал на Садовой-Кудринской", time_zone="Europe/Moscow"
+    )
+    BranchFactory(name="Сокол")
+    specialty = SpecialtyFactory(name="Ортодонтия")
+    service = ServiceFactory(specialty=specialty, name="Контроль брекет-системы")
+    for first, last in (("Анна", "Петрова-Водкина"), ("Игорь", "Смирнов"), ("Олег", "Ким")):
+        doctor = make_staff(Role.DOCTOR, branch=branch)
+        doctor.first_name, doctor.last_name = first, last
+        doctor.save()
+        full_week(doctor, branch)
+        start = datetime.now(ZoneInfo("Europe/Moscow")).replace(
+            hour=10, minute=0, second=0, microsecond=0
+        ) + timedelta(days=1)
+        VisitFactory(
+            patient=PatientFactory(last_name="Константинопольская", first_name="Александра"),
+            doctor=doctor,
+            branch=branch,
+            service=service,
+            starts_at=start,
+            ends_at=start + timedelta(minutes=30),
+        )
+    admin = make_staff(Role.ADMINISTRATOR, all_branches=True)  # the call centre
+
+    use_language(page, language)
+    log_in(page, admin)
+    page.set_viewport_size({"width": width, "height": height})
+    page.goto(f"/calendar/week/?branch={branch.pk}")
+    days = page.get_by_test_id("week-day")
+    expect(days).to_have_count(7)
+    select = page.get_by_test_id("week-branch")
+    expect(select).to_be_visible()
+    screenshot(f"calendar-week-{width}-{language}")
+    # Nothing but the calendar's own scroller reaches past the right edge.
+    wide = page.evaluate(
+        """() => [...document.querySelectorAll('body *')]
+        .filter(el => el.getBoundingClientRect().right > window.innerWidth + 1
+                && !el.closest('[data-testid=week-scroll]'))
+        .map(el => el.tagName + '.' + el.className)"""
+    )
+    assert not wide, wide
+    # The branch select is wide enough for the whole name.
+    assert select.evaluate("el => el.scrollWidth <= el.clientWidth + 1")
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    if width >= 1280:
+        seventh = days.nth(6).bounding_box()
+        assert seventh["x"] + seventh["width"] <= width
+        scroller = page.get_by_test_id("week-scroll")
+        assert scroller.evaluate("el => el.scrollWidth <= el.clientWidth")
+    else:  # the phone scrolls the table in its own box, not the page
+        scroller = page.get_by_test_id("week-scroll")
+        assert scroller.evaluate("el => el.scrollWidth > el.clientWidth")

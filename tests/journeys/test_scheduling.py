@@ -1,5 +1,6 @@
-"""Booking, moving, cancelling and the status steps of visits, and free slots
-(journeys.services.scheduling), against the real PostgreSQL and its exclusion constraint."""
+"""Booking, moving, cancelling and the status steps of visits (journeys.services.scheduling)
+and free slots (journeys.selectors_slots), against the real PostgreSQL and its exclusion
+constraint."""
 
 from __future__ import annotations
 
@@ -13,10 +14,9 @@ from clinic_crm.audit.models import AuditAction, AuditEvent
 from clinic_crm.staff.roles import Role
 from journeys.errors import JourneyError
 from journeys.models import Handoff, JourneyEvent, ScheduleException, Stage, Visit
+from journeys.selectors_slots import free_slots, next_free_slots
 from journeys.services import scheduling
 from journeys.services.scheduling import (
-    free_slots,
-    next_free_slots,
     visit_book,
     visit_cancel,
     visit_confirm,

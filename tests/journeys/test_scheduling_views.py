@@ -399,7 +399,10 @@ def test_slot_search_lists_the_nearest_free_slots_with_booking_links(clinic):
     response = client.get(url, params, HTTP_HX_TARGET="slot-results", **HTMX)
     body = response.content.decode()
     assert "<html" not in body
-    assert body.count('data-testid="slot"') == 60
+    # Two weeks from that day, every slot of each (08:00–19:30 every 15 minutes), the day
+    # off said to be empty.
+    assert body.count('data-testid="slot"') == 13 * 47
+    assert body.count('data-testid="slot-day-empty"') == 1
     next_day = day + timedelta(days=1)
     assert f"date={next_day:%Y-%m-%d}&amp;time=08%3A00" in body  # the day off is skipped
 
