@@ -396,3 +396,49 @@ def test_the_week_hides_a_weekend_day_nobody_works_and_says_so(make_staff):
     body = client_for(clinic.admin).get(url).content.decode()
     assert body.count('data-testid="week-day"') == 7
     assert 'data-testid="week-hidden-days"' not in body
+
+
+def test_busy_times_are_read_in_one_pass_yet_every_clash_is_seen(clinic):
+    # Back-to-back visits, a long one, one that ends exactly where a slot starts, and one
+    # of the evening before that runs past midnight: each slot is free exactly when no
+    # visit overlaps it (the naive check over every visit is the reference).
+    from journeys.models import Visit
+
+    day = future_day()
+    zone = branch_zone(clinic.branch)
+
+    def at(d, hh, mm):
+        return timezone.make_aware(timezone.datetime.combine(d, time(hh, mm)), zone)
+
+    busy = [
+        (at(day - timedelta(1), 23, 30), at(day, 8, 20)),
+        (at(day, 9, 0), at(day, 9, 30)),
+        (at(day, 9, 30), at(day, 10, 45)),
+        (at(day, 12, 10), at(day, 12, 15)),
+        (at(day, 15, 0), at(day, 18, 0)),
+    ]
+    for starts, ends in busy:
+        Visit.objects.create(
+            patient=PatientFactory(home_branch=clinic.branch),
+            doctor=clinic.doctor,
+            branch=clinic.branch,
+            service=clinic.service,
+            starts_at=starts,
+            ends_at=ends,
+        )
+    (slot_day,) = slot_search(
+        branch=clinic.branch, service=clinic.service, first_day=day, last_day=day
+    ).days
+    found = [s.starts_at for s in slot_day.doctors[0].slots]
+    expected = []
+    start = at(day, 8, 0)
+    while start + timedelta(minutes=30) <= at(day, 20, 0):
+        end = start + timedelta(minutes=30)
+        if not any(a < end and start < b for a, b in busy):
+            expected.append(start)
+        start += timedelta(minutes=15)
+    assert found == expected
+    assert at(day, 8, 15) not in found
+    assert at(day, 8, 30) in found
+    assert at(day, 10, 45) in found
+    assert at(day, 10, 30) not in found
