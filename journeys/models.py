@@ -471,6 +471,12 @@ class Visit(models.Model):
             models.Index(fields=["branch", "starts_at"], name="visit_branch_start"),
             models.Index(fields=["doctor", "starts_at"], name="visit_doctor_start"),
             models.Index(fields=["status", "starts_at"], name="visit_status_start"),
+            # A patient's no-shows, counted for each task's score on the worklist.
+            models.Index(
+                fields=["patient"],
+                name="visit_patient_no_show",
+                condition=models.Q(status="no_show"),
+            ),
             models.Index(
                 fields=["recall_due_on"],
                 name="visit_recall_due",
@@ -785,6 +791,12 @@ class Task(models.Model):
         ordering = ["due_at", "-risk"]
         indexes = [
             models.Index(fields=["assignee", "state", "due_at"], name="task_worklist"),
+            # A patient's negative answers (their recovery tasks), for the worklist's score.
+            models.Index(
+                fields=["patient"],
+                name="task_patient_negative",
+                condition=models.Q(kind="negative_feedback"),
+            ),
             # Unassigned open tasks of a branch: what any curator of the branch may take.
             models.Index(
                 fields=["branch", "due_at"],

@@ -220,3 +220,25 @@ def test_the_worklist_costs_the_same_queries_for_3_or_30_tasks(clinic):
             _page(client)
         counts.append(len(queries))
     assert counts[0] == counts[1], counts
+
+
+def test_a_limited_worklist_is_the_head_of_the_whole_one_when_only_the_first_hours_are_scored(
+    clinic,
+):
+    # Scoring only the hours up to the limit-th task must not change what comes first:
+    # the boundary hour holds tasks on both sides of the limit, with other scores.
+    from journeys.selectors_worklist import worklist
+
+    base = timezone.now().replace(minute=10, second=0, microsecond=0) + timedelta(hours=1)
+    for hour, risks in enumerate(((10, 90), (20, 95, 5, 60), (99, 1))):
+        for minute, risk in enumerate(risks):
+            _task(
+                clinic,
+                risk=risk,
+                due_in=base + timedelta(hours=hour, minutes=minute) - timezone.now(),
+            )
+    whole = [t.pk for t in worklist(user=clinic.curator, branch_ids=frozenset({clinic.branch.pk}))]
+    assert len(whole) == 8
+    for limit in (1, 2, 3, 4, 6, 7, 8, 9):
+        head = worklist(user=clinic.curator, branch_ids=frozenset({clinic.branch.pk}), limit=limit)
+        assert [t.pk for t in head] == whole[:limit], limit
