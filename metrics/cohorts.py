@@ -173,7 +173,9 @@ SELECT 'recovery_return', date_trunc('month', r.submitted_at AT TIME ZONE b.time
        r.branch_id, r.doctor_id,
        count(*) FILTER (WHERE EXISTS (
            SELECT 1 FROM journeys_visit v WHERE v.patient_id = r.patient_id
-             AND v.status = 'completed' AND v.starts_at > r.submitted_at)),
+             AND v.status = 'completed' AND v.starts_at > r.submitted_at
+             -- not the visit answered about, answered before it started (an early arrival)
+             AND v.id IS DISTINCT FROM r.visit_id)),
        count(*), 0, 0, %(now)s
 FROM feedback_response r JOIN journeys_branch b ON b.id = r.branch_id
 WHERE r.negative

@@ -101,6 +101,27 @@ def test_recovery_return_counts_negative_answers_followed_by_a_visit(history):
     assert figures("recovery_return") == {"2026-01-01": (1, 1, 0, 0), "2026-09-01": (0, 1, 0, 0)}
 
 
+def test_the_visit_answered_about_is_no_return_even_when_answered_before_it_started(
+    clinic, visit_survey
+):
+    # An early arrival answered (badly) before the booked start: that same visit,
+    # completed afterwards, is not the patient coming back.
+    patient = PatientFactory(home_branch=clinic.branch)
+    answered = visit(clinic, patient, at(2026, 10, 5))
+    survey_response_record(
+        survey=visit_survey,
+        visit=answered,
+        channel="sms",
+        nps_score=3,
+        submitted_at=at(2026, 10, 5) - timedelta(minutes=20),
+    )
+    cohorts_snapshot(now=NOW)
+    assert figures("recovery_return") == {"2026-10-01": (0, 1, 0, 0)}
+    visit(clinic, patient, at(2026, 11, 1))  # now they did come back
+    cohorts_snapshot(now=NOW)
+    assert figures("recovery_return") == {"2026-10-01": (1, 1, 0, 0)}
+
+
 def test_completion_handoffs_and_first_contact(clinic):
     def plan(status, **fields):
         return TreatmentPlanFactory(
