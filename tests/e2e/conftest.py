@@ -104,6 +104,9 @@ def log_in(page, user) -> None:
     expect(page).to_have_url(re.compile(r"/accounts/otp/"))
     page.fill("input[name=token]", current_totp(user.device))
     page.locator("main form button[type=submit]").first.click()
+    # The name shows on the second-factor page too: a refused code (e.g. one already used
+    # in this 30-second window) must fail here, not pages later.
+    expect(page).not_to_have_url(re.compile(r"/accounts/otp/"))
     expect(page.locator("[data-testid=current-user]")).to_be_visible()
 
 
