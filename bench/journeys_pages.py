@@ -51,8 +51,9 @@ from django.utils import timezone  # noqa: E402
 from django_otp import DEVICE_ID_SESSION_KEY  # noqa: E402
 from django_otp.plugins.otp_totp.models import TOTPDevice  # noqa: E402
 
+from clinic_crm.staff.middleware import LOGIN_AT_SESSION_KEY  # noqa: E402
 from clinic_crm.staff.models import User  # noqa: E402
-from journeys.models import Branch, Task, TreatmentPlan  # noqa: E402
+from journeys.models import Branch, Service, Task, TreatmentPlan  # noqa: E402
 from metrics.models import RollupState  # noqa: E402
 
 CLIENTS = int(os.environ.get("BENCH_CLIENTS", 10))
@@ -68,9 +69,12 @@ def verified_session(user: User) -> str:
     )
     session = SessionStore()
     session[SESSION_KEY] = str(user.pk)
-    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[-1]  # the staff backend
     session[HASH_SESSION_KEY] = user.get_session_auth_hash()
     session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    # As a password login stamps it: without it the absolute session lifetime ends the
+    # session at once.
+    session[LOGIN_AT_SESSION_KEY] = int(timezone.now().timestamp())
     session.create()
     return session.session_key
 
@@ -118,7 +122,11 @@ def _unseen_period(days: int = 365) -> str:
 
 
 def page_paths(branch, timeline_patients, doctors, rng):
-    today = timezone.localdate().isoformat()
+    today = timezone.localdate()
+    service = Service.objects.filter(specialty__isnull=False).order_by("id").first()
+    slots = f"/calendar/slots/?branch={branch.pk}&service={service.pk}&date={today}"
+    fortnight = f"{slots}&until={today + timedelta(days=13)}"
+    today = today.isoformat()
     return {
         "floor (minimal staff view)": lambda: "/bench/floor/",
         "patient search": lambda: "/patients/?q=" + urllib.parse.quote(rng.choice(SEARCH_TERMS)),
@@ -126,6 +134,11 @@ def page_paths(branch, timeline_patients, doctors, rng):
         "day calendar, 10 doctors": lambda: f"/calendar/?branch={branch.pk}&date={today}",
         "routing queue": lambda: f"/routing/?branch={branch.pk}",
         "curator worklist": lambda: "/worklist/",
+        "patient card": lambda: f"/patients/{rng.choice(timeline_patients)}/",
+        "slot search, 1 day": lambda: slots + f"&until={today}",
+        "slot search, 14 days": lambda: fortnight,
+        "staff list": lambda: "/staff/",
+        "audit log": lambda: "/audit/",
         "loyalty dashboard, 12 months": lambda: "/metrics/dashboard/",
         # A period nobody asked for since the rollups last changed: computed, not kept.
         "loyalty dashboard, 12 months, computed": _unseen_period,
@@ -206,7 +219,7 @@ def p95(values: list[float]) -> float:
 def query_count(client: Client, path: str) -> int:
     with CaptureQueriesContext(connection) as queries:
         response = client.get(path)
-    assert response.status_code == 200, (path, response.status_code)
+    assert response.status_code == 200, (path, response.status_code, response.get("Location"))
     return len(queries.captured_queries)
 
 
@@ -223,7 +236,7 @@ def main() -> None:
             "pk", flat=True
         )
     )
-    paths = page_paths(branch, timeline_patients, doctors, rng)
+    paths = every = page_paths(branch, timeline_patients, doctors, rng)
     only = [p for p in os.environ.get("BENCH_PAGES", "").split(",") if p]
     if only:  # e.g. BENCH_PAGES=loyalty: those pages (and the floor) only
         paths = {
@@ -236,7 +249,7 @@ def main() -> None:
             "curator"
             if name == "curator worklist"
             else "manager"
-            if name.startswith("loyalty")
+            if name.startswith("loyalty") or name in ("staff list", "audit log")
             else "admin"
         ]
         for name in paths
@@ -292,12 +305,32 @@ def main() -> None:
             query_count(client_admin, f"/calendar/?branch={branch.pk}"),
         ),
         "routing queue": (
-            query_count(client_admin, "/routing/?branch=999999"),
+            query_count(client_admin, f"/routing/?branch={branch.pk}"),
             query_count(client_admin, f"/routing/?branch={branch.pk}"),
         ),
         "curator worklist": (
             query_count(client_curator, "/worklist/"),
             query_count(client_curator, "/worklist/"),
+        ),
+        "patient card": (
+            query_count(client_admin, f"/patients/{small}/"),
+            query_count(client_admin, f"/patients/{large}/"),
+        ),
+        "slot search, 1 day": (
+            query_count(client_admin, every["slot search, 1 day"]()),
+            query_count(client_admin, every["slot search, 1 day"]()),
+        ),
+        "slot search, 14 days": (
+            query_count(client_admin, every["slot search, 1 day"]()),
+            query_count(client_admin, every["slot search, 14 days"]()),
+        ),
+        "staff list": (
+            query_count(client_manager, "/staff/?q=zzzz"),
+            query_count(client_manager, "/staff/"),
+        ),
+        "audit log": (
+            query_count(client_manager, "/audit/?patient=999999999"),
+            query_count(client_manager, "/audit/"),
         ),
         "loyalty dashboard, 12 months, computed": (small_day[0], large_year[0]),
         "loyalty dashboard, 12 months": (small_day[1], large_year[1]),
@@ -317,14 +350,14 @@ def main() -> None:
 
     floor = results["floor (minimal staff view)"][1]
     print(
-        f"\n{'page':28} {'p50 ms':>8} {'p95 ms':>8} {'p95/floor':>10} "
+        f"\n{'page':40} {'p50 ms':>8} {'p95 ms':>8} {'p95/floor':>10} "
         f"{'client p95':>11} {'queries (small, large)':>24}"
     )
     for name, (p50_server, p95_server, p95_client) in results.items():
         q = queries.get(name)
         q_text = f"{q[0]}, {q[1]}" if q else "—"
         print(
-            f"{name:28} {p50_server:8.1f} {p95_server:8.1f} {p95_server / floor:10.2f} "
+            f"{name:40} {p50_server:8.1f} {p95_server:8.1f} {p95_server / floor:10.2f} "
             f"{p95_client:11.1f} {q_text:>24}"
         )
 
