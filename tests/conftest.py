@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import subprocess
+import time
 
 import pytest
 from django.test import Client
@@ -166,8 +167,17 @@ def _english_messages_in_test_code():
         yield
 
 
-def current_totp(device) -> str:
-    return f"{totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits):06d}"
+def current_totp(device, *, unused: bool = False) -> str:
+    """The device's code for now; with ``unused``, for the next step when now's was
+    already used (a second login within one 30-second step: django-otp refuses a code
+    again, and accepts the next step's within its tolerance)."""
+    step = 0
+    if unused:
+        device.refresh_from_db()
+        now = int((time.time() - device.t0) // device.step)
+        step = 1 if device.last_t is not None and device.last_t >= now else 0
+    code = totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits, drift=step)
+    return f"{code:06d}"
 
 
 # Staff and patients made by the fixtures and factories belong to this branch unless a

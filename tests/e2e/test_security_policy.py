@@ -213,8 +213,10 @@ def test_manager_pages_work_under_the_policy(page, clinic, visit_survey, screens
     _screenshots(page, screenshot, "dashboard")
 
     # Resetting a colleague's second factor asks first: "no" sends nothing, "yes" does.
+    # (From the member's page, where the Staff list's "Change" leads.)
     page.goto("/staff/")
-    row = page.locator("tr", has_text=clinic.doctor.email)
+    page.locator("tr", has_text=clinic.doctor.email).get_by_role("link").first.click()
+    row = page.locator("form[action$='/reset-2fa/']")
     questions = []
     page.once("dialog", lambda dialog: (questions.append(dialog.message), dialog.dismiss()))
     row.get_by_role("button").click()
