@@ -438,13 +438,20 @@ MESSAGING_TELEGRAM_BACKEND = env_str("MESSAGING_TELEGRAM_BACKEND") or (
 MESSAGING_FILE_DIR = env_str("MESSAGING_FILE_DIR", str(BASE_DIR / "var" / "messages"))
 MESSAGING_HTTP_TIMEOUT = env_int("MESSAGING_HTTP_TIMEOUT", 10)
 SMSC_API_URL = env_str("SMSC_API_URL", "https://smsc.ru/sys/send.php")
+# SMSC's status interface; empty: status.php next to SMSC_API_URL.
+SMSC_STATUS_URL = env_str("SMSC_STATUS_URL")
+# How long SMSC refuses a repeated message id (error 9): a takeover inside it may resend.
+SMSC_DUPLICATE_WINDOW_SECONDS = env_int("SMSC_DUPLICATE_WINDOW_SECONDS", 60)
 SMSC_PASSWORD = env_str("SMSC_PASSWORD")
 SMSC_SENDER = env_str("SMSC_SENDER")
 TELEGRAM_API_URL = env_str("TELEGRAM_API_URL", "https://api.telegram.org")
 # Secret part of the provider delivery-status callback address (/messages/callback/<token>/).
 MESSAGING_CALLBACK_TOKEN = env_str("MESSAGING_CALLBACK_TOKEN")
-# How long a dispatcher's claim on a message holds before another may take it over.
-MESSAGING_SEND_LEASE_SECONDS = env_int("MESSAGING_SEND_LEASE_SECONDS", 300)
+# How long a dispatcher's claim on a message holds before another may take it over. The
+# dispatcher renews it while it works (every third of it), so this is how soon a killed
+# worker's messages are taken over: keep it well inside the shortest duplicate window of
+# the channels in use (SMSC: 60 s), and above MESSAGING_HTTP_TIMEOUT.
+MESSAGING_SEND_LEASE_SECONDS = env_int("MESSAGING_SEND_LEASE_SECONDS", 20)
 # Marking arrival longer than this before the visit asks "really?" first.
 VISIT_EARLY_ARRIVAL_MINUTES = env_int("VISIT_EARLY_ARRIVAL_MINUTES", 60)
 # For this long after marking arrival, start or a no-show, the front desk can undo it.

@@ -92,9 +92,19 @@ def worker_env(broker_url: str, **settings: str) -> dict[str, str]:
     }
 
 
-def start_worker(env: dict[str, str], name: str, loglevel: str = "INFO") -> subprocess.Popen:
+# The deployed worker's options (Procfile, docker-compose.yml): no gossip, mingle or event
+# heartbeats, which nothing here uses and which reconnect badly after a broker restart.
+WORKER_OPTIONS = ("--without-gossip", "--without-mingle", "--without-heartbeat")
+
+
+def start_worker(
+    env: dict[str, str], name: str, loglevel: str = "INFO", *, pool: str = "solo"
+) -> subprocess.Popen:
+    """A Celery worker process: ``pool="solo"`` (one task at a time, in the process), or
+    ``"prefork"`` with two children and the options of the deployed worker (Procfile)."""
     (ROOT / "var").mkdir(exist_ok=True)
     log = open(ROOT / "var" / f"test-{name}.log", "w")  # noqa: SIM115 - lives with the process
+    options = ["--pool=solo"] if pool == "solo" else ["--pool=prefork", "--concurrency=2"]
     return subprocess.Popen(
         [
             sys.executable,
@@ -103,11 +113,9 @@ def start_worker(env: dict[str, str], name: str, loglevel: str = "INFO") -> subp
             "-A",
             "clinic_crm",
             "worker",
-            "--pool=solo",
+            *options,
             f"--loglevel={loglevel}",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
+            *WORKER_OPTIONS,
             f"--hostname={name}-{os.getpid()}@%h",
         ],
         cwd=ROOT,

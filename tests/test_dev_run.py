@@ -55,3 +55,77 @@ def test_ctrl_c_stops_every_process_and_ends_without_an_error(tmp_path):
     assert process.returncode == 0, output + rest
     assert "one.1 stopped" in rest, rest
     assert "two.1 stopped" in rest, rest
+
+
+def _supervised(tmp_path, script: str, *extra: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [
+            "python3",
+            "scripts/keep_running.py",
+            "--name",
+            "probe",
+            *extra,
+            "--",
+            "python3",
+            "-c",
+            script,
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+
+
+def _wait_for(predicate, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise AssertionError("timed out")
+
+
+def test_a_process_that_dies_is_started_again_and_a_stop_is_a_normal_end(tmp_path):
+    """make run's worker or beat dying (killed, crashed) comes back by itself; the others
+    are not stopped with it. SIGTERM (honcho's stop) ends it with exit code 0."""
+    runs = tmp_path / "runs"
+    script = (
+        "import os, sys, time; "
+        f"open({str(runs)!r}, 'a').write(f'{{os.getpid()}}\\n'); "
+        "n = len(open(" + repr(str(runs)) + ").read().split()); "
+        "sys.exit(3) if n == 1 else time.sleep(60)"
+    )
+    process = _supervised(tmp_path, script)
+    _wait_for(lambda: runs.exists() and len(runs.read_text().split()) >= 2)  # exit 3: again
+    second = int(runs.read_text().split()[1])
+    os.kill(second, signal.SIGKILL)  # killed from outside: again
+    _wait_for(lambda: len(runs.read_text().split()) >= 3, timeout=30)
+    assert process.poll() is None
+    third = int(runs.read_text().split()[2])
+    os.killpg(process.pid, signal.SIGTERM)  # honcho stopping everything
+    _, errors = process.communicate(timeout=30)
+    assert process.returncode == 0, errors
+    assert "probe exited with 3" in errors and "probe exited with -9" in errors, errors
+    assert len(runs.read_text().split()) == 3  # not started again after the stop
+    try:
+        os.kill(third, 0)
+    except ProcessLookupError:
+        pass
+    else:
+        raise AssertionError("the command outlived its supervisor")
+
+
+def test_a_command_that_ignores_the_stop_is_killed_after_the_grace_time(tmp_path):
+    marker = tmp_path / "started"
+    script = (
+        "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+        f"open({str(marker)!r}, 'w').write('x'); time.sleep(60)"
+    )
+    process = _supervised(tmp_path, script, "--grace", "1")
+    _wait_for(marker.exists)
+    started = time.monotonic()
+    os.killpg(process.pid, signal.SIGTERM)
+    process.communicate(timeout=30)
+    assert time.monotonic() - started < 15

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 import uuid
 from collections import Counter
 from collections.abc import Generator
@@ -37,6 +38,7 @@ from patients.selectors import consent_allows, consent_states
 from .backends import backend_for, channel_enabled
 from .backends.base import (
     ChannelBackend,
+    LookUp,
     OutboundMessage,
     PermanentSendError,
     SendError,
@@ -317,6 +319,27 @@ RETURNING m.id
 """
 
 
+RENEW_SQL = """
+UPDATE messaging_message SET lease_until = %(now)s + %(lease)s * interval '1 second'
+WHERE claim = %(claim)s AND status = 'sending'
+"""
+
+
+def messages_lease_renew(*, claim: uuid.UUID, now: datetime | None = None) -> int:
+    """Extends this dispatcher's claim while it is still working the batch, so that a
+    short lease (taken over soon after a worker dies) never runs out under a live one."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            RENEW_SQL,
+            {
+                "claim": claim,
+                "now": now or timezone.now(),
+                "lease": settings.MESSAGING_SEND_LEASE_SECONDS,
+            },
+        )
+        return cursor.rowcount
+
+
 def messages_claim(*, limit: int, now: datetime | None = None) -> tuple[uuid.UUID, list[int]]:
     """Claims up to ``limit`` due messages for this dispatcher, in one statement that
     commits at once: rows still pending, and rows whose earlier claim ran out (the worker
@@ -429,6 +452,10 @@ UNKNOWN_DELIVERY = (
     "Delivery unknown: an earlier attempt may have reached the patient and this channel "
     "can't tell a repeat from a new message. Check with the patient before retrying."
 )
+UNKNOWN_AFTER_ASKING = (
+    "Delivery unknown: an earlier attempt may have reached the patient and the provider "
+    "could not be asked ({reason}). Check with the patient before retrying."
+)
 
 
 def _backend(channel: str, backends: dict[str, ChannelBackend]) -> ChannelBackend:
@@ -456,11 +483,14 @@ def _mark_attempts(claim: uuid.UUID, sends: list[tuple[int, str]], now: datetime
 class _Send:
     backend: ChannelBackend
     outbound: OutboundMessage
+    look_up: bool = False  # ask the provider about an earlier attempt; sends nothing
 
 
 def _send(request: _Send):
     """One provider call; its result or its error (run in the dispatcher's threads)."""
     try:
+        if request.look_up:
+            return request.backend.look_up(request.outbound)
         return request.backend.send(request.outbound)
     except SendError as exc:
         return exc
@@ -481,10 +511,16 @@ def _deliver(
     made together; it returns the outcome."""
     if message.attempt_started_at is not None:
         # The last attempt's fate is unknown. Repeat it only where the provider would
-        # refuse a second copy; never guess otherwise.
+        # refuse a second copy; past that, ask the provider where it can be asked; never
+        # guess.
         since = (now - message.attempt_started_at).total_seconds()
-        if not _backend(message.channel, backends).may_resend(since):
-            return _Outcome(Message.Status.FAILED, error=UNKNOWN_DELIVERY)
+        backend = _backend(message.channel, backends)
+        if not backend.may_resend(since):
+            if not backend.can_look_up:
+                return _Outcome(Message.Status.FAILED, error=UNKNOWN_DELIVERY)
+            settled = yield from _ask_provider(message, backend=backend, batch=batch, now=now)
+            if settled is not None:
+                return settled
     blocked = _guard(message, now, batch)
     if blocked is not None:
         return blocked
@@ -498,6 +534,54 @@ def _deliver(
     if capped and outcome.status != Message.Status.SENT:
         batch.weekly[message.patient_id] -= 1
     return outcome
+
+
+def _outbound(message: Message, channel: str, subject: str, body: str) -> OutboundMessage:
+    return OutboundMessage(
+        message_id=message.pk,
+        idempotency_key=message.idempotency_key,
+        channel=channel,
+        to=channel_address(message.patient, channel),
+        subject=subject,
+        body=body,
+    )
+
+
+def _ask_provider(
+    message: Message, *, backend: ChannelBackend, batch: _Batch, now: datetime
+) -> Generator[_Send, object, _Outcome | None]:
+    """Settles an attempt of unknown fate by asking the provider: sent (it has the
+    message), failed (it could not deliver it), or None when the provider never got it
+    and the message may go as if for the first time. A provider that can't be asked is
+    asked again later, while attempts remain."""
+    outbound = _outbound(message, message.channel, message.subject, message.body)
+    answer = yield _Send(backend, outbound, look_up=True)
+    if isinstance(answer, SendError):
+        if message.attempts >= batch.config.max_attempts:
+            return _Outcome(
+                Message.Status.FAILED,
+                error=UNKNOWN_AFTER_ASKING.format(reason=answer.reason),
+                maybe_sent=True,
+            )
+        delay = _retry_delay(message.attempts, batch.config, answer.retry_after)
+        return _Outcome(
+            Message.Status.PENDING,
+            error=f"{message.channel}: {answer.reason}",
+            due_at=now + delay,
+            maybe_sent=True,
+        )
+    if answer.state == LookUp.ACCEPTED:
+        return _Outcome(
+            Message.Status.SENT, channel=message.channel, provider_id=answer.provider_id, sent=True
+        )
+    if answer.state == LookUp.FAILED:
+        return _Outcome(
+            Message.Status.FAILED,
+            channel=message.channel,
+            provider_id=answer.provider_id,
+            error=f"{message.channel}: {answer.reason}",
+        )
+    return None  # not found: it never went out
 
 
 def _send_on_some_channel(
@@ -516,15 +600,7 @@ def _send_on_some_channel(
         if channel != message.channel:
             full = Message.objects.select_related(*JOURNEY_ROWS).get(pk=message.pk)
             subject, body = message_text(full, channel=channel)
-        outbound = OutboundMessage(
-            message_id=message.pk,
-            idempotency_key=message.idempotency_key,
-            channel=channel,
-            to=channel_address(message.patient, channel),
-            subject=subject,
-            body=body,
-        )
-        result = yield _Send(backend, outbound)
+        result = yield _Send(backend, _outbound(message, channel, subject, body))
         if isinstance(result, PermanentSendError):
             tried.add(channel)
             last_error = f"{channel}: {result.reason}"
@@ -685,6 +761,17 @@ def messages_deliver(
         steps[message.pk] = _deliver(message, now=now, batch=batch, backends=backends)
         advance(message.pk)
     size = settings.MESSAGING_SEND_CONCURRENCY
+    renew_every = settings.MESSAGING_SEND_LEASE_SECONDS / 3
+    renewed = time.monotonic()
+
+    def keep_lease() -> None:
+        # Between groups (a group waits at most MESSAGING_HTTP_TIMEOUT): a live
+        # dispatcher's claim never runs out, a dead one's does within the lease.
+        nonlocal renewed
+        if time.monotonic() - renewed >= renew_every:
+            messages_lease_renew(claim=claim)
+            renewed = time.monotonic()
+
     while waiting:
         requests = list(waiting.items())
         waiting.clear()
@@ -694,7 +781,10 @@ def messages_deliver(
         in_flight: list[tuple[int, Future]] = []
         for start in range(0, len(requests), size):
             group = requests[start : start + size]
-            _mark_attempts(claim, [(pk, r.outbound.channel) for pk, r in group], now)
+            keep_lease()
+            sends = [(pk, r.outbound.channel) for pk, r in group if not r.look_up]
+            if sends:  # a look-up sends nothing: the earlier attempt's time stays
+                _mark_attempts(claim, sends, now)
             if pool is None:
                 for pk, request in group:
                     advance(pk, _send(request))
@@ -720,6 +810,21 @@ def messages_deliver(
     recorded = _record(claim, outcomes, timezone.now())
     stats.lost += len(outcomes) - recorded
     return stats
+
+
+def messages_next_takeover(now: datetime | None = None) -> datetime | None:
+    """When the earliest claim held by another dispatcher runs out, if it does within one
+    lease: the moment to look again, in case that dispatcher died (a live one renews its
+    claim, and the look finds nothing to take)."""
+    now = now or timezone.now()
+    horizon = now + timedelta(seconds=settings.MESSAGING_SEND_LEASE_SECONDS)
+    earliest = (
+        Message.objects.filter(status=Message.Status.SENDING, lease_until__lte=horizon)
+        .order_by("lease_until")
+        .values_list("lease_until", flat=True)
+        .first()
+    )
+    return max(earliest, now) if earliest is not None else None
 
 
 def messages_dispatch(

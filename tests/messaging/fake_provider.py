@@ -2,8 +2,10 @@
 
 Backends are tested through the real network stack (connection pool, timeouts, refused
 connections) rather than with mocked httpx. Like the real SMSC, the fake refuses a second
-message with an ``id`` it has already accepted (error 9), so ``accepted`` counts actual
-deliveries and "each message delivered exactly once" can be asserted::
+message with an ``id`` it accepted less than ``duplicate_window`` seconds ago (error 9)
+and delivers it again after that, so ``accepted`` counts actual deliveries and "each
+message delivered exactly once" can be asserted; it answers SMSC's status interface
+(``/sys/status.php``: status 1 for an id it accepted, -3 "not found" otherwise)::
 
     with FakeProvider() as fake:
         backend = SmscBackend(channel="sms", options={"api_url": fake.smsc_url, ...})
@@ -47,6 +49,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 MODES = ("ok", "fail500", "timeout", "slow", "error_json", "not_json", "rate_limited")
 SMSC_PATH = "/sys/send.php"
+SMSC_STATUS_PATH = "/sys/status.php"
 _TELEGRAM_PATH = re.compile(r"^/bot(?P<token>[^/]+)/sendMessage$")
 # Knobs that /_fake/config may set, with their defaults (reset() restores these).
 _KNOBS: dict[str, Any] = {
@@ -56,6 +59,7 @@ _KNOBS: dict[str, Any] = {
     "timeout_accepts": True,
     "error_code": 7,
     "retry_after": 1,
+    "duplicate_window": 60.0,  # SMSC refuses a repeated id for about a minute
 }
 
 _SMSC_ERRORS = {
@@ -88,6 +92,7 @@ class FakeProvider:
     timeout_accepts: bool
     error_code: int
     retry_after: int
+    duplicate_window: float
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         self._host = host
@@ -170,7 +175,7 @@ class FakeProvider:
                 setattr(self, name, value)
             self._requests: list[dict[str, Any]] = []
             self._accepted: list[dict[str, Any]] = []
-            self._seen_smsc_ids: set[str] = set()
+            self._seen_smsc_ids: dict[str, float] = {}  # id -> when last accepted
             self._pending: list[str] = []  # modes for the next requests, in order
             self._telegram_ids = itertools.count(1)
 
@@ -186,6 +191,16 @@ class FakeProvider:
         """Every provider request so far (a copy): path, fields, headers (lower-case)."""
         with self._lock:
             return list(self._requests)
+
+    def send_requests(self) -> list[dict[str, Any]]:
+        """The SMSC send requests so far (each attempt, repeats included)."""
+        with self._lock:
+            return [r for r in self._requests if r["path"] == SMSC_PATH]
+
+    def status_requests(self) -> list[dict[str, Any]]:
+        """The SMSC status look-ups so far."""
+        with self._lock:
+            return [r for r in self._requests if r["path"] == SMSC_STATUS_PATH]
 
     @property
     def accepted(self) -> list[dict[str, Any]]:
@@ -227,9 +242,11 @@ class FakeProvider:
         """SMSC's answer to a message: accepted once per id, error 9 for a repeat."""
         with self._lock:
             msg_id = fields.get("id") or f"auto-{len(self._accepted) + 1}"
-            if msg_id in self._seen_smsc_ids:
+            now = time.monotonic()
+            seen = self._seen_smsc_ids.get(msg_id)
+            if seen is not None and now - seen < float(self.duplicate_window):
                 return {"error": _SMSC_ERRORS[9], "error_code": 9}
-            self._seen_smsc_ids.add(msg_id)
+            self._seen_smsc_ids[msg_id] = now
             self._accepted.append(
                 {
                     "channel": "sms",
@@ -241,6 +258,22 @@ class FakeProvider:
                 }
             )
         return {"id": int(msg_id) if msg_id.isdigit() else msg_id, "cnt": 1}
+
+    def _smsc_status(self, fields: dict[str, str]) -> dict[str, Any]:
+        """SMSC's status.php answer (fmt=3) for one id: 1 delivered when it was accepted,
+        -3 "message not found" otherwise."""
+        with self._lock:
+            msg_id = fields.get("id", "")
+            if not msg_id or not fields.get("phone"):
+                return {"error": _SMSC_ERRORS[1], "error_code": 1}
+            if msg_id not in self._seen_smsc_ids:
+                return {"status": -3, "last_date": "", "last_timestamp": 0}
+            return {
+                "status": 1,
+                "last_date": time.strftime("%d.%m.%Y %H:%M:%S"),
+                "last_timestamp": int(time.time()),
+                "err": 0,
+            }
 
     def _accept_telegram(self, fields: dict[str, Any], headers: dict[str, str]) -> int:
         """Telegram delivers every request: no duplicate check, like the real one."""
@@ -287,9 +320,12 @@ class _Handler(BaseHTTPRequestHandler):
 
     # --- plumbing ---------------------------------------------------------------------
 
-    def _body(self) -> bytes:
+    def _body(self) -> bytes | None:
+        """The request's body, or None when the client went away before sending all of
+        it (a sender killed mid-request): a real server never acts on half a request."""
         length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length else b""
+        body = self.rfile.read(length) if length else b""
+        return body if len(body) == length else None
 
     def _answer(
         self,
@@ -329,10 +365,17 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         path = urlsplit(self.path).path
         body = self._body()
+        if body is None:
+            self.close_connection = True
+            return
         headers = {name.lower(): value for name, value in self.headers.items()}
         fake = self.server.fake
         if path == SMSC_PATH:
             self._smsc(
+                dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)), headers
+            )
+        elif path == SMSC_STATUS_PATH:
+            self._smsc_status(
                 dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)), headers
             )
         elif match := _TELEGRAM_PATH.match(path):
@@ -380,6 +423,20 @@ class _Handler(BaseHTTPRequestHandler):
             )
         else:
             self._answer(200, fake._accept_smsc(fields, headers))
+
+    def _smsc_status(self, fields: dict[str, str], headers: dict[str, str]) -> None:
+        fake = self.server.fake
+        mode = fake._record(SMSC_STATUS_PATH, fields, headers)
+        if mode in ("slow", "timeout"):
+            if not fake._sleep(fake.delay if mode == "slow" else fake.hang_seconds):
+                return
+            if mode == "timeout":
+                self.close_connection = True
+                return
+        if mode == "fail500":
+            self._answer(500, b"Internal Server Error", content_type="text/plain")
+        else:
+            self._answer(200, fake._smsc_status(fields))
 
     def _telegram(self, token: str, body: bytes, headers: dict[str, str]) -> None:
         fake = self.server.fake

@@ -290,19 +290,93 @@ def test_a_send_cut_off_inside_the_providers_window_is_repeated_and_deduplicated
     assert providers.accepted_count() == 1
 
 
-def test_a_send_cut_off_past_the_providers_window_is_not_guessed(
+def _past_the_window(time_machine, settings):
+    """Later than the lease and SMSC's one-minute duplicate window: a repeat now could be
+    a second SMS."""
+    _after_lease(time_machine, settings, extra=settings.SMSC_DUPLICATE_WINDOW_SECONDS)
+
+
+def test_a_send_cut_off_past_the_providers_window_that_reached_it_is_recorded_as_sent(
     clinic, morning, providers, time_machine, settings
 ):
     consent(clinic.patient)
     message = _due_reminder(clinic, morning, time_machine)
     _dead_worker(message, sent=True)
-    _after_lease(time_machine, settings)  # 5 minutes: SMSC has forgotten the first copy
+    _past_the_window(time_machine, settings)
+    messages_dispatch()
+    message.refresh_from_db()
+    assert message.status == "sent"
+    assert message.provider_id == str(message.pk)
+    assert message.attempt_started_at is None
+    assert providers.accepted_count() == 1
+    assert len(providers.send_requests()) == 1  # asked, not sent again
+    (look_up,) = providers.status_requests()
+    assert look_up["fields"]["id"] == str(message.pk)
+    assert look_up["fields"]["phone"] == clinic.patient.phone
+
+
+def test_a_send_cut_off_past_the_window_that_never_reached_the_provider_goes_once(
+    clinic, morning, providers, time_machine, settings
+):
+    """The worker died after marking the attempt, before the request left: the provider
+    says "not found", so the message goes now, once."""
+    consent(clinic.patient)
+    message = _due_reminder(clinic, morning, time_machine)
+    _dead_worker(message, sent=False)
+    Message.objects.filter(pk=message.pk).update(attempt_started_at=timezone.now())
+    _past_the_window(time_machine, settings)
+    messages_dispatch()
+    message.refresh_from_db()
+    assert message.status == "sent"
+    assert len(providers.status_requests()) == 1
+    assert len(providers.send_requests()) == 1
+    assert providers.accepted_count() == 1
+
+
+def test_a_provider_that_cant_be_asked_is_asked_again_and_the_message_fails_only_at_the_end(
+    clinic, morning, providers, time_machine, settings
+):
+    consent(clinic.patient)
+    message = _due_reminder(clinic, morning, time_machine)
+    _dead_worker(message, sent=True)
+    _past_the_window(time_machine, settings)
+    providers.mode = "fail500"  # the status interface answers 500 too
+    messages_dispatch()
+    message.refresh_from_db()
+    assert message.status == "pending"  # not guessed either way
+    assert message.attempt_started_at is not None
+    assert "SMSC status HTTP 500" in message.last_error
+    config = MessagingSettings.current()
+    for _ in range(config.max_attempts):
+        time_machine.move_to(message.due_at + timedelta(seconds=1), tick=False)
+        messages_dispatch()
+        message.refresh_from_db()
+        if message.status != "pending":
+            break
+    assert message.status == "failed"
+    assert "Delivery unknown" in message.last_error
+    assert "could not be asked" in message.last_error
+    assert providers.accepted_count() == 1
+    assert len(providers.send_requests()) == 1
+
+
+def test_a_telegram_send_cut_off_by_a_dead_worker_is_not_guessed(
+    clinic, morning, providers, time_machine, settings
+):
+    """Telegram has no duplicate window and no status interface: the message fails for
+    staff to check rather than risk a second copy."""
+    clinic.patient.preferred_channel = "telegram"
+    clinic.patient.telegram_chat_id = "4242"
+    clinic.patient.save()
+    consent(clinic.patient)
+    message = _due_reminder(clinic, morning, time_machine)
+    _dead_worker(message, sent=True, backend_channel="telegram")
+    _after_lease(time_machine, settings)
     messages_dispatch()
     message.refresh_from_db()
     assert message.status == "failed"
     assert "Delivery unknown" in message.last_error
     assert providers.accepted_count() == 1
-    assert len(providers.requests) == 1
 
 
 def test_messages_a_dead_worker_never_started_are_sent_after_its_lease(

@@ -3,6 +3,7 @@ broker restarted in the middle of a dispatch. Every message is delivered exactly
 
 import os
 import signal
+import time
 from collections import Counter
 from datetime import UTC, datetime
 
@@ -77,10 +78,12 @@ def workers():
 def _env(private_redis, fake, **extra):
     return worker_env(
         private_redis.url,
-        MESSAGING_SMS_BACKEND="smsc",
-        SMSC_API_URL=fake.smsc_url,
-        MESSAGING_BATCH_SIZE="10",
-        **extra,
+        **{
+            "MESSAGING_SMS_BACKEND": "smsc",
+            "SMSC_API_URL": fake.smsc_url,
+            "MESSAGING_BATCH_SIZE": "10",
+            **extra,
+        },
     )
 
 
@@ -135,3 +138,85 @@ def test_redis_restarted_mid_dispatch_loses_no_message(fake, private_redis, work
     wait_until(dispatch_until_settled, timeout=90, interval=2, what="all messages settled")
     assert worker.poll() is None  # the worker rode it out
     _exactly_once(fake, messages)
+
+
+def test_prefork_worker_survives_redis_restarts_and_keeps_sending(fake, private_redis, workers):
+    """The deployed worker (prefork, two children): Redis restarted three times while a
+    dispatch run is working, each run ending (and acknowledging its task) after the broker
+    came back. The worker is alive after every restart and sends each round's messages."""
+    fake.configure(mode="slow", delay=0.3)
+    worker = start_worker(_env(private_redis, fake), "messaging-prefork", pool="prefork")
+    workers.append(worker)
+    delivered: list[Message] = []
+    for round_ in range(3):
+        messages = _due_messages(60)
+        delivered += messages
+        sender(private_redis.url).send_task(DISPATCH)
+        wait_until(
+            lambda: fake.accepted_count() >= len(delivered) - 50,
+            timeout=60,
+            what=f"round {round_} under way",
+        )
+        private_redis.stop()
+        time.sleep(1 + round_)  # down for a while; the run goes on sending meanwhile
+        private_redis.start()
+
+        def dispatch_until_settled():
+            try:
+                sender(private_redis.url).send_task(DISPATCH)
+            except Exception:  # noqa: BLE001 - the worker may still be reconnecting
+                return False
+            return _settled()
+
+        wait_until(dispatch_until_settled, timeout=90, interval=2, what=f"round {round_} settled")
+        time.sleep(2)  # the run's acknowledgement, on the new connection, has happened
+        assert worker.poll() is None, f"the worker exited after restart {round_ + 1}"
+    _exactly_once(fake, delivered)
+
+
+def test_a_killed_workers_claims_are_taken_over_without_waiting_for_beat(
+    fake, private_redis, workers
+):
+    """No beat and nobody queueing dispatches: the worker that starts after the kill
+    looks at once, finds the dead worker's claims still leased, and runs again the moment
+    they run out (a run queued for then, not beat's next minute)."""
+    messages = _due_messages(COUNT)
+    fake.configure(mode="slow", delay=0.1)
+    env = _env(private_redis, fake, MESSAGING_SEND_LEASE_SECONDS="4")
+    first = start_worker(env, "takeover-1")
+    workers.append(first)
+    sender(private_redis.url).send_task(DISPATCH)
+    wait_until(lambda: fake.accepted_count() >= 12, timeout=60, what="first deliveries")
+    os.kill(first.pid, signal.SIGKILL)
+    first.wait(timeout=10)
+    assert Message.objects.filter(status="sending").exists()
+    fake.configure(mode="ok")
+    workers.append(start_worker(env, "takeover-2", pool="prefork"))
+    wait_until(_settled, timeout=60, interval=0.2, what="the claims taken over")
+    _exactly_once(fake, messages)
+
+
+def test_a_live_dispatchers_long_batch_keeps_its_claim(fake, private_redis, workers):
+    """A batch that takes longer than the lease (renewed while it is worked) is never
+    taken over by a second dispatcher asking all the time: nothing is requested twice."""
+    messages = _due_messages(12)
+    fake.configure(mode="slow", delay=0.5)
+    env = _env(
+        private_redis,
+        fake,
+        MESSAGING_SEND_LEASE_SECONDS="2",
+        MESSAGING_SEND_CONCURRENCY="1",
+        MESSAGING_BATCH_SIZE="12",
+    )
+    for name in ("renew-1", "renew-2"):
+        workers.append(start_worker(env, name))
+
+    def dispatch_until_settled():
+        sender(private_redis.url).send_task(DISPATCH)
+        return _settled()
+
+    wait_until(dispatch_until_settled, timeout=90, interval=0.5, what="all messages settled")
+    _exactly_once(fake, messages)
+    assert Counter(r["fields"]["id"] for r in fake.send_requests()) == Counter(
+        {str(m.pk): 1 for m in messages}
+    )

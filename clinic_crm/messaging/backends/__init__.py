@@ -24,6 +24,8 @@ def _options(name: str) -> dict:
             "login": settings.SMSC_LOGIN,
             "password": settings.SMSC_PASSWORD,
             "sender": settings.SMSC_SENDER,
+            "status_url": settings.SMSC_STATUS_URL,
+            "duplicate_window": settings.SMSC_DUPLICATE_WINDOW_SECONDS,
             "timeout": timeout,
         }
     if name == "telegram":

@@ -11,7 +11,10 @@ the dispatcher (``messaging.services``) owns the row's state machine.
 second message with the same idempotency key (0: not at all, ``math.inf``: always). A
 message whose previous attempt was cut off mid-call (a worker killed after the request
 left, a read timeout) is sent again only inside that window; otherwise it fails as
-"delivery unknown" for staff to check, because sending twice is worse than asking.
+"delivery unknown" for staff to check, because sending twice is worse than asking —
+unless the backend can ask the provider (``can_look_up``): then :meth:`look_up` says
+whether the provider has the message, and the dispatcher records it as sent, sends it
+(the provider never got it) or fails it with the provider's reason.
 """
 
 from __future__ import annotations
@@ -33,6 +36,21 @@ class OutboundMessage:
 @dataclass(frozen=True)
 class SendResult:
     provider_id: str = ""
+
+
+@dataclass(frozen=True)
+class LookUp:
+    """What a provider says about a message we may have sent: ``accepted`` (it has it:
+    queued, delivered or read), ``failed`` (it had it and could not deliver), or
+    ``not_found`` (it never got it, so sending it now makes no second copy)."""
+
+    ACCEPTED = "accepted"
+    FAILED = "failed"
+    NOT_FOUND = "not_found"
+
+    state: str
+    provider_id: str = ""
+    reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -78,6 +96,14 @@ class ChannelBackend:
         return seconds_since_attempt < self.idempotency_window
 
     def send(self, message: OutboundMessage) -> SendResult:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    # Whether look_up() can ask the provider about a message sent earlier.
+    can_look_up = False
+
+    def look_up(self, message: OutboundMessage) -> LookUp:  # pragma: no cover - interface
+        """Asks the provider what became of ``message`` (by the id sent with it); raises
+        TransientSendError when the provider can't be asked right now."""
         raise NotImplementedError
 
     def parse_delivery_report(self, data: dict) -> list[DeliveryReport]:

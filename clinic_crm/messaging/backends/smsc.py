@@ -3,7 +3,9 @@
 We pass our message id as SMSC's client-assigned ``id``: SMSC echoes it in its answer
 and in its delivery-status callbacks, and refuses an identical request repeated within a
 minute with error 9 ("duplicate request, wait a minute"), which for us means "already
-accepted" — that is what makes a resend after a lost answer harmless.
+accepted" — that is what makes a resend after a lost answer harmless. Past that minute,
+the status interface (``sys/status.php``, by phone and id) says whether SMSC has the
+message: status -3 means it never arrived, so sending it then is not a repeat.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import httpx
 from .base import (
     ChannelBackend,
     DeliveryReport,
+    LookUp,
     OutboundMessage,
     PermanentSendError,
     SendResult,
@@ -32,6 +35,7 @@ DEFAULT_TIMEOUT = 10.0
 # Send errors worth trying again later: 3 no money on the account, 4 IP blocked for a while.
 _TRANSIENT_ERRORS = frozenset({3, 4})
 _DUPLICATE_ERROR = 9
+_NOT_FOUND_STATUS = -3  # status.php: "message not found"
 
 # Status callback codes. Not final: 0 handed to the operator, -1 waiting (no report).
 # Delivered: 1, and 2 (read) / 4 (link clicked), which imply delivery.
@@ -82,6 +86,7 @@ class SmscBackend(ChannelBackend):
     so a repeat inside that window can't make a second SMS; after it, it could."""
 
     idempotency_window: float = 60
+    can_look_up = True
     options: dict = field(default_factory=dict, repr=False)  # holds the password
     _transport: httpx.HTTPTransport | None = field(
         default=None, init=False, repr=False, compare=False
@@ -89,6 +94,10 @@ class SmscBackend(ChannelBackend):
     _lock: threading.Lock = field(
         default_factory=threading.Lock, init=False, repr=False, compare=False
     )
+
+    def __post_init__(self) -> None:
+        if self.options.get("duplicate_window") is not None:
+            self.idempotency_window = float(self.options["duplicate_window"])
 
     def _http(self) -> httpx.HTTPTransport:
         """One connection pool per backend, made on first use (constructing a backend is
@@ -106,12 +115,14 @@ class SmscBackend(ChannelBackend):
         if transport is not None:
             transport.close()
 
-    def _post(self, url: str, message: OutboundMessage) -> httpx.Response:
+    def _post(
+        self, url: str, message: OutboundMessage, fields: dict[str, str] | None = None
+    ) -> httpx.Response:
         timeout = float(self.options.get("timeout") or DEFAULT_TIMEOUT)
         request = httpx.Request(
             "POST",
             url,
-            data=self._fields(message),
+            data=fields if fields is not None else self._fields(message),
             headers={"Idempotency-Key": message.idempotency_key},
             extensions={"timeout": httpx.Timeout(timeout).as_dict()},
         )
@@ -188,6 +199,53 @@ class SmscBackend(ChannelBackend):
         if provider_id is None or isinstance(provider_id, bool):
             raise TransientSendError("SMSC: answer has neither id nor error")
         return SendResult(provider_id=str(provider_id))
+
+    def _status_url(self) -> str:
+        """status.php next to send.php unless set on its own."""
+        if self.options.get("status_url"):
+            return str(self.options["status_url"])
+        api_url = str(self.options.get("api_url") or DEFAULT_API_URL)
+        base, _, _ = api_url.rpartition("/")
+        return f"{base}/status.php"
+
+    def look_up(self, message: OutboundMessage) -> LookUp:
+        fields = {
+            "login": str(self.options.get("login") or ""),
+            "psw": str(self.options.get("password") or ""),
+            "phone": message.to,
+            "id": str(message.message_id),
+            "charset": "utf-8",
+            "fmt": "3",
+        }
+        try:
+            response = self._post(self._status_url(), message, fields)
+        except httpx.TransportError as exc:  # timeouts included: nothing changes by asking
+            raise TransientSendError(f"SMSC status: {type(exc).__name__}, can't tell yet") from None
+        if response.status_code != 200:
+            raise TransientSendError(f"SMSC status HTTP {response.status_code}")
+        try:
+            answer = response.json()
+        except ValueError:
+            raise TransientSendError("SMSC status: answer is not JSON") from None
+        if not isinstance(answer, dict):
+            raise TransientSendError("SMSC status: unexpected answer")
+        if "error" in answer or "error_code" in answer:
+            code = _int_or_none(answer.get("error_code"))
+            raise TransientSendError(
+                f"SMSC status error {code if code is not None else '?'}: "
+                f"{answer.get('error') or 'unknown error'}"
+            )
+        status = _int_or_none(answer.get("status"))
+        if status is None:
+            raise TransientSendError("SMSC status: answer has no status")
+        if status == _NOT_FOUND_STATUS:
+            return LookUp(LookUp.NOT_FOUND)
+        if status in _FAILED_STATUSES:
+            reason = f"{_FAILED_STATUSES[status]} (SMSC status {status})"
+            return LookUp(LookUp.FAILED, provider_id=str(message.message_id), reason=reason)
+        # -1 queued, 0 with the operator, 1 delivered, 2 read, 4 link opened, or a code we
+        # don't know: SMSC has the message, so it must not go again.
+        return LookUp(LookUp.ACCEPTED, provider_id=str(message.message_id))
 
     def parse_delivery_report(self, data: Mapping[str, Any]) -> list[DeliveryReport]:
         """SMSC's status callback (form fields id, phone, status, err). Only final statuses
