@@ -13,7 +13,8 @@ with it. Each Procfile line runs its command under this script instead:
   children (Celery's pool) are stopped by the command itself, so a warm shutdown stays
   warm; what is left of its process group once it has exited gets SIGTERM too (the
   server that runserver's reloader started), and after ``--grace`` seconds the whole
-  group is killed. The script then exits with the command's exit code (0 for a stop it was asked for).
+  group is killed. The script then exits with the command's exit code (0 for a stop it
+  was asked for).
 
 Deployments supervise the processes with systemd or compose instead (README).
 """

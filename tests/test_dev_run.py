@@ -107,7 +107,8 @@ def test_a_process_that_dies_is_started_again_and_a_stop_is_a_normal_end(tmp_pat
     os.killpg(process.pid, signal.SIGTERM)  # honcho stopping everything
     _, errors = process.communicate(timeout=30)
     assert process.returncode == 0, errors
-    assert "probe exited with 3" in errors and "probe exited with -9" in errors, errors
+    assert "probe exited with 3" in errors, errors
+    assert "probe exited with -9" in errors, errors
     assert len(runs.read_text().split()) == 3  # not started again after the stop
     try:
         os.kill(third, 0)

@@ -152,8 +152,9 @@ def test_prefork_worker_survives_redis_restarts_and_keeps_sending(fake, private_
         messages = _due_messages(60)
         delivered += messages
         sender(private_redis.url).send_task(DISPATCH)
+        target = len(delivered) - 50
         wait_until(
-            lambda: fake.accepted_count() >= len(delivered) - 50,
+            lambda target=target: fake.accepted_count() >= target,
             timeout=60,
             what=f"round {round_} under way",
         )
