@@ -325,18 +325,20 @@ WHERE claim = %(claim)s AND status = 'sending'
 """
 
 
+def _lease(claim: uuid.UUID, now: datetime | None) -> dict:
+    """The parameters of a statement that (re)leases rows to ``claim``."""
+    return {
+        "claim": claim,
+        "now": now or timezone.now(),
+        "lease": settings.MESSAGING_SEND_LEASE_SECONDS,
+    }
+
+
 def messages_lease_renew(*, claim: uuid.UUID, now: datetime | None = None) -> int:
     """Extends this dispatcher's claim while it is still working the batch, so that a
     short lease (taken over soon after a worker dies) never runs out under a live one."""
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(
-            RENEW_SQL,
-            {
-                "claim": claim,
-                "now": now or timezone.now(),
-                "lease": settings.MESSAGING_SEND_LEASE_SECONDS,
-            },
-        )
+        cursor.execute(RENEW_SQL, _lease(claim, now))
         return cursor.rowcount
 
 
@@ -346,15 +348,7 @@ def messages_claim(*, limit: int, now: datetime | None = None) -> tuple[uuid.UUI
     died). Returns the claim and the ids."""
     claim = uuid.uuid4()
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(
-            CLAIM_SQL,
-            {
-                "claim": claim,
-                "now": now or timezone.now(),
-                "lease": settings.MESSAGING_SEND_LEASE_SECONDS,
-                "limit": limit,
-            },
-        )
+        cursor.execute(CLAIM_SQL, {**_lease(claim, now), "limit": limit})
         return claim, [row[0] for row in cursor.fetchall()]
 
 

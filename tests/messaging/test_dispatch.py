@@ -249,6 +249,12 @@ def test_permanent_failure_with_no_other_channel_fails_with_the_reason(
     assert (message.status, message.attempts) == ("pending", 0)
 
 
+def _on_telegram(patient) -> None:
+    patient.preferred_channel = "telegram"
+    patient.telegram_chat_id = "4242"
+    patient.save()
+
+
 def _dead_worker(message, *, sent: bool, backend_channel="sms"):
     """What a worker killed mid-batch leaves behind: the claim, and for the message it was
     sending, the attempt mark (and, if the request got out, the provider's copy)."""
@@ -365,9 +371,7 @@ def test_a_telegram_send_cut_off_by_a_dead_worker_is_not_guessed(
 ):
     """Telegram has no duplicate window and no status interface: the message fails for
     staff to check rather than risk a second copy."""
-    clinic.patient.preferred_channel = "telegram"
-    clinic.patient.telegram_chat_id = "4242"
-    clinic.patient.save()
+    _on_telegram(clinic.patient)
     consent(clinic.patient)
     message = _due_reminder(clinic, morning, time_machine)
     _dead_worker(message, sent=True, backend_channel="telegram")
@@ -382,9 +386,7 @@ def test_a_telegram_send_cut_off_by_a_dead_worker_is_not_guessed(
 def test_messages_a_dead_worker_never_started_are_sent_after_its_lease(
     clinic, morning, providers, time_machine, settings
 ):
-    clinic.patient.preferred_channel = "telegram"
-    clinic.patient.telegram_chat_id = "4242"
-    clinic.patient.save()
+    _on_telegram(clinic.patient)
     consent(clinic.patient)
     message = _due_reminder(clinic, morning, time_machine)
     _dead_worker(message, sent=False)
@@ -398,9 +400,7 @@ def test_messages_a_dead_worker_never_started_are_sent_after_its_lease(
 def test_a_telegram_answer_that_times_out_is_not_sent_again(
     clinic, morning, providers, time_machine
 ):
-    clinic.patient.preferred_channel = "telegram"
-    clinic.patient.telegram_chat_id = "4242"
-    clinic.patient.save()
+    _on_telegram(clinic.patient)
     consent(clinic.patient)
     message = _due_reminder(clinic, morning, time_machine)
     providers.fail_next(1, "timeout")

@@ -87,6 +87,37 @@ def _env(private_redis, fake, **extra):
     )
 
 
+def _dispatch_until_settled(private_redis, *, what: str, interval: float = 2) -> None:
+    """Queues a dispatch (what beat does every minute) until no message is pending or
+    being sent; a broker still coming back just means try again."""
+
+    def settled() -> bool:
+        try:
+            sender(private_redis.url).send_task(DISPATCH)
+        except Exception:  # noqa: BLE001 - the worker may still be reconnecting
+            return False
+        return _settled()
+
+    wait_until(settled, timeout=90, interval=interval, what=what)
+
+
+def _kill_mid_batch(fake, private_redis, workers, name: str) -> tuple[list[Message], dict]:
+    """A solo worker SIGKILLed mid-batch: rows claimed, one request in flight. Returns the
+    messages and the workers' environment (lease 4 s); the fake answers at once again."""
+    messages = _due_messages(COUNT)
+    fake.configure(mode="slow", delay=0.1)
+    env = _env(private_redis, fake, MESSAGING_SEND_LEASE_SECONDS="4")
+    first = start_worker(env, name)
+    workers.append(first)
+    sender(private_redis.url).send_task(DISPATCH)
+    wait_until(lambda: fake.accepted_count() >= 12, timeout=60, what="first deliveries")
+    os.kill(first.pid, signal.SIGKILL)
+    first.wait(timeout=10)
+    assert Message.objects.filter(status="sending").exists()  # its claim is left behind
+    fake.configure(mode="ok")
+    return messages, env
+
+
 def _exactly_once(fake, messages):
     delivered = Counter(a["id"] for a in fake.accepted)
     assert delivered == Counter({str(m.pk): 1 for m in messages})
@@ -94,25 +125,9 @@ def _exactly_once(fake, messages):
 
 
 def test_worker_killed_mid_batch_each_message_sent_exactly_once(fake, private_redis, workers):
-    messages = _due_messages(COUNT)
-    fake.configure(mode="slow", delay=0.1)
-    env = _env(private_redis, fake, MESSAGING_SEND_LEASE_SECONDS="4")
-    first = start_worker(env, "messaging-kill-1")
-    workers.append(first)
-    sender(private_redis.url).send_task(DISPATCH)
-    wait_until(lambda: fake.accepted_count() >= 12, timeout=60, what="first deliveries")
-    os.kill(first.pid, signal.SIGKILL)  # mid-batch: rows claimed, one request in flight
-    first.wait(timeout=10)
-    assert Message.objects.filter(status="sending").exists()  # its claim is left behind
-    fake.configure(mode="ok")
-    second = start_worker(env, "messaging-kill-2")
-    workers.append(second)
-
-    def dispatch_until_settled():
-        sender(private_redis.url).send_task(DISPATCH)  # what beat does every minute
-        return _settled()
-
-    wait_until(dispatch_until_settled, timeout=90, interval=2, what="all messages settled")
+    messages, env = _kill_mid_batch(fake, private_redis, workers, "messaging-kill-1")
+    workers.append(start_worker(env, "messaging-kill-2"))
+    _dispatch_until_settled(private_redis, what="all messages settled")
     _exactly_once(fake, messages)
 
 
@@ -127,15 +142,7 @@ def test_redis_restarted_mid_dispatch_loses_no_message(fake, private_redis, work
     wait_until(lambda: fake.accepted_count() >= 16, timeout=60, what="dispatch going on")
     private_redis.start()  # back, empty
     fake.configure(mode="ok")
-
-    def dispatch_until_settled():
-        try:
-            sender(private_redis.url).send_task(DISPATCH)
-        except Exception:  # noqa: BLE001 - the worker may still be reconnecting
-            return False
-        return _settled()
-
-    wait_until(dispatch_until_settled, timeout=90, interval=2, what="all messages settled")
+    _dispatch_until_settled(private_redis, what="all messages settled")
     assert worker.poll() is None  # the worker rode it out
     _exactly_once(fake, messages)
 
@@ -161,15 +168,7 @@ def test_prefork_worker_survives_redis_restarts_and_keeps_sending(fake, private_
         private_redis.stop()
         time.sleep(1 + round_)  # down for a while; the run goes on sending meanwhile
         private_redis.start()
-
-        def dispatch_until_settled():
-            try:
-                sender(private_redis.url).send_task(DISPATCH)
-            except Exception:  # noqa: BLE001 - the worker may still be reconnecting
-                return False
-            return _settled()
-
-        wait_until(dispatch_until_settled, timeout=90, interval=2, what=f"round {round_} settled")
+        _dispatch_until_settled(private_redis, what=f"round {round_} settled")
         time.sleep(2)  # the run's acknowledgement, on the new connection, has happened
         assert worker.poll() is None, f"the worker exited after restart {round_ + 1}"
     _exactly_once(fake, delivered)
@@ -181,17 +180,7 @@ def test_a_killed_workers_claims_are_taken_over_without_waiting_for_beat(
     """No beat and nobody queueing dispatches: the worker that starts after the kill
     looks at once, finds the dead worker's claims still leased, and runs again the moment
     they run out (a run queued for then, not beat's next minute)."""
-    messages = _due_messages(COUNT)
-    fake.configure(mode="slow", delay=0.1)
-    env = _env(private_redis, fake, MESSAGING_SEND_LEASE_SECONDS="4")
-    first = start_worker(env, "takeover-1")
-    workers.append(first)
-    sender(private_redis.url).send_task(DISPATCH)
-    wait_until(lambda: fake.accepted_count() >= 12, timeout=60, what="first deliveries")
-    os.kill(first.pid, signal.SIGKILL)
-    first.wait(timeout=10)
-    assert Message.objects.filter(status="sending").exists()
-    fake.configure(mode="ok")
+    messages, env = _kill_mid_batch(fake, private_redis, workers, "takeover-1")
     workers.append(start_worker(env, "takeover-2", pool="prefork"))
     wait_until(_settled, timeout=60, interval=0.2, what="the claims taken over")
     _exactly_once(fake, messages)
@@ -211,12 +200,7 @@ def test_a_live_dispatchers_long_batch_keeps_its_claim(fake, private_redis, work
     )
     for name in ("renew-1", "renew-2"):
         workers.append(start_worker(env, name))
-
-    def dispatch_until_settled():
-        sender(private_redis.url).send_task(DISPATCH)
-        return _settled()
-
-    wait_until(dispatch_until_settled, timeout=90, interval=0.5, what="all messages settled")
+    _dispatch_until_settled(private_redis, what="all messages settled", interval=0.5)
     _exactly_once(fake, messages)
     assert Counter(r["fields"]["id"] for r in fake.send_requests()) == Counter(
         {str(m.pk): 1 for m in messages}
