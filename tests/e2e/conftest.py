@@ -117,3 +117,15 @@ def use_language(page, language: str) -> None:
     page.context.add_cookies(
         [{"name": settings.LANGUAGE_COOKIE_NAME, "value": language, "url": page.live_url}]
     )
+
+
+def wait_for_value(page, script: str, *, timeout_ms: int = 5000):
+    """Polls ``script`` (a function expression) until it returns something truthy, and
+    returns that. Polled from here because the pages' content security policy refuses
+    the eval with which Playwright's `wait_for_function` polls once its first try fails."""
+    for _ in range(timeout_ms // 50):
+        value = page.evaluate(script)
+        if value:
+            return value
+        page.wait_for_timeout(50)
+    raise AssertionError(f"still false after {timeout_ms} ms: {script}")

@@ -10,7 +10,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from metrics.cohorts import cohorts_snapshot
-from tests.e2e.conftest import log_in, use_language
+from tests.e2e.conftest import log_in, use_language, wait_for_value
 from tests.factories import BranchFactory
 from tests.metrics.test_dashboard import answered_visits
 
@@ -18,13 +18,22 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 860}
-LEGEND = "() => Chart.getChart(document.getElementById('nps-chart')).data.datasets[0].label"
+CHART = "Chart.getChart(document.getElementById('nps-chart'))"
+
+
+def trend_legend(page) -> str:
+    """The NPS chart's legend once the chart is drawn on the canvas now in the page.
+
+    After an HTMX swap the new canvas briefly carries the old one's attributes (htmx
+    settles them a moment later) and only then gets its chart, so this waits for the
+    chart object rather than for the canvas's style."""
+    return wait_for_value(page, f"() => {CHART}?.data.datasets[0].label")
 
 
 def expect_no_horizontal_scroll(page) -> None:
     """The page fits the viewport once the charts have followed its new size (Chart.js
     resizes them a frame after the viewport changes); fails after the page's timeout."""
-    page.wait_for_function("document.documentElement.scrollWidth <= window.innerWidth")
+    wait_for_value(page, "() => document.documentElement.scrollWidth <= window.innerWidth")
 
 
 def test_an_empty_branch_says_no_data_and_draws_nothing(page, clinic, visit_survey, screenshot):
@@ -37,7 +46,7 @@ def test_an_empty_branch_says_no_data_and_draws_nothing(page, clinic, visit_surv
     # Twelve months: by month, and the chart's legend says so.
     expect(page.get_by_test_id("trend-bucket")).to_contain_text("По месяцам")
     expect(page.locator("#nps-chart")).to_have_attribute("style", re.compile("height"))
-    assert page.evaluate(LEGEND) == "NPS по месяцам"
+    assert trend_legend(page) == "NPS по месяцам"
     expect(page.get_by_test_id("funnel").locator(".progress-bar")).to_have_count(4)
     with page.expect_response(lambda r: "/metrics/dashboard/?" in r.url):
         page.locator("#id_branch").select_option(str(empty.pk))
@@ -79,12 +88,9 @@ def test_the_trend_legend_says_weeks_when_weeks_have_enough_answers(
         "By week: most weeks have at least 5 answers."
     )
     expect(page.locator("#nps-chart")).to_have_attribute("style", re.compile("height"))
-    assert page.evaluate(LEGEND) == "NPS by week"
+    assert trend_legend(page) == "NPS by week"
     # The fourth week's two answers are a gap on the chart and a row that says why.
-    datasets = page.evaluate(
-        "() => Chart.getChart(document.getElementById('nps-chart')).data.datasets"
-        ".map((dataset) => dataset.data)"
-    )
+    datasets = page.evaluate(f"() => {CHART}.data.datasets.map((dataset) => dataset.data)")
     assert [value is None for value in datasets[0]] == [False, False, False, True]
     # Marked on the axis as too few answers: that week only.
     assert datasets[3] == [None, None, None, -100]
@@ -100,4 +106,4 @@ def test_the_trend_legend_says_weeks_when_weeks_have_enough_answers(
         page.locator("#id_period").select_option("month")
     expect(page.get_by_test_id("trend-bucket")).to_contain_text("By month, as chosen.")
     expect(page.locator("#nps-chart")).to_have_attribute("style", re.compile("height"))
-    assert page.evaluate(LEGEND) == "NPS by month"
+    assert trend_legend(page) == "NPS by month"
