@@ -193,11 +193,10 @@ def start_fake_provider() -> tuple[subprocess.Popen, str]:
     return process, line.split(" ", 1)[1]
 
 
-def start_worker(env_extra: dict[str, str]) -> subprocess.Popen:
-    """One worker process (solo pool) on the benchmark's broker, production settings."""
-    from tests.processes import start_worker as start
-
-    env = {
+def production_env(**extra: str) -> dict[str, str]:
+    """A worker's or beat's environment: production settings on this database and the
+    benchmark's broker (``extra`` may point it elsewhere)."""
+    return {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "clinic_crm.settings",
         "DEBUG": "false",  # as in production: no query log kept in memory
@@ -205,34 +204,25 @@ def start_worker(env_extra: dict[str, str]) -> subprocess.Popen:
         "ALLOWED_HOSTS": "localhost",
         "REDIS_URL": BROKER,
         "LOG_LEVEL": "WARNING",
-        **env_extra,
+        **extra,
     }
-    return start(env, "bench-messaging-worker", loglevel="WARNING")
 
 
-def start_beat(env_extra: dict[str, str]) -> subprocess.Popen:
+def start_worker(
+    env_extra: dict[str, str], *, name: str = "bench-messaging-worker", pool: str = "solo"
+) -> subprocess.Popen:
+    """One worker process (solo pool unless told) on the benchmark's broker."""
+    from tests.processes import start_worker as start
+
+    return start(production_env(**env_extra), name, loglevel="WARNING", pool=pool)
+
+
+def start_beat(env_extra: dict[str, str], *, name: str = "bench-messaging") -> subprocess.Popen:
     """Celery beat with the project's schedule (dispatch every minute), a fresh schedule
     file, on the benchmark's broker."""
-    schedule = ROOT / "var" / "bench-messaging-beat-schedule"
-    for stale in schedule.parent.glob(schedule.name + "*"):
-        stale.unlink()
-    log = open(ROOT / "var" / "bench-messaging-beat.log", "w")  # noqa: SIM115 - lives with it
-    return subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "clinic_crm", "beat", "--loglevel=INFO"],
-        cwd=ROOT,
-        env={
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "clinic_crm.settings",
-            "DEBUG": "false",
-            "SECRET_KEY": settings.SECRET_KEY,
-            "ALLOWED_HOSTS": "localhost",
-            "REDIS_URL": BROKER,
-            "CELERY_BEAT_SCHEDULE_FILENAME": str(schedule),
-            **env_extra,
-        },
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    from tests.processes import start_beat as start
+
+    return start(production_env(**env_extra), name)
 
 
 def wait_ready(app: Celery, worker: subprocess.Popen) -> None:
@@ -246,11 +236,9 @@ def wait_ready(app: Celery, worker: subprocess.Popen) -> None:
 
 
 def stop(process: subprocess.Popen) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        process.kill()
+    from tests.processes import stop as stop_process
+
+    stop_process(process)
 
 
 # --- measurements ----------------------------------------------------------------------

@@ -4,6 +4,7 @@ without touching the shared one) and Celery workers bound to it."""
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -123,6 +124,57 @@ def start_worker(
         stdout=log,
         stderr=subprocess.STDOUT,
     )
+
+
+def start_beat(env: dict[str, str], name: str) -> subprocess.Popen:
+    """Celery beat with the project's schedule (dispatch every minute) and a fresh
+    schedule file of its own, so that its first look happens at once."""
+    (ROOT / "var").mkdir(exist_ok=True)
+    schedule = ROOT / "var" / f"{name}-beat-schedule"
+    for stale in schedule.parent.glob(schedule.name + "*"):
+        stale.unlink()
+    log = open(ROOT / "var" / f"{name}-beat.log", "w")  # noqa: SIM115 - lives with the process
+    return subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "clinic_crm", "beat", "--loglevel=INFO"],
+        cwd=ROOT,
+        env={**env, "CELERY_BEAT_SCHEDULE_FILENAME": str(schedule)},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+
+
+def kill_tree(process: subprocess.Popen) -> None:
+    """SIGKILL to a process and its children at once, as the kernel's OOM killer or
+    systemd's ``KillMode=control-group`` would end a prefork worker and its pool."""
+    children = [
+        int(entry.name)
+        for entry in Path("/proc").iterdir()
+        if entry.name.isdigit() and _parent_of(entry) == process.pid
+    ]
+    for pid in [process.pid, *children]:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    process.wait(timeout=10)
+
+
+def _parent_of(entry: Path) -> int | None:
+    try:  # /proc/<pid>/stat: "pid (comm) state ppid …"; comm may hold spaces
+        return int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def stop(process: subprocess.Popen, timeout: float = 30) -> None:
+    """SIGTERM (a warm shutdown for Celery), then SIGKILL if it does not end in time."""
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        kill_tree(process)
 
 
 def sender(broker_url: str) -> Celery:

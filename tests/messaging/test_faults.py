@@ -12,8 +12,16 @@ from django.utils import timezone
 
 from clinic_crm.messaging.models import Message, MessageKind
 from tests.factories import PatientFactory
+from tests.messaging import fault_scenario
 from tests.messaging.conftest import consent
-from tests.processes import PrivateRedis, sender, start_worker, wait_until, worker_env
+from tests.processes import (
+    PrivateRedis,
+    sender,
+    start_beat,
+    start_worker,
+    wait_until,
+    worker_env,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -205,3 +213,39 @@ def test_a_live_dispatchers_long_batch_keeps_its_claim(fake, private_redis, work
     assert Counter(r["fields"]["id"] for r in fake.send_requests()) == Counter(
         {str(m.pk): 1 for m in messages}
     )
+
+
+def test_a_run_under_kills_redis_restarts_and_a_second_worker_loses_and_doubles_nothing(
+    fake, private_redis
+):
+    """The benchmark's scenario (bench/outbox_faults.py), short: the deployed worker with
+    beat, killed twice with its pool at random moments and started again, the broker
+    restarted once, a second worker for part of the run. Every message is delivered
+    exactly once and marked sent, nothing is left open, and every process outlives the
+    broker's restart."""
+    messages = _due_messages(150)
+    ids = [m.pk for m in messages]
+    fake.configure(mode="slow", delay=0.2)
+    env = _env(
+        private_redis, fake, MESSAGING_SEND_LEASE_SECONDS="4", MESSAGING_SEND_CONCURRENCY="2"
+    )
+    run = fault_scenario.run(
+        ids=ids,
+        redis=private_redis,
+        start_worker=lambda name: start_worker(env, name, pool="prefork"),
+        start_beat=lambda: start_beat(env, "fault-test"),
+        expected=15,
+        faults=fault_scenario.Faults(
+            kills=2, redis_restarts=1, redis_down=(1, 2), second_worker=(0.2, 0.6), seed=7
+        ),
+        timeout=240,
+    )
+    outcome = fault_scenario.outcome(ids, fake)
+    assert outcome["sent"] == len(ids), outcome
+    assert outcome["open"] == 0
+    assert outcome["failed"] == {}
+    assert outcome["ids delivered twice or more"] == 0
+    assert outcome["sent but no receipt"] == outcome["receipt but not sent"] == 0
+    _exactly_once(fake, messages)
+    assert len(run.takeovers) == 2
+    assert run.alive_after_restart == [True]
