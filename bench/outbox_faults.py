@@ -16,8 +16,9 @@ BENCH_REDIS_RESTARTS (2) kills of the broker's Redis, down 5–8 s and back empt
 
 Printed: the drain time of both runs and their ratio; sent, failed by reason, provider
 receipts, ids requested or delivered twice, ids never requested, "delivery unknown",
-status look-ups; how long each kill's claims took to be taken over; whether every
-process was alive after each Redis restart. The messages it made are deleted after.
+status look-ups; how long after each kill every message then claimed was sent or put
+back for a retry; whether every process was alive after each Redis restart. The
+messages it made are deleted after.
 """
 
 from __future__ import annotations
@@ -100,7 +101,7 @@ def main() -> None:
         print(f"| {name} | {a} | {b} |")
     print(
         f"\ndrain time faults / clean: {faulty.drain_seconds / clean.drain_seconds:.2f}\n"
-        "takeover after each kill, s: "
+        "after each kill, until every message then claimed was sent or retried, s: "
         + ", ".join(f"{t:.1f}" for t in faulty.takeovers)
         + "\nevery process alive after each Redis restart: "
         + ", ".join("yes" if alive else "NO" for alive in faulty.alive_after_restart)

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
 from patients.models import Channel, ConsentKind, Language
@@ -73,6 +74,29 @@ class SuppressReason(models.TextChoices):
     VISIT_OVER = "visit_over", _("The visit already took place")
     RULE_OFF = "rule_off", _("This rule is switched off")
     STAFF = "staff", _("Stopped by staff")
+
+
+# Failures the dispatcher stores in English (``last_error``) and pages show in the
+# reader's language; anything else there is the provider's own words.
+UNKNOWN_DELIVERY = gettext_noop(
+    "Delivery unknown: an earlier attempt may have reached the patient and this channel "
+    "can't tell a repeat from a new message. Check with the patient before retrying."
+)
+UNKNOWN_AFTER_ASKING = gettext_noop(
+    "Delivery unknown: an earlier attempt may have reached the patient and the provider "
+    "could not be asked ({reason}). Check with the patient before retrying."
+)
+
+
+def error_text(stored: str) -> str:
+    """A stored failure text in the active language."""
+    if stored == UNKNOWN_DELIVERY:
+        return gettext(UNKNOWN_DELIVERY)
+    head, _marker, tail = UNKNOWN_AFTER_ASKING.partition("{reason}")
+    if stored.startswith(head) and stored.endswith(tail) and len(stored) > len(head + tail):
+        reason = stored[len(head) : len(stored) - len(tail)]
+        return gettext(UNKNOWN_AFTER_ASKING).format(reason=reason)
+    return stored
 
 
 class Message(models.Model):
@@ -206,6 +230,10 @@ class Message(models.Model):
     @property
     def transactional(self) -> bool:
         return self.kind in TRANSACTIONAL_KINDS
+
+    @property
+    def last_error_text(self) -> str:
+        return error_text(self.last_error)
 
 
 class MessagingSettings(models.Model):

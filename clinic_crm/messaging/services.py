@@ -47,6 +47,8 @@ from .backends.base import (
 from .links import optout_url, visit_link_url
 from .models import (
     TRANSACTIONAL_KINDS,
+    UNKNOWN_AFTER_ASKING,
+    UNKNOWN_DELIVERY,
     LinkAnswer,
     Message,
     MessageChannel,
@@ -440,16 +442,6 @@ def _retry_delay(attempts: int, config: MessagingSettings, retry_after: float | 
     if retry_after:
         delay = max(delay, timedelta(seconds=retry_after))
     return min(delay, MAX_RETRY_DELAY)
-
-
-UNKNOWN_DELIVERY = (
-    "Delivery unknown: an earlier attempt may have reached the patient and this channel "
-    "can't tell a repeat from a new message. Check with the patient before retrying."
-)
-UNKNOWN_AFTER_ASKING = (
-    "Delivery unknown: an earlier attempt may have reached the patient and the provider "
-    "could not be asked ({reason}). Check with the patient before retrying."
-)
 
 
 def _backend(channel: str, backends: dict[str, ChannelBackend]) -> ChannelBackend:

@@ -50,9 +50,13 @@ def _look_again_at_takeover() -> None:
 @worker_ready.connect(dispatch_uid="messaging-dispatch-on-worker-ready")
 def _dispatch_when_a_worker_starts(sender=None, **kwargs) -> None:
     """A worker that comes back after a crash looks at once for what it (or another)
-    left claimed, instead of waiting for beat."""
+    left claimed, instead of waiting for beat: one run per pool process, since the runs
+    that a killed worker was making (and that would each have queued the next) are gone,
+    and each run claims rows of its own."""
+    runs = getattr(getattr(sender, "controller", None), "concurrency", None) or 1
     try:
-        messages_dispatch_task.delay()
+        for _ in range(runs):
+            messages_dispatch_task.delay()
     except Exception:  # the broker is away: beat catches up
         logger.warning("dispatch not queued at worker start", exc_info=True)
 

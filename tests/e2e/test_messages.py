@@ -8,7 +8,12 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from clinic_crm.messaging.links import optout_url
-from clinic_crm.messaging.models import Message, MessageKind, MessageOptOut
+from clinic_crm.messaging.models import (
+    UNKNOWN_AFTER_ASKING,
+    Message,
+    MessageKind,
+    MessageOptOut,
+)
 from clinic_crm.messaging.services import message_plan
 from tests.e2e.conftest import log_in
 from tests.factories import PatientFactory
@@ -34,6 +39,14 @@ def test_manager_retries_a_failed_message_from_the_outbox(page, clinic, screensh
         last_error="sms: SMSC error 8: can't deliver",
         closed_at=timezone.now(),
     )
+    unknown = _message(
+        PatientFactory(home_branch=clinic.branch),
+        MessageKind.REMINDER,
+        "failed",
+        attempts=6,
+        last_error=UNKNOWN_AFTER_ASKING.format(reason="sms: timed out"),
+        closed_at=timezone.now(),
+    )
     for _ in range(3):
         _message(
             PatientFactory(home_branch=clinic.branch),
@@ -45,14 +58,22 @@ def test_manager_retries_a_failed_message_from_the_outbox(page, clinic, screensh
     log_in(page, clinic.manager)
     page.goto("/messages/")
     table = page.get_by_test_id("outbox-table")
-    expect(table.get_by_test_id("outbox-row")).to_have_count(4)
+    expect(table.get_by_test_id("outbox-row")).to_have_count(5)
     expect(page.get_by_test_id("outbox-daily")).to_contain_text("3")
     with page.expect_response(lambda r: "/messages/?" in r.url):
         page.locator("#id_status").select_option("failed")  # HTMX filter, no reload
-    expect(table.get_by_test_id("outbox-row")).to_have_count(1)
+    expect(table.get_by_test_id("outbox-row")).to_have_count(2)
     row = table.locator(f"#message-{failed.pk}")
     expect(row).to_contain_text("SMSC error 8")
+    # The dispatcher's own words are in the reader's language, the provider's reason kept.
+    expect(table.locator(f"#message-{unknown.pk}")).to_contain_text(
+        "Доставка неизвестна: прежняя попытка могла дойти до пациента, а спросить "
+        "провайдера не удалось (sms: timed out)."
+    )
     screenshot("outbox-failed")
+    page.set_viewport_size({"width": 390, "height": 844})
+    screenshot("outbox-failed-phone")
+    page.set_viewport_size({"width": 1280, "height": 860})
     row.get_by_test_id("retry").click()
     expect(table.locator(f"#message-{failed.pk}")).to_have_attribute("data-status", "pending")
     failed.refresh_from_db()

@@ -15,10 +15,13 @@ from __future__ import annotations
 import contextlib
 import random
 import subprocess
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+
+from django.db import connection
 
 from clinic_crm.messaging.models import Message
 from tests.processes import PrivateRedis, kill_tree, sender, stop
@@ -43,30 +46,53 @@ class Faults:
 @dataclass
 class Run:
     drain_seconds: float = 0.0
-    takeovers: list[float] = field(default_factory=list)  # seconds per kill
+    takeovers: list[float] = field(default_factory=list)  # per kill: s until all claimed settle
     alive_after_restart: list[bool] = field(default_factory=list)
     events: list[str] = field(default_factory=list)
 
 
 class _Processes:
-    def __init__(self, start_worker: Callable[[str], subprocess.Popen]) -> None:
+    """The workers and beat of one run; faults change them from their own threads."""
+
+    def __init__(self, start_worker: Callable[[str], subprocess.Popen], beat) -> None:
+        self.lock = threading.Lock()
         self.start_worker = start_worker
         self.generation = 0
         self.main = self._next()
         self.second: subprocess.Popen | None = None
+        self.beat = beat
+        self.retired: list[subprocess.Popen] = []  # told to stop; reaped at the end
 
     def _next(self) -> subprocess.Popen:
         self.generation += 1
         return self.start_worker(f"fault-worker-{self.generation}")
 
-    def kill_main(self) -> None:
-        kill_tree(self.main)
+    def kill_and_restart_main(self, restart_after: float) -> None:
+        with self.lock:
+            kill_tree(self.main)
+            time.sleep(restart_after)  # the supervisor's back-off
+            self.main = self._next()
 
-    def restart_main(self) -> None:
-        self.main = self._next()
+    def start_second(self) -> None:
+        with self.lock:
+            self.second = self.start_worker("fault-second")
 
-    def alive(self) -> list[subprocess.Popen]:
-        return [p for p in (self.main, self.second) if p is not None]
+    def stop_second(self) -> None:
+        """A warm shutdown, not waited for: the worker finishes its run and exits."""
+        with self.lock:
+            if self.second is not None:
+                self.second.terminate()
+                self.retired.append(self.second)
+                self.second = None
+
+    def all_alive(self) -> bool:
+        with self.lock:
+            return all(p.poll() is None for p in (self.main, self.second, self.beat) if p)
+
+    def stop_all(self) -> None:
+        for process in (self.main, self.second, self.beat, *self.retired):
+            if process is not None:
+                stop(process)
 
 
 def _schedule(faults: Faults, expected: float) -> list[tuple[float, str]]:
@@ -105,59 +131,76 @@ def run(
     say: Callable[[str], None] = lambda text: None,
 ) -> Run:
     """Sends the messages ``ids`` (due now) under ``faults`` (None: a clean run) and
-    returns how long they took to settle, how long each kill's claims took to be taken
-    over, and whether every process was alive after each Redis restart."""
+    returns how long they took to settle, how long after each kill every message then
+    claimed was sent or put back for a retry, and whether every process was alive after
+    each Redis restart. Each fault happens at its moment in a thread of its own, so a
+    slow one (Redis down for seconds) never holds back the next."""
     result = Run()
-    schedule = _schedule(faults, expected) if faults else []
     rng = random.Random(faults.seed + 1 if faults else 0)
-    beat = start_beat()
-    processes = _Processes(start_worker)
-    watching: list[tuple[float, dict[int, str]]] = []  # per kill: when, claims it held
+    processes = _Processes(start_worker, start_beat())
+    watching: list[tuple[float, list[int]]] = []  # per kill: when, the messages claimed then
     started = time.monotonic()
+
+    def kill() -> None:
+        claimed = list(
+            Message.objects.filter(pk__in=ids, status="sending").values_list("pk", flat=True)
+        )
+        killed_at = time.monotonic()
+        processes.kill_and_restart_main(faults.restart_after)
+        with processes.lock:
+            watching.append((killed_at, claimed))
+
+    def restart_redis() -> None:
+        redis.stop()
+        time.sleep(rng.uniform(*faults.redis_down))
+        redis.start()
+        time.sleep(5)  # the processes notice, reconnect, or die
+        result.alive_after_restart.append(processes.all_alive())
+
+    actions = {
+        "kill": kill,
+        "redis": restart_redis,
+        "second-start": processes.start_second,
+        "second-stop": processes.stop_second,
+    }
+
+    def at(moment: float, what: str) -> threading.Thread:
+        def act() -> None:
+            time.sleep(max(0.0, started + moment - time.monotonic()))
+            result.events.append(f"{time.monotonic() - started:.1f} s {what}")
+            say(f"  {time.monotonic() - started:6.1f} s: {what}")
+            try:
+                actions[what]()
+            finally:
+                connection.close()  # this thread's own
+
+        thread = threading.Thread(target=act, name=f"fault-{what}", daemon=True)
+        thread.start()
+        return thread
+
     _kick(redis)  # what the commit of due messages does
+    threads = [at(moment, what) for moment, what in (_schedule(faults, expected) if faults else [])]
     try:
-        while _open(ids):
-            now = time.monotonic() - started
-            if now > timeout:
+        while _open(ids) or any(t.is_alive() for t in threads):
+            if time.monotonic() - started > timeout:
                 raise AssertionError(f"{_open(ids)} messages still open after {timeout:.0f} s")
-            while schedule and schedule[0][0] <= now:
-                _at, what = schedule.pop(0)
-                result.events.append(f"{now:6.1f} s {what}")
-                say(f"  {now:6.1f} s: {what}")
-                if what == "kill":
-                    claims = _claims(ids)
-                    processes.kill_main()
-                    watching.append((time.monotonic(), claims))
-                    time.sleep(faults.restart_after)
-                    processes.restart_main()
-                elif what == "redis":
-                    redis.stop()
-                    time.sleep(rng.uniform(*faults.redis_down))
-                    redis.start()
-                    time.sleep(5)  # the processes notice, reconnect, or die
-                    result.alive_after_restart.append(
-                        all(p.poll() is None for p in [*processes.alive(), beat])
-                    )
-                elif what == "second-start":
-                    processes.second = start_worker("fault-second")
-                elif what == "second-stop" and processes.second is not None:
-                    stop(processes.second)
-                    processes.second = None
-            still = []
-            for killed_at, claims in watching:
-                current = _claims(list(claims))
-                if any(current.get(pk) == claim for pk, claim in claims.items()):
-                    still.append((killed_at, claims))
+            with processes.lock:
+                looking, watching[:] = list(watching), []
+            for killed_at, claimed in looking:
+                if Message.objects.filter(pk__in=claimed, status="sending").exists():
+                    with processes.lock:
+                        watching.append((killed_at, claimed))
                 else:
                     result.takeovers.append(time.monotonic() - killed_at)
-            watching = still
+            if not _open(ids) and not result.drain_seconds:
+                result.drain_seconds = time.monotonic() - started
             time.sleep(0.25)
-        result.drain_seconds = time.monotonic() - started
-        for killed_at, _claims_held in watching:  # settled between two looks
-            result.takeovers.append(time.monotonic() - killed_at)
+        result.drain_seconds = result.drain_seconds or time.monotonic() - started
+        result.takeovers += [time.monotonic() - killed_at for killed_at, _ in watching]
     finally:
-        for process in [*processes.alive(), beat]:
-            stop(process)
+        for thread in threads:
+            thread.join(timeout=30)
+        processes.stop_all()
     return result
 
 

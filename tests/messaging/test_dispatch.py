@@ -10,9 +10,17 @@ import pytest
 from django.core import mail
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
+from django.utils import timezone, translation
 
-from clinic_crm.messaging.models import Message, MessageKind, MessageOptOut, MessagingSettings
+from clinic_crm.messaging.models import (
+    UNKNOWN_AFTER_ASKING,
+    UNKNOWN_DELIVERY,
+    Message,
+    MessageKind,
+    MessageOptOut,
+    MessagingSettings,
+    error_text,
+)
 from clinic_crm.messaging.services import message_plan, message_retry, messages_dispatch
 from tests.messaging.conftest import book, consent
 
@@ -466,3 +474,16 @@ def test_a_batch_costs_the_same_queries_whatever_its_size(clinic, morning, provi
         assert stats.sent == size
         counts.append(len(captured.captured_queries))
     assert counts[0] == counts[1]
+
+
+def test_stored_failure_texts_read_in_the_readers_language():
+    """The dispatcher stores its own failure texts in English; the outbox page and the
+    timeline show them in the reader's language, with the provider's reason kept."""
+    asked = UNKNOWN_AFTER_ASKING.format(reason="sms: timed out")
+    with translation.override("ru"):
+        assert error_text(UNKNOWN_DELIVERY).startswith("Доставка неизвестна")
+        assert error_text(asked).startswith("Доставка неизвестна")
+        assert "(sms: timed out)" in error_text(asked)
+        assert error_text("sms: invalid number") == "sms: invalid number"
+    with translation.override("en"):
+        assert error_text(asked) == asked
