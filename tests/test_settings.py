@@ -50,3 +50,18 @@ def test_check_deploy_prints_no_warnings():
     result = run_django("", env=PRODUCTION, args=["check", "--deploy", "--fail-level", "WARNING"])
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_a_lease_that_does_not_fit_the_providers_is_warned_about(settings):
+    from clinic_crm.messaging.checks import check_send_lease
+
+    settings.MESSAGING_SMS_BACKEND = "smsc"
+    settings.MESSAGING_HTTP_TIMEOUT, settings.SMSC_DUPLICATE_WINDOW_SECONDS = 10, 60
+    settings.MESSAGING_SEND_LEASE_SECONDS = 20
+    assert check_send_lease() == []
+    settings.MESSAGING_SEND_LEASE_SECONDS = 10
+    assert [w.id for w in check_send_lease()] == ["messaging.W001"]
+    settings.MESSAGING_SEND_LEASE_SECONDS = 30
+    assert [w.id for w in check_send_lease()] == ["messaging.W002"]
+    settings.MESSAGING_SMS_BACKEND = "console"  # no duplicate window to fit
+    assert check_send_lease() == []

@@ -17,7 +17,7 @@ class MessagingConfig(AppConfig):
             post_save.connect(forget, sender=model, dispatch_uid=f"forget-{model.__name__}")
             post_delete.connect(forget, sender=model, dispatch_uid=f"forget-{model.__name__}-d")
 
-        from . import audit
+        from . import audit, checks  # noqa: F401 - checks registers the lease check
 
         # The audit log names messages by the patient, kind and time (clinic_crm.audit).
         audit.register()
