@@ -450,7 +450,7 @@ MESSAGING_CALLBACK_TOKEN = env_str("MESSAGING_CALLBACK_TOKEN")
 # How long a dispatcher's claim on a message holds before another may take it over. The
 # dispatcher renews it while it works (every third of it), so this is how soon a killed
 # worker's messages are taken over: keep it well inside the shortest duplicate window of
-# the channels in use (SMSC: 60 s), and above MESSAGING_HTTP_TIMEOUT.
+# the channels in use (SMSC: 60 s), and at 1.5 x MESSAGING_HTTP_TIMEOUT or more.
 MESSAGING_SEND_LEASE_SECONDS = env_int("MESSAGING_SEND_LEASE_SECONDS", 20)
 # Marking arrival longer than this before the visit asks "really?" first.
 VISIT_EARLY_ARRIVAL_MINUTES = env_int("VISIT_EARLY_ARRIVAL_MINUTES", 60)

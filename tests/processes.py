@@ -128,7 +128,7 @@ def start_worker(
 
 def start_beat(env: dict[str, str], name: str) -> subprocess.Popen:
     """Celery beat with the project's schedule (dispatch every minute) and a fresh
-    schedule file of its own, so that its first look happens at once."""
+    schedule file of its own; its first dispatch comes a minute after it starts."""
     (ROOT / "var").mkdir(exist_ok=True)
     schedule = ROOT / "var" / f"{name}-beat-schedule"
     for stale in schedule.parent.glob(schedule.name + "*"):

@@ -59,7 +59,7 @@ def test_a_lease_that_does_not_fit_the_providers_is_warned_about(settings):
     settings.MESSAGING_HTTP_TIMEOUT, settings.SMSC_DUPLICATE_WINDOW_SECONDS = 10, 60
     settings.MESSAGING_SEND_LEASE_SECONDS = 20
     assert check_send_lease() == []
-    settings.MESSAGING_SEND_LEASE_SECONDS = 10
+    settings.MESSAGING_SEND_LEASE_SECONDS = 14  # renewed too late for a 10 s call
     assert [w.id for w in check_send_lease()] == ["messaging.W001"]
     settings.MESSAGING_SEND_LEASE_SECONDS = 30
     assert [w.id for w in check_send_lease()] == ["messaging.W002"]

@@ -119,13 +119,20 @@ def use_language(page, language: str) -> None:
     )
 
 
-def wait_for_value(page, script: str, *, timeout_ms: int = 5000):
+def wait_for_value(page, script: str, *, timeout_ms: int = 15_000):
     """Polls ``script`` (a function expression) until it returns something truthy, and
-    returns that. Polled from here because the pages' content security policy refuses
-    the eval with which Playwright's `wait_for_function` polls once its first try fails."""
+    returns that; a script that throws meanwhile (the page not ready) is tried again.
+    Polled from here because the pages' content security policy refuses the eval with
+    which Playwright's `wait_for_function` polls once its first try fails."""
+    from playwright.sync_api import Error
+
+    last_error = None
     for _ in range(timeout_ms // 50):
-        value = page.evaluate(script)
+        try:
+            value = page.evaluate(script)
+        except Error as exc:
+            last_error, value = exc, None
         if value:
             return value
         page.wait_for_timeout(50)
-    raise AssertionError(f"still false after {timeout_ms} ms: {script}")
+    raise AssertionError(f"still false after {timeout_ms} ms: {script} ({last_error})")

@@ -27,12 +27,12 @@ def trend_legend(page) -> str:
     After an HTMX swap the new canvas briefly carries the old one's attributes (htmx
     settles them a moment later) and only then gets its chart, so this waits for the
     chart object rather than for the canvas's style."""
-    return wait_for_value(page, f"() => {CHART}?.data.datasets[0].label")
+    return wait_for_value(page, f"() => {CHART}?.data?.datasets?.[0]?.label")
 
 
 def expect_no_horizontal_scroll(page) -> None:
     """The page fits the viewport once the charts have followed its new size (Chart.js
-    resizes them a frame after the viewport changes); fails after the page's timeout."""
+    resizes them a frame after the viewport changes); fails after 15 s."""
     wait_for_value(page, "() => document.documentElement.scrollWidth <= window.innerWidth")
 
 

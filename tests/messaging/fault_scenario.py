@@ -67,8 +67,10 @@ class _Processes:
         self.generation += 1
         return self.start_worker(f"fault-worker-{self.generation}")
 
-    def kill_and_restart_main(self, restart_after: float) -> None:
+    def kill_and_restart_main(self, restart_after: float, before: Callable[[], None]) -> None:
+        """``before`` runs under the lock right before the kill (what is claimed then)."""
         with self.lock:
+            before()
             kill_tree(self.main)
             time.sleep(restart_after)  # the supervisor's back-off
             self.main = self._next()
@@ -142,20 +144,21 @@ def run(
     started = time.monotonic()
 
     def kill() -> None:
-        claimed = list(
-            Message.objects.filter(pk__in=ids, status="sending").values_list("pk", flat=True)
-        )
-        killed_at = time.monotonic()
-        processes.kill_and_restart_main(faults.restart_after)
-        with processes.lock:
-            watching.append((killed_at, claimed))
+        def note_claims() -> None:  # the messages claimed at the moment of the kill
+            claimed = Message.objects.filter(pk__in=ids, status="sending")
+            watching.append((time.monotonic(), list(claimed.values_list("pk", flat=True))))
+
+        processes.kill_and_restart_main(faults.restart_after, before=note_claims)
+
+    redis_lock = threading.Lock()  # restarts that fall close together take turns
 
     def restart_redis() -> None:
-        redis.stop()
-        time.sleep(rng.uniform(*faults.redis_down))
-        redis.start()
-        time.sleep(5)  # the processes notice, reconnect, or die
-        result.alive_after_restart.append(processes.all_alive())
+        with redis_lock:
+            redis.stop()
+            time.sleep(rng.uniform(*faults.redis_down))
+            redis.start()
+            time.sleep(5)  # the processes notice, reconnect, or die
+            result.alive_after_restart.append(processes.all_alive())
 
     actions = {
         "kill": kill,
