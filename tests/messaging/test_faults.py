@@ -111,10 +111,14 @@ def _dispatch_until_settled(private_redis, *, what: str, interval: float = 2) ->
 
 def _kill_mid_batch(fake, private_redis, workers, name: str) -> tuple[list[Message], dict]:
     """A solo worker SIGKILLed mid-batch: rows claimed, one request in flight. Returns the
-    messages and the workers' environment (lease 4 s); the fake answers at once again."""
+    messages and the workers' environment (lease 4 s); the fake answers at once again.
+    One call at a time, so that a batch of ten takes a second and the kill (within a
+    tenth of a second of the twelfth delivery) always falls inside one."""
     messages = _due_messages(COUNT)
     fake.configure(mode="slow", delay=0.1)
-    env = _env(private_redis, fake, MESSAGING_SEND_LEASE_SECONDS="4")
+    env = _env(
+        private_redis, fake, MESSAGING_SEND_LEASE_SECONDS="4", MESSAGING_SEND_CONCURRENCY="1"
+    )
     first = start_worker(env, name)
     workers.append(first)
     sender(private_redis.url).send_task(DISPATCH)
