@@ -1,4 +1,3 @@
-import logging
 import os
 
 from celery import Celery
@@ -15,18 +14,3 @@ def ping() -> None:
     """Does nothing: shows a worker takes tasks, and is the no-op that the messaging
     benchmark compares the dispatcher's throughput with."""
 
-
-def queue_after_commit(task, what: str, **kwargs) -> None:
-    """Queues ``task`` once the current transaction commits. Only a shortcut: when the
-    broker is away it is logged and beat's next run does the work; the change stands."""
-    from django.db import transaction
-
-    def enqueue() -> None:
-        try:
-            task.delay(**kwargs)
-        except Exception:  # broker down
-            logging.getLogger("clinic_crm.celery").warning(
-                "%s not queued; beat will catch up", what, exc_info=True
-            )
-
-    transaction.on_commit(enqueue)

@@ -12,10 +12,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from clinic_crm.signals import counted_change
 from journeys.models import JourneyEvent, Task, Visit
 from journeys.services.scheduling import branch_zone
-from metrics.formulas import nps_class
-from metrics.services import rollups_refresh_after_commit
 
 from .models import (
     CSI_SCALE_MAX,
@@ -27,6 +26,7 @@ from .models import (
     StageKind,
     Survey,
 )
+from .scales import nps_class
 from .texts import RECOVERY_CALL, attribute_names
 
 RECOVERY_SLA = timedelta(hours=24)
@@ -196,7 +196,7 @@ def survey_response_record(
     if negative:
         response.recovery_task = _recovery_task_open(response, visit)
         response.save(update_fields=["recovery_task"])
-    rollups_refresh_after_commit()
+    counted_change.send(sender=Response, patient_id=response.patient_id)
     return response
 
 

@@ -27,3 +27,11 @@ class JourneysConfig(AppConfig):
 
         # The journey summary and its actions on the patient card (patients.card).
         card_panel_register(key="journeys", provider=journey_card_panel, order=10)
+
+        from clinic_crm.staff.home import home_provider_register
+        from clinic_crm.staff.roles import Role
+
+        from .views.home import doctor_home_context
+
+        # The doctor's home page lists the day's visits.
+        home_provider_register(role=Role.DOCTOR, provider=doctor_home_context)

@@ -5,3 +5,10 @@ from django.utils.translation import gettext_lazy as _
 class MetricsConfig(AppConfig):
     name = "metrics"
     verbose_name = _("Metrics")
+
+    def ready(self) -> None:
+        from clinic_crm.signals import counted_change
+
+        from .services import rollups_refresh_after_commit
+
+        counted_change.connect(rollups_refresh_after_commit, dispatch_uid="metrics.rollups")

@@ -19,9 +19,6 @@ from dataclasses import dataclass
 
 Z95 = 1.959963984540054  # two-sided 95 % quantile of the normal distribution
 
-PROMOTER_MIN = 9  # 9–10
-DETRACTOR_MAX = 6  # 0–6; 7–8 are passives
-NPS_SCALE = range(0, 11)
 
 
 @dataclass(frozen=True)
@@ -59,17 +56,6 @@ def _clip(value: float, low: float, high: float) -> float:
 
 
 # --- NPS -------------------------------------------------------------------------------
-
-
-def nps_class(score: int) -> str:
-    """ "promoter" (9–10), "passive" (7–8) or "detractor" (0–6) for an answer 0–10."""
-    if isinstance(score, bool) or score not in NPS_SCALE:
-        raise ValueError(f"an NPS answer is a whole number from 0 to 10, not {score!r}")
-    if score >= PROMOTER_MIN:
-        return "promoter"
-    if score <= DETRACTOR_MAX:
-        return "detractor"
-    return "passive"
 
 
 def nps(promoters: int, passives: int, detractors: int) -> NpsFigure:

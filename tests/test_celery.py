@@ -42,7 +42,7 @@ def test_a_task_queued_after_commit_does_not_undo_the_change_when_the_broker_is_
 ):
     """The kick after a commit is a shortcut to beat's next run: a broker error is
     logged, never raised into the request whose change already committed."""
-    from clinic_crm.celery import queue_after_commit
+    from clinic_crm.after_commit import queue_after_commit
 
     class BrokerDown:
         def delay(self, **kwargs):

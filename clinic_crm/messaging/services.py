@@ -133,7 +133,7 @@ def message_text(message: Message, *, channel: str) -> tuple[str, str]:
 def _kick_dispatcher_after_commit() -> None:
     """Asks for a dispatch once the transaction commits. Only a shortcut: when the broker
     is away the message waits for beat's next minute, and the change that wrote it stands."""
-    from clinic_crm.celery import queue_after_commit
+    from clinic_crm.after_commit import queue_after_commit
 
     from .tasks import messages_dispatch_task
 

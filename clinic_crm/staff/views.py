@@ -14,12 +14,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from clinic_crm.audit.models import AuditAction
-from clinic_crm.audit.services import audit_list_read, audit_record
+from clinic_crm.audit.services import audit_record
 from clinic_crm.forms import has_control_characters
 
 from . import services
 from .access import password_only, public, role_required
 from .forms import LoginForm, TokenForm
+from .home import home_context
 from .models import User
 from .roles import Role
 
@@ -179,15 +180,7 @@ def home_view(request: HttpRequest) -> HttpResponse:
                 "care. Ask a manager to set your branch."
             ),
         )
-    if role == Role.DOCTOR:
-        from journeys.selectors_home import doctor_day
-
-        context["today_visits"] = list(doctor_day(doctor=request.user))
-        audit_list_read(
-            request=request,
-            page="doctor's day",
-            patient_ids=[v.patient_id for v in context["today_visits"]],
-        )
+    context.update(home_context(request, role))
     return render(request, f"staff/home_{role}.html", context)
 
 

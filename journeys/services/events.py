@@ -35,7 +35,7 @@ def journey_event_record(
 def after_journey_change(*, patient_id: int) -> None:
     """Re-runs the worklist rules for this patient once the change is committed. If the
     broker is unreachable the 15-minute beat run catches up; the change itself stands."""
-    from clinic_crm.celery import queue_after_commit
+    from clinic_crm.after_commit import queue_after_commit
     from journeys.tasks import worklist_rules_run_task
 
     queue_after_commit(worklist_rules_run_task, "worklist rules", patient_id=patient_id)

@@ -26,6 +26,7 @@ from django.utils.translation import gettext as _
 from clinic_crm import limits
 from clinic_crm.audit.models import AuditAction
 from clinic_crm.audit.services import audit_record
+from clinic_crm.signals import counted_change
 from clinic_crm.staff.roles import Role
 from journeys.errors import JourneyError
 from journeys.models import (
@@ -121,11 +122,10 @@ def _after_visit_change(visit: Visit) -> None:
     the worklist rules for the patient run again once it commits (a booked visit closes a
     "stalled journey" task)."""
     from clinic_crm.messaging.services import visit_messages_sync
-    from metrics.services import rollups_refresh_after_commit
 
     visit_messages_sync(visit=visit)
     after_journey_change(patient_id=visit.patient_id)
-    rollups_refresh_after_commit()
+    counted_change.send(sender=Visit, patient_id=visit.patient_id)
 
 
 def _overlap_message(conflict: Visit, doctor, zone: ZoneInfo) -> str:

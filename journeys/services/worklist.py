@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from clinic_crm import limits
+from clinic_crm.signals import counted_change
 from journeys.errors import JourneyError
 from journeys.models import Handoff, JourneyEvent, Stage, Task, TreatmentPlan, Visit
 from journeys.selectors import recall_answered, visit_recalls_due
@@ -324,9 +325,8 @@ def task_close(*, actor, task: Task, outcome: str) -> Task:
     current.save(update_fields=["state", "outcome", "closed_at"])
     _task_event(current, actor=actor, action="closed", outcome=outcome)
     if current.kind == Task.Kind.NEGATIVE_FEEDBACK:
-        from metrics.services import rollups_refresh_after_commit
-
-        rollups_refresh_after_commit()  # "contacted within 24 h" may have changed
+        # "contacted within 24 h" may have changed
+        counted_change.send(sender=Task, patient_id=current.patient_id)
     task.refresh_from_db()
     return task
 

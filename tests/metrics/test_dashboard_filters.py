@@ -166,6 +166,21 @@ def test_a_task_two_answers_of_one_visit_share_counts_once(clinic, visit_survey)
 
 
 def test_the_recovery_count_reads_the_open_tasks_partial_index(clinic):
+    # As in a clinic: many closed recovery calls, few open ones. On empty tables every
+    # partial index of journeys_task costs the same and the planner picks any.
+    patient = PatientFactory()
+    Task.objects.bulk_create(
+        Task(
+            patient=patient,
+            kind=Task.Kind.NEGATIVE_FEEDBACK,
+            state=Task.State.DONE,
+            title="Recovery call",
+            due_at=timezone.now(),
+        )
+        for _ in range(500)
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE journeys_task")
     filters = Filters(start=START, end=END, branch_id=clinic.branch.pk, doctor_id=clinic.doctor.pk)
     with CaptureQueriesContext(connection) as queries:
         recovery_tasks(filters)
@@ -176,7 +191,10 @@ def test_the_recovery_count_reads_the_open_tasks_partial_index(clinic):
         cursor.execute("SET LOCAL enable_seqscan = off")
         cursor.execute(f"EXPLAIN {query['sql']}")
         plan = "\n".join(row[0] for row in cursor.fetchall())
-    assert "task_open_kind_due" in plan
+    # One of the partial indexes that hold only the open tasks (a few hundred rows in a
+    # clinic), whichever the planner prefers; never one over every task ever opened.
+    [scan] = [line for line in plan.splitlines() if "on journeys_task" in line]
+    assert "task_open_kind_due" in scan or "task_one_open_per_cause" in scan, plan
 
 
 def test_an_empty_branch_says_no_data_and_draws_no_chart_and_no_funnel_bar(

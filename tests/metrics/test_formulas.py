@@ -3,6 +3,7 @@ edge cases: no answers, all promoters, a single answer."""
 
 import pytest
 
+from feedback.scales import nps_class
 from metrics import formulas as f
 
 
@@ -25,13 +26,13 @@ def approx(value, abs=0.01):
     ],
 )
 def test_nps_classes_follow_the_scale(score, kind):
-    assert f.nps_class(score) == kind
+    assert nps_class(score) == kind
 
 
 @pytest.mark.parametrize("score", [-1, 11, 7.5, True, "9", None])
 def test_an_nps_answer_outside_0_to_10_is_refused(score):
     with pytest.raises(ValueError, match="0 to 10"):
-        f.nps_class(score)
+        nps_class(score)
 
 
 def test_nps_of_a_mixed_sample():
