@@ -10,9 +10,13 @@ RUN apt-get update \
     && apt-get install -y --no-install-recommends gettext \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
+# The locked runtime packages (exact versions with hashes, `make lock`) in their own layer,
+# then the project on top of them without dependencies.
+COPY requirements/base.txt requirements/base.txt
+RUN pip install --no-cache-dir --require-hashes -r requirements/base.txt
 COPY . .
 COPY --from=assets /app/node_modules ./node_modules
-RUN pip install --no-cache-dir -e . \
+RUN pip install --no-cache-dir --no-deps -e . \
     && DEBUG=true python manage.py compilemessages --ignore='node_modules/*' -v0 \
     && DEBUG=false ALLOWED_HOSTS=build SECRET_KEY="$(python -c 'import secrets; print(secrets.token_urlsafe(64))')" \
        STATIC_ROOT=/app/staticfiles python manage.py collectstatic --no-input -v0 \

@@ -6,20 +6,41 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint audit install install-test assets messages services system-deps browser
+.PHONY: run test lint audit install install-test lock assets messages services system-deps browser
 
-$(VENV)/.installed: pyproject.toml
+# Python packages come from the lock (requirements/*.txt: exact versions with hashes, made
+# by `make lock` from pyproject.toml's ranges); the project itself is installed on top of
+# them without dependencies. A changed lock or pyproject.toml installs again.
+$(VENV)/.installed: pyproject.toml requirements/base.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e .
+	$(PY) -m pip install --quiet --require-hashes -r requirements/base.txt
+	$(PY) -m pip install --quiet --no-deps -e .
 	@touch $@
 
-$(VENV)/.installed-test: $(VENV)/.installed pyproject.toml
-	$(PY) -m pip install --quiet -e '.[test]'
+$(VENV)/.installed-test: $(VENV)/.installed pyproject.toml requirements/test.txt
+	$(PY) -m pip install --quiet --require-hashes -r requirements/test.txt
+	$(PY) -m pip install --quiet --no-deps -e '.[test]'
 	@touch $@
 
 install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
+
+# Refreshes the lock after a change to pyproject.toml's ranges, keeping every other pin:
+# base.txt (runtime) and test.txt (runtime + the test extra, held to base.txt's versions),
+# for Python 3.11 on Linux. To take upgrades: make lock LOCK_ARGS=--upgrade (everything)
+# or LOCK_ARGS='--upgrade-package django' (one package). uv is needed only here.
+LOCK_ARGS ?=
+UV_COMPILE = $(VENV)/bin/uv pip compile pyproject.toml --python-version 3.11 \
+	--python-platform linux --generate-hashes --custom-compile-command 'make lock' \
+	--quiet $(LOCK_ARGS)
+
+lock:
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@test -x $(VENV)/bin/uv || $(PY) -m pip install --quiet uv
+	@mkdir -p requirements
+	$(UV_COMPILE) -o requirements/base.txt
+	$(UV_COMPILE) --extra test -c requirements/base.txt -o requirements/test.txt
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
