@@ -53,8 +53,8 @@ from django.db.models import Count  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from clinic_crm.messaging.models import Message, MessagingSettings  # noqa: E402
-from clinic_crm.messaging.services import visit_reminders_plan  # noqa: E402
 from journeys.models import Visit  # noqa: E402
+from journeys.services.messages import visit_reminders_plan  # noqa: E402
 
 PLAN_VISITS = int(os.environ.get("BENCH_PLAN_VISITS", 20_000))
 DISPATCH_MESSAGES = int(os.environ.get("BENCH_DISPATCH_MESSAGES", 100_000))

@@ -16,10 +16,12 @@ class JourneysConfig(AppConfig):
         # Stored tasks and events are written in the reader's language (journeys.texts).
         texts_builtin.register()
 
-        from .services import departures
+        from .services import departures, messages
 
         # A deactivated member's open tasks go back to their branch.
         departures.register()
+        # The journeys' daily message rules, the links in messages, the reminders' guard.
+        messages.register()
 
         from patients.card import card_panel_register
 

@@ -10,8 +10,6 @@
 
 from __future__ import annotations
 
-from zoneinfo import ZoneInfo
-
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -26,13 +24,6 @@ def _patient(patient) -> str:
     return short_name(*(getattr(patient, part) for part in NAME_PARTS))
 
 
-def _zone(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name)
-    except (ValueError, KeyError):
-        return timezone.get_current_timezone()
-
-
 def describe_visits(ids: list[str]) -> dict[str, str]:
     visits = Visit.objects.filter(pk__in=int_ids(ids)).select_related(
         "patient", "service", "branch"
@@ -41,7 +32,7 @@ def describe_visits(ids: list[str]) -> dict[str, str]:
         str(visit.pk): _("%(patient)s — visit %(when)s, %(service)s")
         % {
             "patient": _patient(visit.patient),
-            "when": timezone.localtime(visit.starts_at, _zone(visit.branch.time_zone)).strftime(
+            "when": timezone.localtime(visit.starts_at, visit.branch.zone).strftime(
                 "%d.%m.%Y %H:%M"
             ),
             "service": visit.service.name,

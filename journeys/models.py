@@ -1,3 +1,5 @@
+from zoneinfo import ZoneInfo
+
 from django.conf import settings
 from django.contrib.postgres.constraints import ExclusionConstraint
 from django.contrib.postgres.fields import DateTimeRangeField, RangeBoundary, RangeOperators
@@ -8,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from clinic_crm.audit.tracking import AuditedQuerySet
+from clinic_crm.zones import zone_or_clinic
 from journeys import texts
 
 
@@ -35,6 +38,11 @@ class Branch(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The branch's local time (its zone, else the clinic's): the one rule."""
+        return zone_or_clinic(self.time_zone)
 
 
 class Specialty(models.Model):

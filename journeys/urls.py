@@ -1,7 +1,7 @@
 from django.urls import path
 
 from . import urls_checklists, urls_plans, urls_scheduling
-from .views import visit_undo
+from .views import answers, visit_undo
 
 app_name = "journeys"
 urlpatterns = [
@@ -9,4 +9,7 @@ urlpatterns = [
     *urls_plans.urlpatterns,
     *urls_checklists.urlpatterns,
     path("visits/<int:visit_id>/undo/", visit_undo.visit_undo_view, name="visit_undo"),
+    # The links in a patient's messages (their paths are in messages already sent).
+    path("p/visit/<str:token>/", answers.visit_answer_view, name="visit_answer"),
+    path("p/feel/<str:token>/", answers.feel_answer_view, name="feel_answer"),
 ]

@@ -18,8 +18,8 @@ PUBLIC_URL_NAMES = {
     "staff:set_password",  # the invitation's signed, expiring link; tests/staff
     "journeys:patient_calendar",  # signed, expiring link; tested in tests/journeys
     "messaging:optout",  # signed link from a message; tested in tests/messaging
-    "messaging:visit_answer",  # signed link from a reminder; tested in tests/messaging
-    "messaging:feel_answer",  # signed link from a follow-up; tested in tests/messaging
+    "journeys:visit_answer",  # signed link from a reminder; tested in tests/messaging
+    "journeys:feel_answer",  # signed link from a follow-up; tested in tests/messaging
     "messaging:delivery_callback",  # provider's, secret token in the path; tests/messaging
 }
 PASSWORD_ONLY_URL_NAMES = {"staff:otp", "staff:enrol"}

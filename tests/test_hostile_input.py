@@ -16,9 +16,9 @@ from urllib.parse import urlsplit
 import pytest
 from django.urls import get_resolver
 
-from clinic_crm.messaging.links import feel_link_url, optout_url, visit_link_url
+from clinic_crm.messaging.links import optout_url
 from clinic_crm.staff.roles import Role
-from journeys.patient_links import calendar_path
+from journeys.patient_links import calendar_path, feel_link_url, visit_link_url
 from tests.conftest import verified_client_for
 from tests.test_access import _walk
 

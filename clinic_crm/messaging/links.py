@@ -1,23 +1,50 @@
-"""Signed links in messages. The opt-out link does not expire (an old message's link must
-still work); the reminder's visit link and the follow-up's answer link expire like the
-patient's calendar link. None carries personal data in clear."""
+"""Signed links in messages: the signing every patient link shares, and the opt-out link.
+The opt-out link does not expire (an old message's link must still work); the links of
+the layers above (the patient's calendar, a reminder's answer, "how do you feel?") expire
+after PATIENT_LINK_MAX_AGE_DAYS. None carries personal data in clear."""
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.conf import settings
 from django.core import signing
 from django.urls import reverse
-
-from journeys.patient_links import LinkExpired, LinkInvalid, unsign_patient_link
 
 from .rendering import absolute_url
 
 OPTOUT_SALT = "messaging.optout"
-VISIT_SALT = "messaging.visit"
-FEEL_SALT = "messaging.feel"
 
 
-class VisitLinkProblem(Exception):
-    """A visit link that can't be used, with the patient-facing reason."""
+class LinkInvalid(Exception):
+    """A forged, mangled or incomplete link."""
+
+
+class LinkExpired(Exception):
+    """A genuine link older than PATIENT_LINK_MAX_AGE_DAYS."""
+
+
+def patient_link_token(data: dict[str, int], *, salt: str) -> str:
+    """The token of an expiring patient link holding ``data`` (whole numbers only)."""
+    return signing.TimestampSigner(salt=salt).sign_object(data)
+
+
+def unsign_patient_link(token: str, *, salt: str, keys: str) -> dict[str, Any]:
+    """The data of a patient's signed link (calendar, reminder, follow-up): raises
+    LinkExpired after PATIENT_LINK_MAX_AGE_DAYS, LinkInvalid for a forged or mangled one
+    or one whose ``keys`` are not all integers."""
+    max_age = settings.PATIENT_LINK_MAX_AGE_DAYS * 86400
+    try:
+        data = signing.TimestampSigner(salt=salt).unsign_object(token, max_age=max_age)
+    except signing.SignatureExpired as exc:
+        raise LinkExpired from exc
+    except signing.BadSignature as exc:
+        raise LinkInvalid from exc
+    if not isinstance(data, dict) or not all(
+        isinstance(data.get(k), int) and not isinstance(data.get(k), bool) for k in keys
+    ):
+        raise LinkInvalid
+    return data
 
 
 def optout_url(*, patient_id: int, kind: str) -> str:
@@ -40,40 +67,3 @@ def optout_target(token: str) -> tuple[int, str] | None:
     ):
         return None
     return data["p"], data["k"]
-
-
-def visit_link_url(*, visit) -> str:
-    """The reminder's "confirm, cancel or ask to reschedule" link. It names the visit and
-    the start it was sent for, so a link from before a move can't act on the new time."""
-    token = signing.TimestampSigner(salt=VISIT_SALT).sign_object(
-        {"v": visit.pk, "s": int(visit.starts_at.timestamp())}
-    )
-    return absolute_url(reverse("messaging:visit_answer", args=[token]))
-
-
-def visit_link_target(token: str) -> tuple[int, int]:
-    """(visit id, start as a Unix time) of a genuine, unexpired link."""
-    from django.utils.translation import gettext as _
-
-    try:
-        data = unsign_patient_link(token, salt=VISIT_SALT, keys="vs")
-    except LinkExpired as exc:
-        raise VisitLinkProblem(_("This link has expired. Please call the clinic.")) from exc
-    except LinkInvalid as exc:
-        raise VisitLinkProblem(
-            _("This link is not valid. If you copied it, check that it is complete.")
-        ) from exc
-    return data["v"], data["s"]
-
-
-def feel_link_url(*, visit) -> str:
-    """The "how do you feel?" answer link of a visit."""
-    token = signing.TimestampSigner(salt=FEEL_SALT).sign_object({"v": visit.pk})
-    return absolute_url(reverse("messaging:feel_answer", args=[token]))
-
-
-def feel_link_target(token: str) -> int | None:
-    try:
-        return unsign_patient_link(token, salt=FEEL_SALT, keys="v")["v"]
-    except (LinkExpired, LinkInvalid):
-        return None

@@ -16,13 +16,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.template import Context, TemplateSyntaxError
 from django.utils import formats, translation
 from django.utils.translation import gettext as _
+
+from patients.zones import patient_zone
 
 from .caching import shortly_cached
 from .models import MessageKind, MessageTemplate
@@ -307,7 +308,7 @@ def journey_context(
 ) -> dict[str, Any]:
     """Plain data for a template from the journey's rows. Dates and times are shown in
     the patient's time zone and language."""
-    zone = ZoneInfo(patient.time_zone or settings.TIME_ZONE)
+    zone = patient_zone(patient)
     doctor = doctor if doctor is not None else getattr(visit, "doctor", None)
     profile = getattr(doctor, "profile", None) if doctor is not None else None
     branch = getattr(visit, "branch", None) or getattr(plan, "branch", None)

@@ -18,11 +18,10 @@ import re
 import time
 import uuid
 from collections import Counter
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -30,10 +29,12 @@ from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from clinic_crm.after_commit import queue_after_commit
 from clinic_crm.db import values_sql
 from clinic_crm.forms import has_control_characters
 from patients.models import ConsentKind, Patient
 from patients.selectors import consent_allows, consent_states
+from patients.zones import patient_zone
 
 from .backends import backend_for, channel_enabled
 from .backends.base import (
@@ -44,28 +45,25 @@ from .backends.base import (
     SendError,
     TransientSendError,
 )
-from .links import optout_url, visit_link_url
+from .links import optout_url
 from .models import (
     TRANSACTIONAL_KINDS,
     UNKNOWN_AFTER_ASKING,
     UNKNOWN_DELIVERY,
-    LinkAnswer,
     Message,
     MessageChannel,
-    MessageKind,
     MessageOptOut,
     MessagingSettings,
     SuppressReason,
     consent_kind_for,
 )
-from .rendering import absolute_url, journey_context, render, wording_for
+from .rendering import journey_context, render, wording_for
 
 logger = logging.getLogger("clinic_crm.messaging")
 
 # The order channels are tried in after the patient's preferred one.
 CHANNEL_ORDER = (MessageChannel.SMS, MessageChannel.TELEGRAM, MessageChannel.EMAIL)
 MAX_RETRY_DELAY = timedelta(hours=6)
-UPCOMING_VISIT = ("scheduled", "confirmed")
 _CHANNELS = frozenset(MessageChannel.values)
 # What re-rendering a message for another channel reads; the dispatcher loads it only for
 # the few messages that fall back (the rendered text of the planned channel is stored).
@@ -103,15 +101,24 @@ def patient_inactive(patient: Patient) -> bool:
     return patient.is_archived or patient.is_deceased or patient.merged_into_id is not None
 
 
-def _links(message: Message) -> dict[str, str]:
-    from journeys.patient_links import calendar_path
+LinkProvider = Callable[[Message], dict[str, str]]
+_link_providers: list[LinkProvider] = []
 
-    patient, kind = message.patient, message.kind
-    links = {"calendar_url": absolute_url(calendar_path(patient_id=patient.pk))}
-    if kind not in TRANSACTIONAL_KINDS:
-        links["optout_url"] = optout_url(patient_id=patient.pk, kind=kind)
-    if kind == MessageKind.REMINDER and message.visit is not None:
-        links["confirm_url"] = visit_link_url(visit=message.visit)
+
+def message_links_register(provider: LinkProvider) -> None:
+    """Adds ``provider(message) -> {name: absolute url}`` to every message's template
+    context (the layers above add their links: a patient's calendar, a reminder's answer
+    page). Registered in ``AppConfig.ready``."""
+    if provider not in _link_providers:
+        _link_providers.append(provider)
+
+
+def _links(message: Message) -> dict[str, str]:
+    links: dict[str, str] = {}
+    for provider in _link_providers:
+        links.update(provider(message))
+    if message.kind not in TRANSACTIONAL_KINDS:
+        links["optout_url"] = optout_url(patient_id=message.patient_id, kind=message.kind)
     return links
 
 
@@ -133,8 +140,6 @@ def message_text(message: Message, *, channel: str) -> tuple[str, str]:
 def _kick_dispatcher_after_commit() -> None:
     """Asks for a dispatch once the transaction commits. Only a shortcut: when the broker
     is away the message waits for beat's next minute, and the change that wrote it stands."""
-    from clinic_crm.after_commit import queue_after_commit
-
     from .tasks import messages_dispatch_task
 
     queue_after_commit(messages_dispatch_task, "immediate dispatch")
@@ -190,49 +195,6 @@ def message_plan(
     return message
 
 
-def _reminder_offsets(config: MessagingSettings) -> list[tuple[str, timedelta]]:
-    offsets = []
-    if config.reminder_24h:
-        offsets.append(("24h", timedelta(hours=24)))
-    if config.reminder_2h:
-        offsets.append(("2h", timedelta(hours=2)))
-    return offsets
-
-
-@transaction.atomic(savepoint=False)
-def visit_reminders_plan(*, visit) -> list[Message]:
-    """Plans the reminders of a booked visit. Each key names the visit's start, so
-    planning again for the same time is a no-op and a moved visit gets new ones. A
-    reminder whose time has passed at booking is sent now if the visit is still far
-    enough ahead; only the earliest such one."""
-    if visit.status not in UPCOMING_VISIT:
-        return []
-    config = MessagingSettings.current()
-    now = timezone.now()
-    latest_useful = visit.starts_at - timedelta(minutes=config.reminder_min_lead_minutes)
-    planned, sent_now = [], False
-    # In UTC whatever zone the caller's datetime is in (a booking passes the branch's, a
-    # row read back is UTC): the same time must give the same key.
-    stamp = visit.starts_at.astimezone(UTC).strftime("%Y%m%dT%H%M")
-    for label, offset in _reminder_offsets(config):
-        at = visit.starts_at - offset
-        if at < now:
-            if sent_now or now > latest_useful:
-                continue
-            at, sent_now = now, True
-        planned.append(
-            message_plan(
-                patient=visit.patient,
-                kind=MessageKind.REMINDER,
-                key=f"reminder:visit:{visit.pk}:{label}:{stamp}",
-                scheduled_for=at,
-                visit=visit,
-                plan=visit.stage.option.plan if visit.stage_id else None,
-            )
-        )
-    return planned
-
-
 def visit_messages_suppress(*, visit, reason: str, keep_keys=()) -> int:
     """Suppresses the visit's messages that have not gone out yet (a moved, cancelled or
     finished visit). Rows already being sent are left to their dispatcher."""
@@ -258,31 +220,6 @@ def visit_messages_unsuppress(*, visit, reason: str, since: datetime) -> int:
     if restored:
         _kick_dispatcher_after_commit()
     return restored
-
-
-@transaction.atomic(savepoint=False)
-def visit_messages_sync(*, visit) -> None:
-    """Makes the visit's outbox tell the truth after a booking, move or status change:
-    an upcoming visit has reminders for its current time (those planned for an earlier
-    time are suppressed as moved); any other visit has none left pending."""
-    from .rules import visit_follow_up_plan, visit_new_doctor_plan
-
-    if visit.status in UPCOMING_VISIT:
-        current = visit_reminders_plan(visit=visit)
-        introduction = visit_new_doctor_plan(visit=visit)
-        if introduction is not None:
-            current.append(introduction)
-        visit_messages_suppress(
-            visit=visit,
-            reason=SuppressReason.VISIT_MOVED,
-            keep_keys=[m.idempotency_key for m in current],
-        )
-    elif visit.status in ("cancelled_by_patient", "cancelled_by_clinic"):
-        visit_messages_suppress(visit=visit, reason=SuppressReason.VISIT_CANCELLED)
-    else:
-        visit_messages_suppress(visit=visit, reason=SuppressReason.VISIT_OVER)
-        if visit.status == "completed":
-            visit_follow_up_plan(visit=visit)
 
 
 # --- Dispatch --------------------------------------------------------------------------
@@ -379,9 +316,29 @@ class _Batch:
     weekly: Counter = field(default_factory=Counter)
 
 
+@dataclass(frozen=True)
+class Timeliness:
+    """What a kind's guard says of a message about to go out: ``moot`` (a SuppressReason:
+    what it is about is gone, e.g. the visit was cancelled) or the ``latest_useful``
+    moment to send it (past it: too late; quiet hours lasting past it: too late too)."""
+
+    moot: str = ""
+    latest_useful: datetime | None = None
+
+
+KindGuard = Callable[[Message, MessagingSettings], Timeliness]
+_kind_guards: dict[str, KindGuard] = {}
+
+
+def kind_guard_register(kind: str, guard: KindGuard) -> None:
+    """The layer that plans messages of ``kind`` judges, at sending time, whether they are
+    still timely (journeys: a reminder of a visit since cancelled). One guard per kind."""
+    _kind_guards[kind] = guard
+
+
 def _quiet_until(patient: Patient, now: datetime, config: MessagingSettings) -> datetime | None:
     """The end of the patient's quiet hours if ``now`` falls inside them."""
-    zone = ZoneInfo(patient.time_zone or settings.TIME_ZONE)
+    zone = patient_zone(patient)
     local = now.astimezone(zone)
     start, end, clock = config.quiet_hours_start, config.quiet_hours_end, local.time()
     inside = (start <= clock or clock < end) if start > end else (start <= clock < end)
@@ -400,15 +357,14 @@ def _guard(message: Message, now: datetime, batch: _Batch) -> _Outcome | None:
 
     if patient_inactive(patient):
         return suppress(SuppressReason.PATIENT_INACTIVE)
-    visit = message.visit
     latest_useful = None
-    if message.kind == MessageKind.REMINDER and visit is not None:
-        if visit.status in ("cancelled_by_patient", "cancelled_by_clinic"):
-            return suppress(SuppressReason.VISIT_CANCELLED)
-        if visit.status not in UPCOMING_VISIT:
-            return suppress(SuppressReason.VISIT_OVER)
-        latest_useful = visit.starts_at - timedelta(minutes=config.reminder_min_lead_minutes)
-        if now > latest_useful:
+    kind_guard = _kind_guards.get(message.kind)
+    if kind_guard is not None:
+        timeliness = kind_guard(message, config)
+        if timeliness.moot:
+            return suppress(timeliness.moot)
+        latest_useful = timeliness.latest_useful
+        if latest_useful is not None and now > latest_useful:
             return suppress(SuppressReason.TOO_LATE)
     if not message.transactional and (patient.pk, message.kind) in batch.opted_out:
         return suppress(SuppressReason.OPTED_OUT)
@@ -844,16 +800,7 @@ def messages_dispatch(
             backend.close()
 
 
-# What a patient may type on an answer page (the reschedule note, the "what worries you"
-# comment); longer text is cut. The pages show the limits.
-VISIT_NOTE_MAX_LENGTH = 500
-FEEL_COMMENT_MAX_LENGTH = 1000
 _LINE_BREAK = re.compile(r"\r\n?")
-VISIT_ANSWERS = (
-    LinkAnswer.Answer.CONFIRM,
-    LinkAnswer.Answer.CANCEL,
-    LinkAnswer.Answer.RESCHEDULE,
-)
 
 
 class AnswerTextInvalid(Exception):
@@ -871,103 +818,6 @@ def patient_text_clean(text: str, *, max_length: int) -> str:
             _("Your text contains characters that can't be saved. Please type it again.")
         )
     return text[:max_length]
-
-
-@dataclass(frozen=True)
-class LinkAnswered:
-    """What a patient's answer link now holds: the answer that stands, and whether this
-    request recorded it (False: the link had been answered before; nothing was done)."""
-
-    answer: LinkAnswer
-    recorded: bool
-
-
-def _link_answer_claim(*, link: str, visit, answer: str) -> LinkAnswered:
-    """Notes the answer of a link in the caller's transaction, once. A second request
-    waits on the unique constraint until the first commits, then finds its answer."""
-    row, created = LinkAnswer.objects.get_or_create(
-        link=link, visit=visit, visit_starts_at=visit.starts_at, defaults={"answer": answer}
-    )
-    return LinkAnswered(answer=row, recorded=created)
-
-
-@transaction.atomic
-def visit_answer_record(*, visit, action: str, note: str = "") -> LinkAnswered:
-    """The patient's answer from the reminder's link: "confirm", "cancel" (the slot goes
-    to the waitlist) or "reschedule" (cancelled, and a booking request for the curator).
-    The link takes one answer: a repeat changes nothing and returns the first. Raises
-    AnswerTextInvalid for a note that can't be stored and JourneyError once the visit is
-    no longer upcoming or has started."""
-    from journeys.errors import JourneyError
-    from journeys.models import Visit
-    from journeys.services.scheduling import (
-        visit_cancel,
-        visit_confirm,
-        visit_reschedule_request,
-    )
-
-    if action not in VISIT_ANSWERS:
-        raise JourneyError(_("Choose one of the buttons."))
-    note = patient_text_clean(note, max_length=VISIT_NOTE_MAX_LENGTH)
-    outcome = _link_answer_claim(link=LinkAnswer.Link.VISIT, visit=visit, answer=action)
-    if not outcome.recorded:
-        return outcome
-    if visit.status not in Visit.UPCOMING or visit.starts_at <= timezone.now():
-        raise JourneyError(_("This visit can't be changed any more. Please call the clinic."))
-    if action == LinkAnswer.Answer.CONFIRM:
-        if visit.status != Visit.Status.CONFIRMED:
-            visit_confirm(actor=None, visit=visit)
-    elif action == LinkAnswer.Answer.CANCEL:
-        visit_cancel(
-            actor=None,
-            visit=visit,
-            by_patient=True,
-            reason=_("Cancelled by the patient from the reminder"),
-        )
-    else:
-        visit_reschedule_request(visit=visit, note=note)
-    return outcome
-
-
-@transaction.atomic
-def feel_answer_record(*, visit, well: bool, comment: str = "") -> LinkAnswered:
-    """The patient's answer to "how do you feel?": on the journey as a fact, and "not
-    well" opens one task for the plan's curator (or the front desk), due within hours.
-    The link takes one answer: a repeat records nothing and returns the first. Raises
-    AnswerTextInvalid for a comment that can't be stored."""
-    from journeys.models import JourneyEvent, Task
-    from journeys.services.events import journey_event_record
-    from journeys.services.worklist import task_open_once
-
-    comment = patient_text_clean(comment, max_length=FEEL_COMMENT_MAX_LENGTH)
-    outcome = _link_answer_claim(
-        link=LinkAnswer.Link.FEEL,
-        visit=visit,
-        answer=LinkAnswer.Answer.WELL if well else LinkAnswer.Answer.UNWELL,
-    )
-    if not outcome.recorded:
-        return outcome
-    plan = visit.stage.option.plan if visit.stage_id else None
-    journey_event_record(
-        patient_id=visit.patient_id,
-        kind=JourneyEvent.Kind.FEEDBACK,
-        actor=None,
-        plan=plan,
-        visit=visit,
-        summary=_("Feels well after the visit") if well else _("Feels unwell after the visit"),
-        data={"follow_up": "well" if well else "unwell", "comment": comment},
-    )
-    if not well:
-        task_open_once(
-            visit=visit,
-            kind=Task.Kind.FEELS_UNWELL,
-            cause="unwell:visit",
-            title_key=Task.Kind.FEELS_UNWELL,  # journeys writes it in the reader's language
-            title_params={"when": visit.starts_at.isoformat()},
-            details=comment,
-            risk=90,
-        )
-    return outcome
 
 
 def delivery_reports_record(*, channel: str, reports) -> int:
@@ -1031,6 +881,5 @@ __all__ = [
     "messages_deliver",
     "messages_dispatch",
     "visit_messages_suppress",
-    "visit_messages_sync",
-    "visit_reminders_plan",
+    "visit_messages_unsuppress",
 ]

@@ -8,8 +8,6 @@ urlpatterns = [
     path("messages/<int:message_id>/retry/", views.message_retry_view, name="retry"),
     path("messages/templates/preview/", views.template_preview_view, name="template_preview"),
     path("p/optout/<str:token>/", views.optout_view, name="optout"),
-    path("p/visit/<str:token>/", views.visit_answer_view, name="visit_answer"),
-    path("p/feel/<str:token>/", views.feel_answer_view, name="feel_answer"),
     path(
         "messages/callback/<str:channel>/<str:token>/",
         views.delivery_callback_view,

@@ -2,16 +2,13 @@ from __future__ import annotations
 
 import json
 import logging
-from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.exceptions import SuspiciousOperation
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.http.multipartparser import MultiPartParserError
 from django.shortcuts import get_object_or_404, render
-from django.utils import timezone, translation
 from django.utils.crypto import constant_time_compare
-from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
@@ -19,25 +16,14 @@ from clinic_crm.audit.models import AuditAction
 from clinic_crm.audit.services import audit_record
 from clinic_crm.staff.access import public, role_required
 from clinic_crm.staff.roles import Role
-from journeys.services.scheduling import branch_zone
 from patients.models import Language, Patient
 
 from .backends import backend_for, channel_enabled
 from .forms import OutboxFilterForm
-from .links import VisitLinkProblem, feel_link_target, optout_target, visit_link_target
-from .models import PATIENT_KIND_LABELS, LinkAnswer, Message, MessageChannel, MessageKind
-from .selectors import link_answer_find, outbox_daily_counts, outbox_messages
-from .services import (
-    FEEL_COMMENT_MAX_LENGTH,
-    VISIT_ANSWERS,
-    VISIT_NOTE_MAX_LENGTH,
-    AnswerTextInvalid,
-    delivery_reports_record,
-    feel_answer_record,
-    message_optout,
-    message_retry,
-    visit_answer_record,
-)
+from .links import optout_target
+from .models import PATIENT_KIND_LABELS, Message, MessageChannel, MessageKind
+from .selectors import outbox_daily_counts, outbox_messages
+from .services import delivery_reports_record, message_optout, message_retry
 
 logger = logging.getLogger("clinic_crm.messaging")
 
@@ -189,135 +175,6 @@ def delivery_callback_view(request: HttpRequest, channel: str, token: str) -> Ht
         return JsonResponse({"error": "unexpected fields"}, status=400)
     updated = delivery_reports_record(channel=channel, reports=reports)
     return JsonResponse({"reports": len(reports), "updated": updated})
-
-
-def visit_zone(visit):
-    return branch_zone(visit.branch)
-
-
-def _visit_problem(request: HttpRequest, message: str, status: int = 200) -> HttpResponse:
-    return render(request, "messaging/visit_answer.html", {"problem": message}, status=status)
-
-
-def _already_answered(answer: LinkAnswer, patient: Patient) -> dict:
-    """What the page says about an answer given before: which, and when (the patient's
-    time)."""
-    zone = ZoneInfo(patient.time_zone or settings.TIME_ZONE)
-    return {"answered": answer, "answered_at": timezone.localtime(answer.answered_at, zone)}
-
-
-@csrf_exempt  # the signed token is the credential, not a session
-@public
-def visit_answer_view(request: HttpRequest, token: str) -> HttpResponse:
-    """The reminder's link: the patient confirms the visit, cancels it, or asks for
-    another time, once. Shows only what the reminder already said (when, who, where)."""
-    from journeys.errors import JourneyError
-    from journeys.models import Visit
-
-    try:
-        visit_id, start = visit_link_target(token)
-    except VisitLinkProblem as problem:
-        return _visit_problem(request, str(problem), status=404)
-    visit = (
-        Visit.objects.select_related("patient", "doctor__profile", "branch", "service", "stage")
-        .filter(pk=visit_id)
-        .first()
-    )
-    if visit is None:
-        return _visit_problem(request, _("This visit no longer exists."), status=404)
-    language = visit.patient.preferred_language or "ru"
-    with translation.override(language):
-        if int(visit.starts_at.timestamp()) != start:
-            return _visit_problem(
-                request, _("This visit was moved. Please use the link in your latest message.")
-            )
-        audit_record(
-            action=AuditAction.READ,
-            request=request,
-            obj=visit,
-            patient_id=visit.patient_id,
-            details={"via": "visit_link"},
-        )
-        context: dict = {"note_max_length": VISIT_NOTE_MAX_LENGTH}
-        status = 200
-        if request.method == "POST":
-            action = request.POST.get("action", "")
-            if action not in VISIT_ANSWERS:
-                return _visit_problem(request, _("Choose one of the buttons."), status=400)
-            try:
-                outcome = visit_answer_record(
-                    visit=visit, action=action, note=request.POST.get("note", "")
-                )
-            except AnswerTextInvalid as error:
-                context["note_error"], status = str(error), 400
-            except JourneyError as error:
-                return _visit_problem(request, str(error))
-            else:
-                if outcome.recorded:
-                    context["done"] = action
-                else:
-                    context.update(_already_answered(outcome.answer, visit.patient))
-        else:
-            answered = link_answer_find(link=LinkAnswer.Link.VISIT, visit=visit)
-            if answered is not None:
-                context.update(_already_answered(answered, visit.patient))
-        context.update(
-            visit=visit,
-            when=timezone.localtime(visit.starts_at, visit_zone(visit)),
-            doctor=str(visit.doctor),
-            can_change=visit.status in Visit.UPCOMING and visit.starts_at > timezone.now(),
-        )
-        return render(request, "messaging/visit_answer.html", context, status=status)
-
-
-@csrf_exempt  # the signed token is the credential, not a session
-@public
-def feel_answer_view(request: HttpRequest, token: str) -> HttpResponse:
-    """ "How do you feel?": one tap, once. "Not well" opens a task for the curator."""
-    from journeys.models import Visit
-
-    visit_id = feel_link_target(token)
-    visit = (
-        Visit.objects.select_related("patient", "doctor").filter(pk=visit_id).first()
-        if visit_id
-        else None
-    )
-    if visit is None:
-        return render(request, "messaging/feel_answer.html", {"invalid": True}, status=404)
-    with translation.override(visit.patient.preferred_language or "ru"):
-        context: dict = {"visit": visit, "comment_max_length": FEEL_COMMENT_MAX_LENGTH}
-        answer = ""
-        if request.method == "POST":
-            answer = request.POST.get("answer", "")
-            if answer not in (LinkAnswer.Answer.WELL, LinkAnswer.Answer.UNWELL):
-                return render(
-                    request, "messaging/feel_answer.html", {**context, "bad": True}, status=400
-                )
-            try:
-                outcome = feel_answer_record(
-                    visit=visit,
-                    well=answer == LinkAnswer.Answer.WELL,
-                    comment=request.POST.get("comment", ""),
-                )
-            except AnswerTextInvalid as error:
-                context["comment_error"] = str(error)
-                return render(request, "messaging/feel_answer.html", context, status=400)
-            if outcome.recorded:
-                context["answer"] = answer
-            else:
-                context.update(_already_answered(outcome.answer, visit.patient))
-        else:
-            answered = link_answer_find(link=LinkAnswer.Link.FEEL, visit=visit)
-            if answered is not None:
-                context.update(_already_answered(answered, visit.patient))
-        audit_record(
-            action=AuditAction.READ,
-            request=request,
-            obj=visit,
-            patient_id=visit.patient_id,
-            details={"via": "feel_link", "answer": answer},
-        )
-        return render(request, "messaging/feel_answer.html", context)
 
 
 @require_POST

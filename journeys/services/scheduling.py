@@ -43,6 +43,7 @@ from journeys.models import (
     WorkingHours,
 )
 from journeys.services.events import after_journey_change, journey_event_record
+from journeys.services.messages import visit_messages_sync
 from journeys.services.waitlist import freed_slot_offer, slot_offers_taken
 from journeys.texts_builtin import TaskText, moment
 
@@ -68,7 +69,7 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 
 
 def branch_zone(branch: Branch) -> ZoneInfo:
-    return ZoneInfo(branch.time_zone or "UTC")
+    return branch.zone
 
 
 def local_datetime(branch: Branch, day: date, at: time) -> datetime:
@@ -121,8 +122,6 @@ def _after_visit_change(visit: Visit) -> None:
     visit's reminders are planned, re-planned or suppressed in this same transaction, and
     the worklist rules for the patient run again once it commits (a booked visit closes a
     "stalled journey" task)."""
-    from clinic_crm.messaging.services import visit_messages_sync
-
     visit_messages_sync(visit=visit)
     after_journey_change(patient_id=visit.patient_id)
     counted_change.send(sender=Visit, patient_id=visit.patient_id)

@@ -14,9 +14,8 @@ from django.urls import get_resolver, reverse
 from django.utils import timezone
 
 from clinic_crm.audit.models import AuditAction, AuditEvent
-from clinic_crm.messaging.links import feel_link_url, visit_link_url
 from clinic_crm.staff.roles import Role
-from journeys.patient_links import calendar_path
+from journeys.patient_links import calendar_path, feel_link_url, visit_link_url
 from tests.conftest import verified_client_for
 from tests.test_access import _walk
 
@@ -111,8 +110,8 @@ READS = {
         HX,
     ),
     "journeys:patient_calendar": (None, lambda w: calendar_path(patient_id=w.p.pk), {}),
-    "messaging:visit_answer": (None, lambda w: urlsplit(visit_link_url(visit=w.visit_c)).path, {}),
-    "messaging:feel_answer": (None, lambda w: urlsplit(feel_link_url(visit=w.visit)).path, {}),
+    "journeys:visit_answer": (None, lambda w: urlsplit(visit_link_url(visit=w.visit_c)).path, {}),
+    "journeys:feel_answer": (None, lambda w: urlsplit(feel_link_url(visit=w.visit)).path, {}),
     "messaging:outbox": ("manager", lambda w: reverse("messaging:outbox"), {}),
     "audit:list": ("manager", lambda w: f"{reverse('audit:list')}?patient_id={w.p.pk}", {}),
     "staff:home": ("doctor_c", lambda w: reverse("staff:home"), {}),
@@ -121,8 +120,8 @@ READS = {
 ABOUT_A_VISIT = {
     "journeys:visit_checklists",
     "journeys:visit_complete_slots",
-    "messaging:feel_answer",
-    "messaging:visit_answer",
+    "journeys:feel_answer",
+    "journeys:visit_answer",
 }
 # Pages that show no patient's data (staff, aggregates, ids only, empty forms).
 NO_PATIENT_DATA = {

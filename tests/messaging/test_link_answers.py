@@ -12,10 +12,10 @@ from datetime import timedelta
 import pytest
 from django.db import connection
 
-from clinic_crm.messaging import services
-from clinic_crm.messaging.links import feel_link_url, visit_link_url
 from clinic_crm.messaging.models import LinkAnswer
 from journeys.models import JourneyEvent, Task, Visit
+from journeys.patient_links import feel_link_url, visit_link_url
+from journeys.services import answers
 from journeys.services.scheduling import visit_move
 from tests.journeys.factories import VisitFactory
 from tests.journeys.test_visit_completion import accepted_plan
@@ -150,13 +150,13 @@ def _post_together(path: str, bodies: list[dict], monkeypatch) -> list:
     from django.test import Client
 
     barrier = threading.Barrier(len(bodies), timeout=15)
-    claim = services._link_answer_claim
+    claim = answers._link_answer_claim
 
     def claim_together(**kwargs):
         barrier.wait()
         return claim(**kwargs)
 
-    monkeypatch.setattr(services, "_link_answer_claim", claim_together)
+    monkeypatch.setattr(answers, "_link_answer_claim", claim_together)
     results: list = [None] * len(bodies)
 
     def worker(index: int, body: dict) -> None:
@@ -255,7 +255,7 @@ def test_line_breaks_and_tabs_are_kept_and_long_text_is_cut(clinic, client):
     assert response.status_code == 200
     task = Task.objects.get(kind=Task.Kind.FEELS_UNWELL)
     assert task.details.startswith("Line one\nline\ttwo x")
-    assert len(task.details) == services.FEEL_COMMENT_MAX_LENGTH
+    assert len(task.details) == answers.FEEL_COMMENT_MAX_LENGTH
 
 
 @pytest.mark.django_db

@@ -7,7 +7,7 @@ import pytest
 from django.db import transaction
 
 from clinic_crm.messaging.models import Message, MessageKind, SuppressReason
-from clinic_crm.messaging.services import visit_messages_sync
+from journeys.services.messages import visit_messages_sync
 from journeys.services.scheduling import visit_cancel, visit_move, visit_transition
 from tests.messaging.conftest import book
 

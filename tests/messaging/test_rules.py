@@ -7,7 +7,6 @@ from datetime import date, timedelta
 import pytest
 from django.core.exceptions import ValidationError
 
-from clinic_crm.messaging.links import feel_link_url
 from clinic_crm.messaging.models import (
     Holiday,
     Message,
@@ -15,14 +14,10 @@ from clinic_crm.messaging.models import (
     MessageTemplate,
     MessagingSettings,
 )
-from clinic_crm.messaging.rules import (
-    messaging_rules_run,
-    rule_greetings,
-    rule_reactivation,
-    rule_recalls,
-    rule_stage_materials,
-)
+from clinic_crm.messaging.rules import messaging_rules_run, rule_greetings
 from journeys.models import JourneyEvent, Stage, Task, TreatmentPlan, Visit
+from journeys.patient_links import feel_link_url
+from journeys.services.messages import rule_reactivation, rule_recalls, rule_stage_materials
 from journeys.services.plans import FinishCare, visit_complete
 from journeys.services.scheduling import visit_transition
 from tests.factories import PatientFactory

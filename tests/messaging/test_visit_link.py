@@ -7,9 +7,9 @@ from datetime import timedelta
 import pytest
 
 from clinic_crm.audit.models import AuditEvent
-from clinic_crm.messaging.links import visit_link_url
 from clinic_crm.messaging.models import Message
 from journeys.models import Task, Visit
+from journeys.patient_links import visit_link_url
 from journeys.services.scheduling import visit_move
 from tests.messaging.conftest import book
 
