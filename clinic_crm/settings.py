@@ -96,6 +96,7 @@ INSTALLED_APPS = [
     "journeys",
     "feedback",
     "metrics",
+    "demo",
 ]
 
 MIDDLEWARE = [

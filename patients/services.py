@@ -3,15 +3,11 @@ these; none of them saves a Patient or a ConsentRecord on its own."""
 
 from __future__ import annotations
 
-import csv
 import datetime
-import io
-import random
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
-from django.db import DatabaseError, IntegrityError, connection, models, transaction
+from django.db import DatabaseError, IntegrityError, models, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -21,7 +17,6 @@ from clinic_crm.audit.services import audit_record
 from journeys.models import Branch
 
 from . import selectors
-from .demo_data import fake_patient_row
 from .models import (
     DEFAULT_TIME_ZONE,
     ConsentChannel,
@@ -488,69 +483,3 @@ def patient_merge(
     )
     target.refresh_from_db()
     return target
-
-
-# --- Demo and load-test data ----------------------------------------------------------
-
-_COPY_COLUMNS = [
-    "last_name",
-    "first_name",
-    "middle_name",
-    "birth_date",
-    "phone",
-    "email",
-    "preferred_channel",
-    "preferred_language",
-    "time_zone",
-    "source",
-    "telegram_chat_id",
-    "is_archived",
-    "is_deceased",
-    "home_branch_id",
-    "created_at",
-    "updated_at",
-]
-_NULL = r"\N"
-
-
-@transaction.atomic
-def patients_bulk_generate(
-    *,
-    count: int,
-    batch_size: int = 10_000,
-    progress: Callable[[int, int], None] | None = None,
-    seed: int | None = None,
-    branch_ids: list[int] | None = None,
-) -> int:
-    """Inserts ``count`` realistic Russian patients with PostgreSQL COPY, for demo and
-    load-test databases (a million rows in about a minute). Returns the number inserted.
-
-    Rows are what ``patient_create`` would store: phones valid and in E.164, the time zone
-    a real one; ``search_name`` is a generated column, so PostgreSQL computes it exactly
-    as for any other insert. No audit rows are written: nobody's record was touched.
-    Patients are spread over ``branch_ids`` (all branches when not given).
-    """
-    if count < 0 or batch_size < 1:
-        raise PatientError(_("The count must be zero or more and the batch size positive."))
-    rng = random.Random(seed)  # noqa: S311 - fake data, not a secret
-    if branch_ids is None:
-        branch_ids = list(Branch.objects.values_list("pk", flat=True))
-    now = timezone.now()
-    sql = (
-        f"COPY {Patient._meta.db_table} ({', '.join(_COPY_COLUMNS)}) "
-        f"FROM STDIN WITH (FORMAT csv, NULL '{_NULL}')"
-    )
-    done = 0
-    with connection.cursor() as cursor:
-        while done < count:
-            size = min(batch_size, count - done)
-            buffer = io.StringIO()
-            writer = csv.writer(buffer, lineterminator="\n")
-            for _i in range(size):
-                writer.writerow(fake_patient_row(rng, now, branch_ids, null=_NULL))
-            buffer.seek(0)
-            cursor.copy_expert(sql, buffer)
-            done += size
-            if progress is not None:
-                progress(done, count)
-    return done

@@ -5,6 +5,7 @@ from django.db import connection
 
 from clinic_crm.db import owner_connection
 from clinic_crm.staff.roles import Role
+from demo.patients import patients_bulk_generate
 from patients import selectors, services
 from patients.selectors import patient_search
 from tests.patients.factories import PatientFactory
@@ -119,7 +120,7 @@ def test_overlong_query_is_cut_not_refused():
 @pytest.fixture
 def crowd(transactional_db):
     """5,000 generated patients plus a few known ones, with fresh statistics."""
-    services.patients_bulk_generate(count=5000, seed=7, batch_size=1000)
+    patients_bulk_generate(count=5000, seed=7, batch_size=1000)
     PatientFactory(last_name="Щукинский", first_name="Аркадий", phone="+79035550101")
     # Only the owner of a table may ANALYZE it (for anyone else PostgreSQL skips it with
     # a warning); a transactional test, so that the owner's connection sees the rows (and

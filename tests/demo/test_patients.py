@@ -2,7 +2,7 @@
 
 import pytest
 
-from patients import services
+from demo.patients import patients_bulk_generate
 from patients.models import Patient
 from patients.selectors import fold, patient_search
 from patients.validators import normalize_phone, validate_time_zone
@@ -14,7 +14,7 @@ pytestmark = pytest.mark.django_db
 def test_generates_searchable_valid_patients():
     branches = [BranchFactory(), BranchFactory()]
     seen = []
-    inserted = services.patients_bulk_generate(
+    inserted = patients_bulk_generate(
         count=500, batch_size=200, seed=42, progress=lambda done, total: seen.append((done, total))
     )
     assert inserted == 500
@@ -36,15 +36,15 @@ def test_generates_searchable_valid_patients():
 
 
 def test_same_seed_same_people():
-    services.patients_bulk_generate(count=20, seed=1)
+    patients_bulk_generate(count=20, seed=1)
     first = list(Patient.objects.order_by("pk").values_list("last_name", "phone"))
     Patient.objects.all().delete()
-    services.patients_bulk_generate(count=20, seed=1)
+    patients_bulk_generate(count=20, seed=1)
     assert list(Patient.objects.order_by("pk").values_list("last_name", "phone")) == first
 
 
 def test_women_get_female_surnames_and_patronymics():
-    services.patients_bulk_generate(count=300, seed=3)
+    patients_bulk_generate(count=300, seed=3)
     women = Patient.objects.filter(middle_name__endswith="на")
     assert women.exists()
     assert not women.filter(last_name__endswith="ов").exists()

@@ -14,12 +14,11 @@ from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from clinic_crm.db import values_sql
+from feedback.defaults import defaults_create
+from feedback.models import CsiAttribute, ReasonTag, Response, Survey
+from feedback.services import RECOVERY_SLA, FeedbackError, reasons_in, survey_response_record
 from journeys.models import Task, Visit
 from journeys.services.worklist import task_close
-
-from .defaults import defaults_create
-from .models import CsiAttribute, ReasonTag, Response, Survey
-from .services import RECOVERY_SLA, FeedbackError, reasons_in, survey_response_record
 
 COMMENTS = [
     # comment, nps range

@@ -3,7 +3,7 @@
 import pytest
 from django.core.management import call_command
 
-from journeys.demo_scale import scale_data_create
+from demo.scale import scale_data_create
 from journeys.models import Task, TreatmentPlan, Visit
 from patients.models import Patient
 

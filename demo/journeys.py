@@ -2,7 +2,7 @@
 every day of the week has doctors at work), services, and patients on journeys in every
 state (draft, proposed, accepted, in progress, stalled, completed with a check-up due,
 abandoned), handoffs open and booked, and every doctor's calendar full around "now"
-(``journeys.demo_calendar``). Plans and future bookings go through the services, so the
+(``demo.calendar``). Plans and future bookings go through the services, so the
 demo obeys every rule the product does; past visits are written directly because the
 services refuse to book the past."""
 
@@ -18,7 +18,7 @@ from django.utils import timezone
 from clinic_crm.staff.models import User
 from clinic_crm.staff.roles import Role
 from clinic_crm.staff.services import staff_create
-from journeys.demo_calendar import DemoCalendar, DoctorDay, calendar_fill, past_visit
+from demo.calendar import DemoCalendar, DoctorDay, calendar_fill, past_visit
 from journeys.errors import JourneyError
 from journeys.models import (
     Branch,

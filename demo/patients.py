@@ -1,11 +1,22 @@
-"""Realistic Russian names, phones and e-mails for demo and load-test patients."""
+"""Realistic Russian patients for the demo and load-test databases: names, phones and
+e-mails (``fake_patient_row``), and a million of them in about a minute with PostgreSQL
+COPY (``patients_bulk_generate``)."""
 
 from __future__ import annotations
 
+import csv
 import datetime
+import io
 import random
+from collections.abc import Callable
 
-from .models import DEFAULT_TIME_ZONE, Language
+from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from journeys.models import Branch
+from patients.models import DEFAULT_TIME_ZONE, Language, Patient
+from patients.services import PatientError
 
 _MALE_LAST_NAMES = [
     "Иванов", "Смирнов", "Кузнецов", "Попов", "Васильев", "Петров", "Соколов", "Михайлов",
@@ -91,7 +102,7 @@ def _female_last_name(name: str) -> str:
 def fake_patient_row(
     rng: random.Random, now: datetime.datetime, branch_ids: list[int], *, null: str
 ) -> list[str]:
-    """One row for ``services.patients_bulk_generate``'s COPY, in its column order."""
+    """One row for ``patients_bulk_generate``'s COPY, in its column order."""
     female = rng.random() < 0.55
     last_name = rng.choice(_MALE_LAST_NAMES)
     patronymic = rng.choice(_PATRONYMICS)
@@ -137,3 +148,67 @@ def fake_patient_row(
         created.isoformat(),
         created.isoformat(),
     ]
+
+
+_COPY_COLUMNS = [
+    "last_name",
+    "first_name",
+    "middle_name",
+    "birth_date",
+    "phone",
+    "email",
+    "preferred_channel",
+    "preferred_language",
+    "time_zone",
+    "source",
+    "telegram_chat_id",
+    "is_archived",
+    "is_deceased",
+    "home_branch_id",
+    "created_at",
+    "updated_at",
+]
+_NULL = r"\N"
+
+
+@transaction.atomic
+def patients_bulk_generate(
+    *,
+    count: int,
+    batch_size: int = 10_000,
+    progress: Callable[[int, int], None] | None = None,
+    seed: int | None = None,
+    branch_ids: list[int] | None = None,
+) -> int:
+    """Inserts ``count`` realistic Russian patients with PostgreSQL COPY, for demo and
+    load-test databases (a million rows in about a minute). Returns the number inserted.
+
+    Rows are what ``patient_create`` would store: phones valid and in E.164, the time zone
+    a real one; ``search_name`` is a generated column, so PostgreSQL computes it exactly
+    as for any other insert. No audit rows are written: nobody's record was touched.
+    Patients are spread over ``branch_ids`` (all branches when not given).
+    """
+    if count < 0 or batch_size < 1:
+        raise PatientError(_("The count must be zero or more and the batch size positive."))
+    rng = random.Random(seed)  # noqa: S311 - fake data, not a secret
+    if branch_ids is None:
+        branch_ids = list(Branch.objects.values_list("pk", flat=True))
+    now = timezone.now()
+    sql = (
+        f"COPY {Patient._meta.db_table} ({', '.join(_COPY_COLUMNS)}) "
+        f"FROM STDIN WITH (FORMAT csv, NULL '{_NULL}')"
+    )
+    done = 0
+    with connection.cursor() as cursor:
+        while done < count:
+            size = min(batch_size, count - done)
+            buffer = io.StringIO()
+            writer = csv.writer(buffer, lineterminator="\n")
+            for _i in range(size):
+                writer.writerow(fake_patient_row(rng, now, branch_ids, null=_NULL))
+            buffer.seek(0)
+            cursor.copy_expert(sql, buffer)
+            done += size
+            if progress is not None:
+                progress(done, count)
+    return done

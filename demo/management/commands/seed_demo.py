@@ -17,14 +17,14 @@ from clinic_crm.db import owner_connection
 from clinic_crm.staff.models import User
 from clinic_crm.staff.roles import Role
 from clinic_crm.staff.services import staff_create
-from feedback.demo import demo_recovery_create, demo_responses_create, scale_responses_create
+from demo.feedback import demo_recovery_create, demo_responses_create, scale_responses_create
+from demo.journeys import DEMO_PASSWORD, DOCTORS, demo_journeys_create
+from demo.patients import fake_patient_row
+from demo.scale import scale_data_create
 from journeys.access import care_rebuild
-from journeys.demo import DEMO_PASSWORD, DOCTORS, demo_journeys_create
-from journeys.demo_scale import scale_data_create
 from journeys.models import Branch, Specialty, Visit
 from metrics.cohorts import cohorts_snapshot
 from metrics.rollups import rollups_rebuild, rollups_refresh
-from patients.demo_data import fake_patient_row
 from patients.models import ConsentChannel, ConsentKind, ConsentRecord, Patient
 
 STAFF = [

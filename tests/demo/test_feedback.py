@@ -2,10 +2,10 @@
 
 import pytest
 
-from feedback.demo import scale_responses_create
+from demo.feedback import scale_responses_create
+from demo.scale import scale_data_create
 from feedback.models import ReasonTag, Response
 from feedback.services import reasons_in
-from journeys.demo_scale import scale_data_create
 from journeys.models import Visit
 
 pytestmark = pytest.mark.django_db

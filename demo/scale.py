@@ -21,9 +21,10 @@ from django.utils import timezone
 
 from clinic_crm.staff.models import StaffProfile, User
 from clinic_crm.staff.roles import Role
+from demo.patients import patients_bulk_generate
 from journeys.models import Branch, Service, Specialty, WorkingHours
+from journeys.services.worklist import worklist_rules_run
 from patients.models import Patient
-from patients.services import patients_bulk_generate
 
 DOCTORS_PER_BRANCH = 10
 VISITS_PER_PATIENT = 5
@@ -208,8 +209,6 @@ WHERE t.id > %(after_plan)s AND t.status = 'in_progress' AND t.id %% 7 = 0
 def scale_data_create(*, patients: int, seed: int, progress: Progress) -> dict[str, int]:
     """Builds the large data set. Each step commits on its own so a long run shows
     progress and a failure leaves the finished steps in place."""
-    from journeys.services.worklist import worklist_rules_run
-
     specialty, _ = Specialty.objects.get_or_create(name="Ортодонтия")
     surgery, _ = Specialty.objects.get_or_create(name="Хирургия")
     service, _ = Service.objects.get_or_create(
