@@ -51,9 +51,10 @@ from django.utils import timezone  # noqa: E402
 from django_otp import DEVICE_ID_SESSION_KEY  # noqa: E402
 from django_otp.plugins.otp_totp.models import TOTPDevice  # noqa: E402
 
+from clinic_crm.catalogue.models import Branch, Service  # noqa: E402
 from clinic_crm.staff.middleware import LOGIN_AT_SESSION_KEY  # noqa: E402
 from clinic_crm.staff.models import User  # noqa: E402
-from journeys.models import Branch, Service, Task, TreatmentPlan  # noqa: E402
+from journeys.models import Task, TreatmentPlan  # noqa: E402
 from metrics.models import RollupState  # noqa: E402
 
 CLIENTS = int(os.environ.get("BENCH_CLIENTS", 10))

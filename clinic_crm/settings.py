@@ -91,6 +91,7 @@ INSTALLED_APPS = [
     "csp",
     "clinic_crm.staff",
     "clinic_crm.audit",
+    "clinic_crm.catalogue",
     "clinic_crm.messaging",
     "patients",
     "journeys",

@@ -25,8 +25,9 @@ from zoneinfo import ZoneInfo
 from django.db import transaction
 from django.db.models import Q
 
+from clinic_crm.catalogue.models import Branch, Service
 from journeys.errors import JourneyError
-from journeys.models import Branch, Service, Visit, WorkingHours
+from journeys.models import Visit, WorkingHours
 from journeys.services.scheduling import visit_book, visit_cancel, visit_confirm
 
 STEP = timedelta(minutes=15)

@@ -15,19 +15,17 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
+from clinic_crm.catalogue.models import Branch, Service, Specialty
 from clinic_crm.staff.models import User
 from clinic_crm.staff.roles import Role
 from clinic_crm.staff.services import staff_create
 from demo.calendar import DemoCalendar, DoctorDay, calendar_fill, past_visit
 from journeys.errors import JourneyError
 from journeys.models import (
-    Branch,
     ChecklistCompletion,
     ChecklistItem,
     ChecklistTemplate,
     Handoff,
-    Service,
-    Specialty,
     Stage,
     TreatmentPlan,
     Visit,

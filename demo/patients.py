@@ -14,7 +14,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from journeys.models import Branch
+from clinic_crm.catalogue.models import Branch
 from patients.models import DEFAULT_TIME_ZONE, Language, Patient
 from patients.services import PatientError
 

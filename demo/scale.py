@@ -19,10 +19,11 @@ from django.contrib.auth.models import Group
 from django.db import connection, transaction
 from django.utils import timezone
 
+from clinic_crm.catalogue.models import Branch, Service, Specialty
 from clinic_crm.staff.models import StaffProfile, User
 from clinic_crm.staff.roles import Role
 from demo.patients import patients_bulk_generate
-from journeys.models import Branch, Service, Specialty, WorkingHours
+from journeys.models import WorkingHours
 from journeys.services.worklist import worklist_rules_run
 from patients.models import Patient
 

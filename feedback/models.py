@@ -165,7 +165,7 @@ class Response(models.Model):
     # Copied in from the visit when recorded: what the metrics group by.
     day = models.DateField(_("clinic day of the visit"))
     branch = models.ForeignKey(
-        "journeys.Branch", on_delete=models.PROTECT, related_name="+", verbose_name=_("branch")
+        "catalogue.Branch", on_delete=models.PROTECT, related_name="+", verbose_name=_("branch")
     )
     doctor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -176,7 +176,7 @@ class Response(models.Model):
         verbose_name=_("doctor"),
     )
     specialty = models.ForeignKey(
-        "journeys.Specialty",
+        "catalogue.Specialty",
         on_delete=models.PROTECT,
         null=True,
         blank=True,
@@ -184,7 +184,7 @@ class Response(models.Model):
         verbose_name=_("specialty"),
     )
     service = models.ForeignKey(
-        "journeys.Service",
+        "catalogue.Service",
         on_delete=models.PROTECT,
         null=True,
         blank=True,

@@ -18,10 +18,11 @@ from django.db import connection
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
+from clinic_crm.catalogue.models import Branch
 from clinic_crm.staff.roles import Role
 from patients import access as patient_access
 
-from .models import Branch, Task, TreatmentPlan, Visit, WorkingHours
+from .models import Task, TreatmentPlan, Visit, WorkingHours
 
 # --- what care is -------------------------------------------------------------------------
 # Care itself (a visit, a plan, a handoff, a task, a waitlist place) is kept on the patient

@@ -7,11 +7,12 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from clinic_crm import limits
+from clinic_crm.catalogue.models import Branch, Service, Specialty
 from clinic_crm.forms import DateField, DateTimeField, FilterForm, TextField
 from clinic_crm.staff.models import User
 from clinic_crm.staff.roles import Role
 
-from .models import Branch, Service, Specialty, Stage, TreatmentPlan
+from .models import Stage, TreatmentPlan
 
 
 def staff_with_role(role: str):

@@ -8,8 +8,8 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from clinic_crm.catalogue.models import Branch
 from clinic_crm.forms import DateField, DateInput
-from journeys.models import Branch
 
 DEFAULT_DAYS = 30
 DATE_WIDGET = DateInput(attrs={"class": "form-control form-control-sm"})

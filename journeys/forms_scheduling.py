@@ -10,9 +10,10 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from clinic_crm import limits
+from clinic_crm.catalogue.models import Branch, Service
 from clinic_crm.forms import DateField, DateInput, TextField
 from journeys import selectors_scheduling as selectors
-from journeys.models import Branch, Handoff, Service, Stage
+from journeys.models import Handoff, Stage
 from journeys.services.scheduling import local_datetime
 from patients.models import Patient
 

@@ -8,6 +8,7 @@ from datetime import date, time, timedelta
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from clinic_crm.catalogue.models import Branch, Specialty
 from clinic_crm.forms import DateField
 from journeys import selectors_scheduling as selectors
 from journeys.forms_scheduling import (
@@ -16,7 +17,6 @@ from journeys.forms_scheduling import (
     DoctorChoiceField,
     ServiceChoiceField,
 )
-from journeys.models import Branch, Specialty
 from journeys.selectors_slots import DAY_PARTS, DEFAULT_SEARCH_DAYS, MAX_SEARCH_DAYS
 
 TIME_OF_DAY_WIDGET = forms.TimeInput(

@@ -14,8 +14,9 @@ from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from clinic_crm.catalogue.models import Branch, Service
 from clinic_crm.staff.roles import Role
-from journeys.models import Branch, ScheduleException, Service, Visit, WorkingHours
+from journeys.models import ScheduleException, Visit, WorkingHours
 from journeys.services.scheduling import branch_zone, local_datetime
 
 

@@ -15,8 +15,9 @@ from datetime import date, datetime, time, timedelta
 from django.db.models import Q
 from django.utils import timezone
 
+from clinic_crm.catalogue.models import Branch, Service, Specialty
 from clinic_crm.staff.roles import Role
-from journeys.models import Branch, ScheduleException, Service, Specialty, Visit, WorkingHours
+from journeys.models import ScheduleException, Visit, WorkingHours
 from journeys.services.scheduling import branch_zone, local_datetime
 
 STEP_MINUTES = 15

@@ -4,11 +4,11 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from clinic_crm.catalogue.models import Branch, Specialty
 from clinic_crm.forms import DateField, FastSelect, FilterForm
 from clinic_crm.staff.models import User
 from clinic_crm.staff.roles import Role
 from feedback.models import StageKind
-from journeys.models import Branch, Specialty
 
 from .trend import AUTO, MONTH, WEEK
 

@@ -30,7 +30,7 @@ class RollupGroup(models.Model):
 
     day = models.DateField(_("day"))
     branch = models.ForeignKey(
-        "journeys.Branch", on_delete=models.CASCADE, related_name="+", verbose_name=_("branch")
+        "catalogue.Branch", on_delete=models.CASCADE, related_name="+", verbose_name=_("branch")
     )
     doctor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -40,7 +40,7 @@ class RollupGroup(models.Model):
         verbose_name=_("doctor"),
     )
     specialty = models.ForeignKey(
-        "journeys.Specialty",
+        "catalogue.Specialty",
         on_delete=models.CASCADE,
         null=True,
         related_name="+",
@@ -315,7 +315,7 @@ class CohortFigure(models.Model):
     metric = models.CharField(max_length=20, choices=Metric.choices)
     month = models.DateField()
     branch = models.ForeignKey(
-        "journeys.Branch", on_delete=models.CASCADE, null=True, related_name="+"
+        "catalogue.Branch", on_delete=models.CASCADE, null=True, related_name="+"
     )
     doctor = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, related_name="+"

@@ -2,8 +2,8 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from clinic_crm.catalogue.models import Branch
 from clinic_crm.forms import DateField, DateInput
-from journeys.models import Branch
 
 from .models import ConsentChannel, ConsentKind, Patient
 from .validators import COMMON_TIME_ZONES, normalize_phone

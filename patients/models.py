@@ -131,7 +131,7 @@ class Patient(models.Model):
     )
     telegram_chat_id = models.CharField(_("Telegram chat id"), max_length=64, blank=True)
     home_branch = models.ForeignKey(
-        "journeys.Branch",
+        "catalogue.Branch",
         on_delete=models.PROTECT,
         null=True,
         blank=True,

@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 
 from clinic_crm.audit.models import AuditAction
 from clinic_crm.audit.services import audit_record
-from journeys.models import Branch
+from clinic_crm.catalogue.models import Branch
 
 from . import selectors
 from .models import (

@@ -1,7 +1,7 @@
 import factory
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from journeys.models import Branch, Specialty
+from clinic_crm.catalogue.models import Branch, Specialty
 from patients.models import Patient
 
 

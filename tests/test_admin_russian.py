@@ -14,9 +14,9 @@ from django.contrib.auth.models import Group
 from django.utils import translation
 
 from clinic_crm.admin_names import admin_names
+from clinic_crm.catalogue.models import Service
 from clinic_crm.staff.roles import Role
 from feedback.models import ReasonTag
-from journeys.models import Service
 from tests.conftest import verified_client_for
 from tests.factories import SpecialtyFactory
 from tests.journeys.factories import ServiceFactory
@@ -56,10 +56,10 @@ def test_add_button_and_titles_name_the_model_in_the_accusative(superuser_client
     assert "Добавить причину" in reasons
     assert "Выберите причину для изменения" in reasons
     assert "Добавить причина" not in reasons
-    services = _text(client.get("/admin/journeys/service/"))
+    services = _text(client.get("/admin/catalogue/service/"))
     assert "Выберите услугу для изменения" in services
     assert "Добавить услугу" in services
-    add_service = _text(client.get("/admin/journeys/service/add/"))
+    add_service = _text(client.get("/admin/catalogue/service/add/"))
     assert "Добавить услугу" in add_service
     assert "Добавить услуга" not in add_service
     staff = _text(client.get("/admin/staff/user/"))
@@ -70,7 +70,7 @@ def test_add_button_and_titles_name_the_model_in_the_accusative(superuser_client
 def test_a_change_form_names_the_model_in_the_accusative(superuser_client):
     client, _user = superuser_client("ru")
     service = ServiceFactory(name="Чистка")
-    page = _text(client.get(f"/admin/journeys/service/{service.pk}/change/"))
+    page = _text(client.get(f"/admin/catalogue/service/{service.pk}/change/"))
     assert "Изменить услугу" in page
 
 
@@ -88,7 +88,7 @@ def test_counts_take_the_plural_form_the_number_needs(superuser_client, make_sta
     specialty = SpecialtyFactory()
     for n in range(5):
         Service.objects.create(name=f"Услуга {n}", specialty=specialty)
-    assert _count_shown(client, "/admin/journeys/service/") == "5 услуг"
+    assert _count_shown(client, "/admin/catalogue/service/") == "5 услуг"
     ReasonTag.objects.all().delete()
     ReasonTag.objects.create(key="wait", name="Долгое ожидание", keywords="ждал")
     assert _count_shown(client, "/admin/feedback/reasontag/") == "1 причина"
@@ -112,7 +112,7 @@ def test_filters_are_headed_in_a_form_that_fits_every_case(superuser_client):
     client, _user = superuser_client("ru")
     SpecialtyFactory(name="Ортодонтия")
     SpecialtyFactory(name="Хирургия")  # the filter shows from two choices on
-    page = _text(client.get("/admin/journeys/service/"))
+    page = _text(client.get("/admin/catalogue/service/"))
     assert "Фильтр: специальность" in page
     assert "По специальность" not in page
 

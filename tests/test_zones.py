@@ -5,8 +5,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from clinic_crm.catalogue.models import Branch
 from clinic_crm.zones import zone_or_clinic
-from journeys.models import Branch
 from patients.models import Patient
 from patients.zones import patient_zone
 

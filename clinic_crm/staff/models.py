@@ -97,7 +97,7 @@ class User(AbstractBaseUser, PermissionsMixin):
 class StaffProfile(models.Model):
     user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="profile")
     branch = models.ForeignKey(
-        "journeys.Branch",
+        "catalogue.Branch",
         on_delete=models.PROTECT,
         null=True,
         blank=True,
@@ -113,7 +113,7 @@ class StaffProfile(models.Model):
         ),
     )
     specialty = models.ForeignKey(
-        "journeys.Specialty",
+        "catalogue.Specialty",
         on_delete=models.PROTECT,
         null=True,
         blank=True,

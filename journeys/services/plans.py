@@ -15,19 +15,10 @@ from django.utils.translation import gettext as _
 from clinic_crm import limits
 from clinic_crm.audit.models import AuditAction
 from clinic_crm.audit.services import audit_record
+from clinic_crm.catalogue.models import Service, Specialty
 from clinic_crm.staff.roles import Role
 from journeys.errors import JourneyError
-from journeys.models import (
-    Handoff,
-    JourneyEvent,
-    PlanOption,
-    Service,
-    Specialty,
-    Stage,
-    Task,
-    TreatmentPlan,
-    Visit,
-)
+from journeys.models import Handoff, JourneyEvent, PlanOption, Stage, Task, TreatmentPlan, Visit
 
 from .events import after_journey_change, journey_event_record
 

@@ -26,15 +26,14 @@ from django.utils.translation import gettext as _
 from clinic_crm import limits
 from clinic_crm.audit.models import AuditAction
 from clinic_crm.audit.services import audit_record
+from clinic_crm.catalogue.models import Branch, Service
 from clinic_crm.signals import counted_change
 from clinic_crm.staff.roles import Role
 from journeys.errors import JourneyError
 from journeys.models import (
-    Branch,
     Handoff,
     JourneyEvent,
     ScheduleException,
-    Service,
     Stage,
     Task,
     TreatmentPlan,

@@ -11,8 +11,9 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from clinic_crm.catalogue.models import Specialty
 from journeys.errors import JourneyError
-from journeys.models import Specialty, Stage, Task, TreatmentPlan, Visit, WaitlistEntry
+from journeys.models import Stage, Task, TreatmentPlan, Visit, WaitlistEntry
 from journeys.texts import task_title_fields
 from journeys.texts_builtin import TaskText, moment
 

@@ -14,12 +14,12 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from clinic_crm.audit.services import audit_list_read
+from clinic_crm.catalogue.models import Branch
 from clinic_crm.staff.access import role_required
 from clinic_crm.staff.roles import Role
 from journeys import access, selectors, selectors_worklist
 from journeys.errors import JourneyError
 from journeys.forms import WorklistFilterForm
-from journeys.models import Branch
 from journeys.services.worklist import task_assign, task_attempt_record, task_close
 from patients.access import scope_of
 

@@ -14,9 +14,10 @@ from django.core.management.base import CommandError
 from django.db import connection
 from django.utils import timezone
 
+from clinic_crm.catalogue.models import Branch
 from clinic_crm.staff.models import User
 from feedback.models import Response
-from journeys.models import Branch, Handoff, Task, TreatmentPlan, Visit
+from journeys.models import Handoff, Task, TreatmentPlan, Visit
 from patients.models import Patient
 
 pytestmark = pytest.mark.django_db

@@ -71,7 +71,7 @@ def test_the_admin_in_russian_and_english(page, make_staff):
     page.goto("/admin/auth/group/")
     expect(page.locator("#result_list")).to_contain_text("Врач")
     _shots(page, "admin-groups-ru")
-    page.goto("/admin/journeys/service/add/")
+    page.goto("/admin/catalogue/service/add/")
     expect(page.locator("h1")).to_have_text("Добавить услугу")
     _shots(page, "admin-service-add-ru")
     use_language(page, "en")

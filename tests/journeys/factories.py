@@ -4,15 +4,8 @@ from decimal import Decimal
 import factory
 from django.utils import timezone
 
-from journeys.models import (
-    Handoff,
-    PlanOption,
-    Service,
-    Stage,
-    TreatmentPlan,
-    Visit,
-    WorkingHours,
-)
+from clinic_crm.catalogue.models import Service
+from journeys.models import Handoff, PlanOption, Stage, TreatmentPlan, Visit, WorkingHours
 from tests.factories import BranchFactory, PatientFactory, SpecialtyFactory
 
 

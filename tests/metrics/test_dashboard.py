@@ -189,9 +189,9 @@ def test_the_doctor_filter_lists_doctors_escaped_with_the_chosen_one_selected(cl
 
 
 def test_a_long_league_lists_the_best_and_says_how_many_more(clinic, visit_survey, monkeypatch):
-    from metrics import selectors
+    from metrics.selectors import dashboard
 
-    monkeypatch.setattr(selectors, "LEAGUE_ROWS", 1)
+    monkeypatch.setattr(dashboard, "LEAGUE_ROWS", 1)
     answered_visits(clinic, visit_survey, 3)
     answered_visits(clinic, visit_survey, 2, doctor=clinic.surgeon, day=date(2026, 9, 14))
     response = verified_client_for(clinic.manager).get(URL, HTTP_ACCEPT_LANGUAGE="en")

@@ -13,6 +13,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from clinic_crm.catalogue.models import Branch, Specialty
 from clinic_crm.db import owner_connection
 from clinic_crm.staff.models import User
 from clinic_crm.staff.roles import Role
@@ -22,7 +23,7 @@ from demo.journeys import DEMO_PASSWORD, DOCTORS, demo_journeys_create
 from demo.patients import fake_patient_row
 from demo.scale import scale_data_create
 from journeys.access import care_rebuild
-from journeys.models import Branch, Specialty, Visit
+from journeys.models import Visit
 from metrics.cohorts import cohorts_snapshot
 from metrics.rollups import rollups_rebuild, rollups_refresh
 from patients.models import ConsentChannel, ConsentKind, ConsentRecord, Patient
