@@ -13,3 +13,10 @@ class FeedbackConfig(AppConfig):
         texts.register()
         # The audit log names answers by the patient and the day (clinic_crm.audit).
         audit.register()
+
+        from clinic_crm.staff.roles import Role, crud, role_permissions_register
+
+        # Managers keep the surveys, their aspects and the reason tags.
+        role_permissions_register(
+            "feedback", {Role.MANAGER: crud("survey", "csiattribute", "reasontag")}
+        )

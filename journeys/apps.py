@@ -37,3 +37,15 @@ class JourneysConfig(AppConfig):
 
         # The doctor's home page lists the day's visits.
         home_provider_register(role=Role.DOCTOR, provider=doctor_home_context)
+
+        from clinic_crm.staff.roles import crud, role_permissions_register
+
+        # Managers keep doctors' hours, days off and the visit checklists (admin site).
+        role_permissions_register(
+            "journeys",
+            {
+                Role.MANAGER: crud(
+                    "workinghours", "scheduleexception", "checklisttemplate", "checklistitem"
+                )
+            },
+        )

@@ -12,3 +12,9 @@ class MetricsConfig(AppConfig):
         from .services import rollups_refresh_after_commit
 
         counted_change.connect(rollups_refresh_after_commit, dispatch_uid="metrics.rollups")
+
+        from clinic_crm.staff.roles import Role, role_permissions_register
+
+        role_permissions_register(
+            "metrics", {Role.MANAGER: ["view_metricssettings", "change_metricssettings"]}
+        )

@@ -17,3 +17,7 @@ class AuditConfig(AppConfig):
         # Events written by a Celery task name the task (audit context).
         task_prerun.connect(task_context_enter, dispatch_uid="audit-task-context-enter")
         task_postrun.connect(task_context_leave, dispatch_uid="audit-task-context-leave")
+
+        from clinic_crm.staff.roles import Role, role_permissions_register
+
+        role_permissions_register("audit", {Role.MANAGER: ["view_auditevent"]})

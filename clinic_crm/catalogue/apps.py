@@ -6,3 +6,19 @@ class CatalogueConfig(AppConfig):
     name = "clinic_crm.catalogue"
     label = "catalogue"
     verbose_name = _("Clinic catalogue")
+
+    def ready(self) -> None:
+        from clinic_crm.staff.roles import Role, crud, role_permissions_register
+
+        # Everyone reads the catalogue; managers keep it (never delete: visits refer to it).
+        role_permissions_register(
+            "catalogue",
+            {
+                Role.ADMINISTRATOR: ["view_branch", "view_specialty"],
+                Role.DOCTOR: ["view_branch", "view_specialty"],
+                Role.CURATOR: ["view_branch", "view_specialty"],
+                Role.MANAGER: crud(
+                    "branch", "specialty", "service", actions=("view", "add", "change")
+                ),
+            },
+        )

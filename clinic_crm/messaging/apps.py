@@ -21,3 +21,17 @@ class MessagingConfig(AppConfig):
 
         # The audit log names messages by the patient, kind and time (clinic_crm.audit).
         audit.register()
+
+        from clinic_crm.staff.roles import Role, crud, role_permissions_register
+
+        # Managers set the messaging rules and keep the templates and the holidays.
+        role_permissions_register(
+            "messaging",
+            {
+                Role.MANAGER: [
+                    "view_messagingsettings",
+                    "change_messagingsettings",
+                    *crud("messagetemplate", "holiday"),
+                ]
+            },
+        )

@@ -22,3 +22,8 @@ class StaffConfig(AppConfig):
 
         # The audit log names staff members (a second factor reset) by name and email.
         register_describer("staff.User", describe_users)
+
+        # Managers see the staff list and reset a member's second factor.
+        roles.role_permissions_register(
+            "staff", {roles.Role.MANAGER: ["view_user", "reset_second_factor"]}
+        )
