@@ -24,7 +24,7 @@ from patients.models import ConsentKind, ConsentRecord, Patient
 from patients.zones import patient_zone
 
 from .models import Holiday, MessageKind, MessagingSettings
-from .services import message_plan
+from .services.outbox import message_plan
 
 # Rows a rule plans per run at most: a first run on a large clinic catches up over a few
 # runs instead of holding one transaction for minutes.

@@ -23,7 +23,8 @@ from .forms import OutboxFilterForm
 from .links import optout_target
 from .models import PATIENT_KIND_LABELS, Message, MessageChannel, MessageKind
 from .selectors import outbox_daily_counts, outbox_messages
-from .services import delivery_reports_record, message_optout, message_retry
+from .services.inbound import delivery_reports_record, message_optout
+from .services.outbox import message_retry
 
 logger = logging.getLogger("clinic_crm.messaging")
 

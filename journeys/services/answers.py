@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from clinic_crm.messaging.models import LinkAnswer
-from clinic_crm.messaging.services import patient_text_clean
+from clinic_crm.messaging.services.inbound import patient_text_clean
 
 from ..errors import JourneyError
 from ..models import JourneyEvent, Task, Visit

@@ -27,14 +27,10 @@ from clinic_crm.messaging.rules import (
     local_moment,
     not_before_now,
 )
-from clinic_crm.messaging.services import (
-    Timeliness,
-    kind_guard_register,
-    message_links_register,
-    message_plan,
-    patient_inactive,
-    visit_messages_suppress,
-)
+from clinic_crm.messaging.services.compose import message_links_register
+from clinic_crm.messaging.services.guards import Timeliness, kind_guard_register
+from clinic_crm.messaging.services.outbox import message_plan, visit_messages_suppress
+from clinic_crm.messaging.services.reach import patient_inactive
 from patients.zones import patient_zone
 
 from ..models import Stage, TreatmentPlan, Visit

@@ -37,7 +37,7 @@ from django.utils.translation import gettext as _
 from clinic_crm.audit.models import AuditAction
 from clinic_crm.audit.services import audit_record
 from clinic_crm.messaging.models import SuppressReason
-from clinic_crm.messaging.services import visit_messages_unsuppress
+from clinic_crm.messaging.services.outbox import visit_messages_unsuppress
 from journeys import access
 from journeys.errors import JourneyError
 from journeys.models import Handoff, JourneyEvent, Stage, Task, Visit

@@ -13,7 +13,7 @@ from clinic_crm.audit.models import AuditAction
 from clinic_crm.audit.services import audit_record
 from clinic_crm.messaging.models import LinkAnswer
 from clinic_crm.messaging.selectors import link_answer_find
-from clinic_crm.messaging.services import AnswerTextInvalid
+from clinic_crm.messaging.services.inbound import AnswerTextInvalid
 from clinic_crm.staff.access import public
 from patients.models import Patient
 from patients.zones import patient_zone

@@ -14,7 +14,7 @@ from clinic_crm.messaging.models import (
     MessageKind,
     MessageOptOut,
 )
-from clinic_crm.messaging.services import message_plan
+from clinic_crm.messaging.services.outbox import message_plan
 from tests.e2e.conftest import log_in
 from tests.factories import PatientFactory
 

@@ -7,7 +7,8 @@ import json
 
 import pytest
 
-from clinic_crm.messaging.services import message_plan, messages_dispatch
+from clinic_crm.messaging.services.dispatch import messages_dispatch
+from clinic_crm.messaging.services.outbox import message_plan
 from tests.factories import PatientFactory
 from tests.messaging.conftest import consent
 

@@ -21,7 +21,8 @@ from clinic_crm.messaging.models import (
     MessagingSettings,
     error_text,
 )
-from clinic_crm.messaging.services import message_plan, message_retry, messages_dispatch
+from clinic_crm.messaging.services.dispatch import messages_dispatch
+from clinic_crm.messaging.services.outbox import message_plan, message_retry
 from tests.messaging.conftest import book, consent
 
 pytestmark = pytest.mark.django_db
@@ -268,7 +269,7 @@ def _dead_worker(message, *, sent: bool, backend_channel="sms"):
     sending, the attempt mark (and, if the request got out, the provider's copy)."""
     from clinic_crm.messaging.backends import backend_for
     from clinic_crm.messaging.backends.base import OutboundMessage
-    from clinic_crm.messaging.services import messages_claim
+    from clinic_crm.messaging.services.dispatch import messages_claim
 
     messages_claim(limit=10)
     if sent:

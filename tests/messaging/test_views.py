@@ -8,7 +8,8 @@ import pytest
 from clinic_crm.audit.models import AuditEvent
 from clinic_crm.messaging.links import optout_url
 from clinic_crm.messaging.models import Message, MessageKind, MessageOptOut
-from clinic_crm.messaging.services import message_plan, messages_dispatch
+from clinic_crm.messaging.services.dispatch import messages_dispatch
+from clinic_crm.messaging.services.outbox import message_plan
 from tests.conftest import password_only_client_for, verified_client_for
 from tests.factories import PatientFactory
 from tests.messaging.conftest import consent

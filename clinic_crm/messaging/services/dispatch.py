@@ -1,43 +1,30 @@
-"""Writing the outbox and sending it.
-
-Planning (``message_plan``, ``visit_reminders_plan``, ``visit_messages_suppress``) runs
-inside the caller's transaction, so a booking and its reminders commit or roll back
-together. Sending (``messages_dispatch``) claims due rows with ``FOR UPDATE SKIP
+"""Sending the outbox. ``messages_dispatch`` claims due rows with ``FOR UPDATE SKIP
 LOCKED``, marks them ``sending`` under a claim token and a lease, calls the channel
 backend outside any transaction, and records each outcome only where the row still
 carries that claim. So two dispatchers never take the same row, a redelivered task finds
 nothing to do, and a worker killed mid-send leaves a row whose lease runs out: it is sent
-again with the same idempotency key where the provider refuses duplicates, and failed as
-"delivery unknown" where it can't.
-"""
+again with the same idempotency key where the provider refuses duplicates, asked about
+where the provider can be asked, and failed as "delivery unknown" where it can't."""
 
 from __future__ import annotations
 
 import logging
-import re
 import time
 import uuid
-from collections import Counter
-from collections.abc import Callable, Generator
+from collections.abc import Generator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Count, Q
+from django.db.models import Q
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
-from clinic_crm.after_commit import queue_after_commit
 from clinic_crm.db import values_sql
-from clinic_crm.forms import has_control_characters
-from patients.models import ConsentKind, Patient
-from patients.selectors import consent_allows, consent_states
-from patients.zones import patient_zone
 
-from .backends import backend_for, channel_enabled
-from .backends.base import (
+from ..backends import backend_for
+from ..backends.base import (
     ChannelBackend,
     LookUp,
     OutboundMessage,
@@ -45,26 +32,20 @@ from .backends.base import (
     SendError,
     TransientSendError,
 )
-from .links import optout_url
-from .models import (
-    TRANSACTIONAL_KINDS,
+from ..models import (
     UNKNOWN_AFTER_ASKING,
     UNKNOWN_DELIVERY,
     Message,
-    MessageChannel,
-    MessageOptOut,
     MessagingSettings,
-    SuppressReason,
-    consent_kind_for,
 )
-from .rendering import journey_context, render, wording_for
+from .compose import message_text
+from .guards import Outcome, SendBatch, channel_pick, message_guard, send_batch_context
+from .reach import channel_address
 
 logger = logging.getLogger("clinic_crm.messaging")
 
-# The order channels are tried in after the patient's preferred one.
-CHANNEL_ORDER = (MessageChannel.SMS, MessageChannel.TELEGRAM, MessageChannel.EMAIL)
 MAX_RETRY_DELAY = timedelta(hours=6)
-_CHANNELS = frozenset(MessageChannel.values)
+
 # What re-rendering a message for another channel reads; the dispatcher loads it only for
 # the few messages that fall back (the rendered text of the planned channel is stored).
 JOURNEY_ROWS = (
@@ -76,153 +57,6 @@ JOURNEY_ROWS = (
     "plan__branch",
     "stage",
 )
-
-
-def channel_address(patient: Patient, channel: str) -> str:
-    return {
-        MessageChannel.SMS: patient.phone,
-        MessageChannel.EMAIL: patient.email,
-        MessageChannel.TELEGRAM: patient.telegram_chat_id,
-    }.get(channel, "")
-
-
-def channels_for(patient: Patient, first: str | None = None) -> list[str]:
-    """The channels to try, best first: ``first``, the patient's preferred one, then the
-    clinic's order; only those the clinic sends on and the patient can be reached on."""
-    order = [first, patient.preferred_channel, *CHANNEL_ORDER]
-    seen: list[str] = []
-    for channel in order:
-        if channel in _CHANNELS and channel not in seen:
-            seen.append(channel)
-    return [c for c in seen if channel_address(patient, c) and channel_enabled(c)]
-
-
-def patient_inactive(patient: Patient) -> bool:
-    return patient.is_archived or patient.is_deceased or patient.merged_into_id is not None
-
-
-LinkProvider = Callable[[Message], dict[str, str]]
-_link_providers: list[LinkProvider] = []
-
-
-def message_links_register(provider: LinkProvider) -> None:
-    """Adds ``provider(message) -> {name: absolute url}`` to every message's template
-    context (the layers above add their links: a patient's calendar, a reminder's answer
-    page). Registered in ``AppConfig.ready``."""
-    if provider not in _link_providers:
-        _link_providers.append(provider)
-
-
-def _links(message: Message) -> dict[str, str]:
-    links: dict[str, str] = {}
-    for provider in _link_providers:
-        links.update(provider(message))
-    if message.kind not in TRANSACTIONAL_KINDS:
-        links["optout_url"] = optout_url(patient_id=message.patient_id, kind=message.kind)
-    return links
-
-
-def message_text(message: Message, *, channel: str) -> tuple[str, str]:
-    """The message's subject and body for ``channel``, from its template and the journey
-    rows it is about."""
-    visit, plan = message.visit, message.plan
-    context = journey_context(
-        patient=message.patient,
-        visit=visit,
-        stage=message.stage,
-        plan=plan,
-        links={**_links(message), **(message.context or {})},
-    )
-    wording = wording_for(kind=message.kind, language=message.language, channel=channel)
-    return render(wording, context, language=message.language)
-
-
-def _kick_dispatcher_after_commit() -> None:
-    """Asks for a dispatch once the transaction commits. Only a shortcut: when the broker
-    is away the message waits for beat's next minute, and the change that wrote it stands."""
-    from .tasks import messages_dispatch_task
-
-    queue_after_commit(messages_dispatch_task, "immediate dispatch")
-
-
-@transaction.atomic(savepoint=False)  # part of the caller's transaction: no savepoint
-def message_plan(
-    *,
-    patient: Patient,
-    kind: str,
-    key: str,
-    scheduled_for: datetime,
-    visit=None,
-    plan=None,
-    stage=None,
-    context: dict | None = None,
-) -> Message:
-    """Writes one message into the outbox, once per ``key``: planning the same thing
-    again returns the row already there. A patient who can't be reached gets the row
-    too, suppressed with the reason, so staff see why nothing went out."""
-    existing = Message.objects.filter(idempotency_key=key).first()
-    if existing is not None:
-        return existing
-    channels = channels_for(patient)
-    message = Message(
-        patient=patient,
-        kind=kind,
-        channel=channels[0] if channels else (patient.preferred_channel or MessageChannel.SMS),
-        language=patient.preferred_language or "ru",
-        scheduled_for=scheduled_for,
-        due_at=scheduled_for,
-        idempotency_key=key,
-        visit=visit,
-        plan=plan,
-        stage=stage,
-        context=context or {},
-    )
-    if message.channel not in MessageChannel.values:
-        message.channel = MessageChannel.SMS
-    reason = ""
-    if patient_inactive(patient):
-        reason = SuppressReason.PATIENT_INACTIVE
-    elif not channels:
-        reason = SuppressReason.NO_CONTACT
-    message.subject, message.body = message_text(message, channel=message.channel)
-    if reason:
-        message.status = Message.Status.SUPPRESSED
-        message.suppressed_reason = reason
-        message.closed_at = timezone.now()
-    message.save()
-    if not reason and scheduled_for <= timezone.now():
-        _kick_dispatcher_after_commit()
-    return message
-
-
-def visit_messages_suppress(*, visit, reason: str, keep_keys=()) -> int:
-    """Suppresses the visit's messages that have not gone out yet (a moved, cancelled or
-    finished visit). Rows already being sent are left to their dispatcher."""
-    return (
-        Message.objects.filter(visit=visit, status=Message.Status.PENDING)
-        .exclude(idempotency_key__in=list(keep_keys))
-        .update(
-            status=Message.Status.SUPPRESSED, suppressed_reason=reason, closed_at=timezone.now()
-        )
-    )
-
-
-def visit_messages_unsuppress(*, visit, reason: str, since: datetime) -> int:
-    """Puts back the visit's messages suppressed for ``reason`` from ``since`` on: the
-    change that stopped them was undone (an arrival marked by mistake). They wait for the
-    dispatcher again, whose guards still judge them (a reminder too late is not sent)."""
-    restored = Message.objects.filter(
-        visit=visit,
-        status=Message.Status.SUPPRESSED,
-        suppressed_reason=reason,
-        closed_at__gte=since,
-    ).update(status=Message.Status.PENDING, suppressed_reason="", closed_at=None)
-    if restored:
-        _kick_dispatcher_after_commit()
-    return restored
-
-
-# --- Dispatch --------------------------------------------------------------------------
 
 
 @dataclass
@@ -291,108 +125,6 @@ def messages_claim(*, limit: int, now: datetime | None = None) -> tuple[uuid.UUI
         return claim, [row[0] for row in cursor.fetchall()]
 
 
-@dataclass
-class _Outcome:
-    status: str
-    channel: str = ""
-    subject: str | None = None
-    body: str | None = None
-    provider_id: str = ""
-    reason: str = ""
-    error: str = ""
-    due_at: datetime | None = None
-    sent: bool = False
-    attempts_back: bool = False  # waiting (quiet hours) is not an attempt
-    maybe_sent: bool = False  # keep attempt_started_at: the last call's fate is unknown
-
-
-@dataclass
-class _Batch:
-    """What the guards need about a batch, each fetched in one query."""
-
-    config: MessagingSettings
-    consents: dict = field(default_factory=dict)
-    opted_out: set = field(default_factory=set)
-    weekly: Counter = field(default_factory=Counter)
-
-
-@dataclass(frozen=True)
-class Timeliness:
-    """What a kind's guard says of a message about to go out: ``moot`` (a SuppressReason:
-    what it is about is gone, e.g. the visit was cancelled) or the ``latest_useful``
-    moment to send it (past it: too late; quiet hours lasting past it: too late too)."""
-
-    moot: str = ""
-    latest_useful: datetime | None = None
-
-
-KindGuard = Callable[[Message, MessagingSettings], Timeliness]
-_kind_guards: dict[str, KindGuard] = {}
-
-
-def kind_guard_register(kind: str, guard: KindGuard) -> None:
-    """The layer that plans messages of ``kind`` judges, at sending time, whether they are
-    still timely (journeys: a reminder of a visit since cancelled). One guard per kind."""
-    _kind_guards[kind] = guard
-
-
-def _quiet_until(patient: Patient, now: datetime, config: MessagingSettings) -> datetime | None:
-    """The end of the patient's quiet hours if ``now`` falls inside them."""
-    zone = patient_zone(patient)
-    local = now.astimezone(zone)
-    start, end, clock = config.quiet_hours_start, config.quiet_hours_end, local.time()
-    inside = (start <= clock or clock < end) if start > end else (start <= clock < end)
-    if not inside:
-        return None
-    day = local.date() if clock < end else local.date() + timedelta(days=1)
-    return datetime.combine(day, end, tzinfo=zone)
-
-
-def _guard(message: Message, now: datetime, batch: _Batch) -> _Outcome | None:
-    """Why the message must not go out now (suppressed or waiting), or None."""
-    config, patient = batch.config, message.patient
-
-    def suppress(reason: str) -> _Outcome:
-        return _Outcome(Message.Status.SUPPRESSED, reason=reason)
-
-    if patient_inactive(patient):
-        return suppress(SuppressReason.PATIENT_INACTIVE)
-    latest_useful = None
-    kind_guard = _kind_guards.get(message.kind)
-    if kind_guard is not None:
-        timeliness = kind_guard(message, config)
-        if timeliness.moot:
-            return suppress(timeliness.moot)
-        latest_useful = timeliness.latest_useful
-        if latest_useful is not None and now > latest_useful:
-            return suppress(SuppressReason.TOO_LATE)
-    if not message.transactional and (patient.pk, message.kind) in batch.opted_out:
-        return suppress(SuppressReason.OPTED_OUT)
-    quiet_until = _quiet_until(patient, now, config)
-    if quiet_until is not None:
-        if latest_useful is not None and quiet_until > latest_useful:
-            return suppress(SuppressReason.QUIET_HOURS_TOO_LATE)
-        return _Outcome(Message.Status.PENDING, due_at=quiet_until, attempts_back=True)
-    if not message.transactional:
-        if batch.weekly[patient.pk] >= config.weekly_cap:
-            return suppress(SuppressReason.WEEKLY_CAP)
-    return None
-
-
-def _pick_channel(message: Message, batch: _Batch, exclude: set[str]) -> str | _Outcome:
-    """The first channel the patient can be reached on and has consented to for this
-    kind, starting with the message's own."""
-    patient = message.patient
-    reachable = [c for c in channels_for(patient, message.channel) if c not in exclude]
-    state = batch.consents.get(patient.pk, {})
-    kind = consent_kind_for(message.kind)
-    for channel in reachable:
-        if consent_allows(state, kind, channel):
-            return channel
-    reason = SuppressReason.NO_CONSENT if reachable else SuppressReason.NO_CONTACT
-    return _Outcome(Message.Status.SUPPRESSED, reason=reason)
-
-
 def _retry_delay(attempts: int, config: MessagingSettings, retry_after: float | None):
     delay = timedelta(seconds=config.retry_base_seconds * 2 ** max(attempts - 1, 0))
     if retry_after:
@@ -445,9 +177,9 @@ def _deliver(
     message: Message,
     *,
     now: datetime,
-    batch: _Batch,
+    batch: SendBatch,
     backends: dict[str, ChannelBackend],
-) -> Generator[_Send, object, _Outcome]:
+) -> Generator[_Send, object, Outcome]:
     """The decisions for one message, as a generator: it yields each provider call it
     wants made and is sent back the result (or the SendError), so a batch's calls can be
     made together; it returns the outcome."""
@@ -459,11 +191,11 @@ def _deliver(
         backend = _backend(message.channel, backends)
         if not backend.may_resend(since):
             if not backend.can_look_up:
-                return _Outcome(Message.Status.FAILED, error=UNKNOWN_DELIVERY)
+                return Outcome(Message.Status.FAILED, error=UNKNOWN_DELIVERY)
             settled = yield from _ask_provider(message, backend=backend, batch=batch, now=now)
             if settled is not None:
                 return settled
-    blocked = _guard(message, now, batch)
+    blocked = message_guard(message, now, batch)
     if blocked is not None:
         return blocked
     # The weekly cap counts this message from now on, so that the batch's other messages
@@ -490,8 +222,8 @@ def _outbound(message: Message, channel: str, subject: str, body: str) -> Outbou
 
 
 def _ask_provider(
-    message: Message, *, backend: ChannelBackend, batch: _Batch, now: datetime
-) -> Generator[_Send, object, _Outcome | None]:
+    message: Message, *, backend: ChannelBackend, batch: SendBatch, now: datetime
+) -> Generator[_Send, object, Outcome | None]:
     """Settles an attempt of unknown fate by asking the provider: sent (it has the
     message), failed (it could not deliver it), or None when the provider never got it
     and the message may go as if for the first time. A provider that can't be asked is
@@ -500,24 +232,24 @@ def _ask_provider(
     answer = yield _Send(backend, outbound, look_up=True)
     if isinstance(answer, SendError):
         if message.attempts >= batch.config.max_attempts:
-            return _Outcome(
+            return Outcome(
                 Message.Status.FAILED,
                 error=UNKNOWN_AFTER_ASKING.format(reason=answer.reason),
                 maybe_sent=True,
             )
         delay = _retry_delay(message.attempts, batch.config, answer.retry_after)
-        return _Outcome(
+        return Outcome(
             Message.Status.PENDING,
             error=f"{message.channel}: {answer.reason}",
             due_at=now + delay,
             maybe_sent=True,
         )
     if answer.state == LookUp.ACCEPTED:
-        return _Outcome(
+        return Outcome(
             Message.Status.SENT, channel=message.channel, provider_id=answer.provider_id, sent=True
         )
     if answer.state == LookUp.FAILED:
-        return _Outcome(
+        return Outcome(
             Message.Status.FAILED,
             channel=message.channel,
             provider_id=answer.provider_id,
@@ -527,15 +259,15 @@ def _ask_provider(
 
 
 def _send_on_some_channel(
-    message: Message, *, now: datetime, batch: _Batch, backends: dict[str, ChannelBackend]
-) -> Generator[_Send, object, _Outcome]:
+    message: Message, *, now: datetime, batch: SendBatch, backends: dict[str, ChannelBackend]
+) -> Generator[_Send, object, Outcome]:
     tried: set[str] = set()
     last_error = ""
     while True:
-        channel = _pick_channel(message, batch, exclude=tried)
-        if isinstance(channel, _Outcome):
+        channel = channel_pick(message, batch, exclude=tried)
+        if isinstance(channel, Outcome):
             if tried:  # every reachable channel failed for good
-                return _Outcome(Message.Status.FAILED, error=last_error)
+                return Outcome(Message.Status.FAILED, error=last_error)
             return channel
         backend = _backend(channel, backends)
         subject, body = message.subject, message.body
@@ -551,15 +283,15 @@ def _send_on_some_channel(
             exc = result
             error = f"{channel}: {exc.reason}"
             if exc.maybe_sent and not backend.may_resend(0):
-                return _Outcome(Message.Status.FAILED, channel=channel, error=UNKNOWN_DELIVERY)
+                return Outcome(Message.Status.FAILED, channel=channel, error=UNKNOWN_DELIVERY)
             if message.attempts >= batch.config.max_attempts:
-                return _Outcome(
+                return Outcome(
                     Message.Status.FAILED, channel=channel, error=error, maybe_sent=exc.maybe_sent
                 )
             delay = _retry_delay(message.attempts, batch.config, exc.retry_after)
             if exc.maybe_sent:  # come back while the provider still knows the key
                 delay = min(delay, timedelta(seconds=backend.idempotency_window / 2))
-            return _Outcome(
+            return Outcome(
                 Message.Status.PENDING,
                 channel=channel,
                 subject=subject,
@@ -568,7 +300,7 @@ def _send_on_some_channel(
                 due_at=now + delay,
                 maybe_sent=exc.maybe_sent,
             )
-        return _Outcome(
+        return Outcome(
             Message.Status.SENT,
             channel=channel,
             subject=subject,
@@ -601,7 +333,7 @@ WHERE m.id = v.id AND m.claim = %(claim)s AND m.status = 'sending'
 """
 
 
-def _record(claim: uuid.UUID, outcomes: dict[int, _Outcome], now: datetime) -> int:
+def _record(claim: uuid.UUID, outcomes: dict[int, Outcome], now: datetime) -> int:
     """Writes every outcome of a batch in one statement, only where the row still carries
     this claim (a dispatcher whose lease ran out must not overwrite the one that took over).
     Returns how many rows took it."""
@@ -637,33 +369,6 @@ def _record(claim: uuid.UUID, outcomes: dict[int, _Outcome], now: datetime) -> i
         return cursor.rowcount
 
 
-def _batch_context(messages: list[Message]) -> _Batch:
-    batch = _Batch(config=MessagingSettings.current())
-    patient_ids = {m.patient_id for m in messages}
-    batch.consents = consent_states(
-        patient_ids=patient_ids, kinds=[ConsentKind.REMINDERS, ConsentKind.MARKETING]
-    )
-    marketing = [m.patient_id for m in messages if not m.transactional]
-    if marketing:
-        batch.opted_out = set(
-            MessageOptOut.objects.filter(patient_id__in=marketing).values_list("patient_id", "kind")
-        )
-        week_ago = timezone.now() - timedelta(days=7)
-        batch.weekly = Counter(
-            dict(
-                Message.objects.filter(
-                    patient_id__in=marketing,
-                    status=Message.Status.SENT,
-                    sent_at__gte=week_ago,
-                )
-                .exclude(kind__in=TRANSACTIONAL_KINDS)
-                .values_list("patient_id")
-                .annotate(n=Count("id"))
-            )
-        )
-    return batch
-
-
 def messages_deliver(
     *,
     claim: uuid.UUID,
@@ -682,8 +387,8 @@ def messages_deliver(
     stats = DispatchStats(claimed=len(claimed), lost=len(claimed) - len(messages))
     if not messages:
         return stats
-    batch = _batch_context(messages)
-    outcomes: dict[int, _Outcome] = {}
+    batch = send_batch_context(messages)
+    outcomes: dict[int, Outcome] = {}
     steps: dict[int, Generator] = {}
     waiting: dict[int, _Send] = {}
 
@@ -694,7 +399,7 @@ def messages_deliver(
             outcomes[pk] = done.value
         except Exception as exc:  # a bug or a template gone bad: the row must not hang
             logger.exception("message %s could not be sent", pk)
-            outcomes[pk] = _Outcome(Message.Status.FAILED, error=f"internal error: {exc!r}"[:500])
+            outcomes[pk] = Outcome(Message.Status.FAILED, error=f"internal error: {exc!r}"[:500])
         else:
             waiting[pk] = request
 
@@ -798,88 +503,3 @@ def messages_dispatch(
             pool.shutdown()
         for backend in backends.values():
             backend.close()
-
-
-_LINE_BREAK = re.compile(r"\r\n?")
-
-
-class AnswerTextInvalid(Exception):
-    """The patient's note or comment can't be taken; the message says so in the
-    patient's language (the caller has switched to it)."""
-
-
-def patient_text_clean(text: str, *, max_length: int) -> str:
-    """A note typed on a patient page: line breaks made plain, cut to ``max_length``.
-    Control characters other than newline and tab (NUL, which PostgreSQL refuses, among
-    them) are refused with AnswerTextInvalid."""
-    text = _LINE_BREAK.sub("\n", text or "").strip()
-    if has_control_characters(text, allowed="\n\t"):
-        raise AnswerTextInvalid(
-            _("Your text contains characters that can't be saved. Please type it again.")
-        )
-    return text[:max_length]
-
-
-def delivery_reports_record(*, channel: str, reports) -> int:
-    """Stores what a provider says about delivery. A report names our message id where
-    the provider echoes it, else the provider's id; only sent messages of that channel are
-    touched, so a forged or stale report can't reopen anything."""
-    updated = 0
-    for report in reports:
-        rows = Message.objects.filter(channel=channel, status=Message.Status.SENT)
-        if report.message_id is not None:
-            rows = rows.filter(pk=report.message_id)
-        else:
-            rows = rows.filter(provider_id=report.provider_id)
-        fields = {
-            "delivery": Message.Delivery.DELIVERED
-            if report.delivered
-            else Message.Delivery.UNDELIVERED
-        }
-        if not report.delivered and report.reason:
-            fields["last_error"] = f"{channel}: {report.reason}"
-        updated += rows.update(**fields)
-    return updated
-
-
-@transaction.atomic
-def message_optout(*, patient_id: int, kind: str) -> bool:
-    """Records a patient's "no more of these" and suppresses what of that kind is still
-    waiting. True the first time."""
-    created = MessageOptOut.objects.get_or_create(patient_id=patient_id, kind=kind)[1]
-    Message.objects.filter(patient_id=patient_id, kind=kind, status=Message.Status.PENDING).update(
-        status=Message.Status.SUPPRESSED,
-        suppressed_reason=SuppressReason.OPTED_OUT,
-        closed_at=timezone.now(),
-    )
-    return created
-
-
-@transaction.atomic
-def message_retry(*, message: Message, actor) -> Message:
-    """Puts a failed message back in the queue (staff's "retry")."""
-    updated = Message.objects.filter(pk=message.pk, status=Message.Status.FAILED).update(
-        status=Message.Status.PENDING,
-        due_at=timezone.now(),
-        attempts=0,
-        closed_at=None,
-    )
-    if updated:
-        _kick_dispatcher_after_commit()
-    message.refresh_from_db()
-    return message
-
-
-__all__ = [
-    "DispatchStats",
-    "channels_for",
-    "delivery_reports_record",
-    "message_optout",
-    "message_plan",
-    "message_retry",
-    "messages_claim",
-    "messages_deliver",
-    "messages_dispatch",
-    "visit_messages_suppress",
-    "visit_messages_unsuppress",
-]

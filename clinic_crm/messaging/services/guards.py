@@ -1,0 +1,157 @@
+"""The guards a message passes at sending time: the patient still active, its kind's own
+timeliness (registered by the layer that plans it), opt-outs, quiet hours in the
+patient's zone, the weekly cap, consent per channel. What a batch needs for them is
+fetched in one query each (``send_batch_context``)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.db.models import Count
+from django.utils import timezone
+
+from patients.models import ConsentKind, Patient
+from patients.selectors import consent_allows, consent_states
+from patients.zones import patient_zone
+
+from ..models import (
+    TRANSACTIONAL_KINDS,
+    Message,
+    MessageOptOut,
+    MessagingSettings,
+    SuppressReason,
+    consent_kind_for,
+)
+from .reach import channels_for, patient_inactive
+
+
+@dataclass
+class Outcome:
+    status: str
+    channel: str = ""
+    subject: str | None = None
+    body: str | None = None
+    provider_id: str = ""
+    reason: str = ""
+    error: str = ""
+    due_at: datetime | None = None
+    sent: bool = False
+    attempts_back: bool = False  # waiting (quiet hours) is not an attempt
+    maybe_sent: bool = False  # keep attempt_started_at: the last call's fate is unknown
+
+
+@dataclass
+class SendBatch:
+    """What the guards need about a batch, each fetched in one query."""
+
+    config: MessagingSettings
+    consents: dict = field(default_factory=dict)
+    opted_out: set = field(default_factory=set)
+    weekly: Counter = field(default_factory=Counter)
+
+
+@dataclass(frozen=True)
+class Timeliness:
+    """What a kind's guard says of a message about to go out: ``moot`` (a SuppressReason:
+    what it is about is gone, e.g. the visit was cancelled) or the ``latest_useful``
+    moment to send it (past it: too late; quiet hours lasting past it: too late too)."""
+
+    moot: str = ""
+    latest_useful: datetime | None = None
+
+
+KindGuard = Callable[[Message, MessagingSettings], Timeliness]
+_kind_guards: dict[str, KindGuard] = {}
+
+
+def kind_guard_register(kind: str, guard: KindGuard) -> None:
+    """The layer that plans messages of ``kind`` judges, at sending time, whether they are
+    still timely (journeys: a reminder of a visit since cancelled). One guard per kind."""
+    _kind_guards[kind] = guard
+
+
+def quiet_until(patient: Patient, now: datetime, config: MessagingSettings) -> datetime | None:
+    """The end of the patient's quiet hours if ``now`` falls inside them."""
+    zone = patient_zone(patient)
+    local = now.astimezone(zone)
+    start, end, clock = config.quiet_hours_start, config.quiet_hours_end, local.time()
+    inside = (start <= clock or clock < end) if start > end else (start <= clock < end)
+    if not inside:
+        return None
+    day = local.date() if clock < end else local.date() + timedelta(days=1)
+    return datetime.combine(day, end, tzinfo=zone)
+
+
+def message_guard(message: Message, now: datetime, batch: SendBatch) -> Outcome | None:
+    """Why the message must not go out now (suppressed or waiting), or None."""
+    config, patient = batch.config, message.patient
+
+    def suppress(reason: str) -> Outcome:
+        return Outcome(Message.Status.SUPPRESSED, reason=reason)
+
+    if patient_inactive(patient):
+        return suppress(SuppressReason.PATIENT_INACTIVE)
+    latest_useful = None
+    kind_guard = _kind_guards.get(message.kind)
+    if kind_guard is not None:
+        timeliness = kind_guard(message, config)
+        if timeliness.moot:
+            return suppress(timeliness.moot)
+        latest_useful = timeliness.latest_useful
+        if latest_useful is not None and now > latest_useful:
+            return suppress(SuppressReason.TOO_LATE)
+    if not message.transactional and (patient.pk, message.kind) in batch.opted_out:
+        return suppress(SuppressReason.OPTED_OUT)
+    quiet_end = quiet_until(patient, now, config)
+    if quiet_end is not None:
+        if latest_useful is not None and quiet_end > latest_useful:
+            return suppress(SuppressReason.QUIET_HOURS_TOO_LATE)
+        return Outcome(Message.Status.PENDING, due_at=quiet_end, attempts_back=True)
+    if not message.transactional:
+        if batch.weekly[patient.pk] >= config.weekly_cap:
+            return suppress(SuppressReason.WEEKLY_CAP)
+    return None
+
+
+def channel_pick(message: Message, batch: SendBatch, exclude: set[str]) -> str | Outcome:
+    """The first channel the patient can be reached on and has consented to for this
+    kind, starting with the message's own."""
+    patient = message.patient
+    reachable = [c for c in channels_for(patient, message.channel) if c not in exclude]
+    state = batch.consents.get(patient.pk, {})
+    kind = consent_kind_for(message.kind)
+    for channel in reachable:
+        if consent_allows(state, kind, channel):
+            return channel
+    reason = SuppressReason.NO_CONSENT if reachable else SuppressReason.NO_CONTACT
+    return Outcome(Message.Status.SUPPRESSED, reason=reason)
+
+
+def send_batch_context(messages: list[Message]) -> SendBatch:
+    batch = SendBatch(config=MessagingSettings.current())
+    patient_ids = {m.patient_id for m in messages}
+    batch.consents = consent_states(
+        patient_ids=patient_ids, kinds=[ConsentKind.REMINDERS, ConsentKind.MARKETING]
+    )
+    marketing = [m.patient_id for m in messages if not m.transactional]
+    if marketing:
+        batch.opted_out = set(
+            MessageOptOut.objects.filter(patient_id__in=marketing).values_list("patient_id", "kind")
+        )
+        week_ago = timezone.now() - timedelta(days=7)
+        batch.weekly = Counter(
+            dict(
+                Message.objects.filter(
+                    patient_id__in=marketing,
+                    status=Message.Status.SENT,
+                    sent_at__gte=week_ago,
+                )
+                .exclude(kind__in=TRANSACTIONAL_KINDS)
+                .values_list("patient_id")
+                .annotate(n=Count("id"))
+            )
+        )
+    return batch
