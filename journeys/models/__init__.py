@@ -1,0 +1,29 @@
+"""The journeys' models, by responsibility (the same names as in services, selectors and
+views): availability, plans, visits, handoffs, events, worklist, waitlist, checklists."""
+
+from .availability import ScheduleException, Weekday, WorkingHours
+from .checklists import ChecklistCompletion, ChecklistItem, ChecklistTemplate
+from .events import JourneyEvent
+from .handoffs import Handoff
+from .plans import PlanOption, Stage, TreatmentPlan
+from .visits import TsTzRange, Visit
+from .waitlist import WaitlistEntry
+from .worklist import Task
+
+__all__ = [
+    "ChecklistCompletion",
+    "ChecklistItem",
+    "ChecklistTemplate",
+    "Handoff",
+    "JourneyEvent",
+    "PlanOption",
+    "ScheduleException",
+    "Stage",
+    "Task",
+    "TreatmentPlan",
+    "TsTzRange",
+    "Visit",
+    "WaitlistEntry",
+    "Weekday",
+    "WorkingHours",
+]
