@@ -18,8 +18,9 @@ from clinic_crm.db import owner_connection
 from clinic_crm.staff.models import User
 from clinic_crm.staff.roles import Role
 from clinic_crm.staff.services import staff_create
+from demo.clinic import DEMO_PASSWORD, DOCTORS
 from demo.feedback import demo_recovery_create, demo_responses_create, scale_responses_create
-from demo.journeys import DEMO_PASSWORD, DOCTORS, demo_journeys_create
+from demo.journeys import demo_journeys_create
 from demo.patients import fake_patient_row
 from demo.scale import scale_data_create
 from journeys.access import care_rebuild
