@@ -13,4 +13,3 @@ app.autodiscover_tasks()
 def ping() -> None:
     """Does nothing: shows a worker takes tasks, and is the no-op that the messaging
     benchmark compares the dispatcher's throughput with."""
-

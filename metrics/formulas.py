@@ -20,7 +20,6 @@ from dataclasses import dataclass
 Z95 = 1.959963984540054  # two-sided 95 % quantile of the normal distribution
 
 
-
 @dataclass(frozen=True)
 class Figure:
     """A metric's value with its sample size and 95 % interval (``low``–``high``)."""
