@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from typing import SupportsInt, cast
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -13,14 +14,17 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from clinic_crm.signals import counted_change
-from journeys.models import JourneyEvent, Task, Visit
+from journeys.models import JourneyEvent, Stage, Task, Visit
+from journeys.services.events import journey_event_record
 from journeys.services.scheduling import branch_zone
+from journeys.services.worklist import task_open_once
 
 from .models import (
     CSI_SCALE_MAX,
     NEGATIVE_ATTRIBUTE_MAX,
     NPS_MAX,
     AttributeAnswer,
+    CsiAttribute,
     ReasonTag,
     Response,
     StageKind,
@@ -45,7 +49,7 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 class Grouping:
     """What a response is grouped by, copied from its visit when recorded."""
 
-    day: object
+    day: date
     branch_id: int
     doctor_id: int | None
     specialty_id: int | None
@@ -84,13 +88,14 @@ def reasons_in(comment: str, tags: list[ReasonTag]) -> list[ReasonTag]:
     return [tag for tag in tags if any(w.startswith(s) for s in tag.stems() for w in words)]
 
 
-def _clean_nps(survey: Survey, value) -> int | None:
+def _clean_nps(survey: Survey, value: object) -> int | None:
     if value in (None, ""):
         return None
     if not survey.asks_nps:
         raise FeedbackError({"nps_score": _("This survey does not ask that question.")})
     try:
-        score = int(value)
+        # Any input (a form's text, JSON's numbers): what int() can't take raises here.
+        score = int(cast("str | SupportsInt", value))
     except (TypeError, ValueError):
         score = None
     if (
@@ -105,10 +110,10 @@ def _clean_nps(survey: Survey, value) -> int | None:
     return score
 
 
-def _clean_answers(survey: Survey, answers: Mapping[str, object]) -> dict:
+def _clean_answers(survey: Survey, answers: Mapping[str, object]) -> dict[CsiAttribute, int]:
     """Attribute key → score 1–5, only for the survey's own attributes."""
     attributes = {a.key: a for a in survey.attributes.all()}
-    cleaned = {}
+    cleaned: dict[CsiAttribute, int] = {}
     for key, value in answers.items():
         if value in (None, ""):
             continue
@@ -118,7 +123,8 @@ def _clean_answers(survey: Survey, answers: Mapping[str, object]) -> dict:
                 {"answers": _("“%(key)s” is not a question of this survey.") % {"key": key}}
             )
         try:
-            score = int(value)
+            # Any input (a form's text, JSON's numbers): what int() can't take raises here.
+            score = int(cast("str | SupportsInt", value))
         except (TypeError, ValueError):
             score = 0
         if isinstance(value, bool) or not 1 <= score <= CSI_SCALE_MAX:
@@ -138,7 +144,7 @@ def survey_response_record(
     survey: Survey,
     visit: Visit,
     channel: str,
-    nps_score=None,
+    nps_score: object = None,
     answers: Mapping[str, object] | None = None,
     comment: str = "",
     submitted_at: datetime | None = None,
@@ -200,9 +206,7 @@ def survey_response_record(
     return response
 
 
-def _journey_note(response: Response, visit: Visit, scores: dict) -> None:
-    from journeys.services.events import journey_event_record
-
+def _journey_note(response: Response, visit: Visit, scores: dict[CsiAttribute, int]) -> None:
     parts = []
     if response.nps_score is not None:
         parts.append(_("would recommend: %(score)s of 10") % {"score": response.nps_score})
@@ -210,7 +214,8 @@ def _journey_note(response: Response, visit: Visit, scores: dict) -> None:
     journey_event_record(
         patient_id=visit.patient_id,
         kind=JourneyEvent.Kind.FEEDBACK,
-        plan=visit.stage.option.plan if visit.stage_id else None,
+        # A visit with a stage_id has its stage.
+        plan=cast(Stage, visit.stage).option.plan if visit.stage_id else None,
         visit=visit,
         summary=(_("Negative feedback") if response.negative else _("Feedback"))
         + ": "
@@ -227,8 +232,6 @@ def _journey_note(response: Response, visit: Visit, scores: dict) -> None:
 
 
 def _recovery_task_open(response: Response, visit: Visit) -> Task:
-    from journeys.services.worklist import task_open_once
-
     return task_open_once(
         visit=visit,
         kind=Task.Kind.NEGATIVE_FEEDBACK,

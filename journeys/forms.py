@@ -12,7 +12,9 @@ from clinic_crm.forms import DateField, DateTimeField, FilterForm, TextField
 from clinic_crm.staff.models import User
 from clinic_crm.staff.roles import Role
 
-from .models import Stage, TreatmentPlan
+from .models import Stage, Task, TreatmentPlan
+from .selectors_worklist import WorklistFilter
+from .services.plans import BookNextVisit, FinishCare, HandOff
 
 
 def staff_with_role(role: str):
@@ -200,8 +202,6 @@ class VisitCompleteForm(BootstrapMixin, forms.Form):
 
     def next_step_value(self):
         """The cleaned data as the service's next-step object."""
-        from .services.plans import BookNextVisit, FinishCare, HandOff
-
         data = self.cleaned_data
         step = data["next_step"]
         if step == self.NEXT_BOOK:
@@ -246,8 +246,6 @@ class WorklistFilterForm(FilterForm):
     )
 
     def __init__(self, *args, branches, colleagues, default_who: str, **kwargs):
-        from journeys.models import Task
-
         super().__init__(*args, **kwargs)
         self.default_who = default_who
         self.fields["who"].choices = [
@@ -265,8 +263,6 @@ class WorklistFilterForm(FilterForm):
             del self.fields["branch"]
 
     def filters(self):
-        from journeys.selectors_worklist import WorklistFilter
-
         data = {
             name: (self.data.get(name) or "") for name in ("who", "kind", "due", "branch", "sort")
         }

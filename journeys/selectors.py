@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING, cast
 
 from django.db.models import (
     DateField,
@@ -23,6 +24,9 @@ from clinic_crm.messaging.selectors import patient_messages
 from patients.models import Patient
 
 from .models import Handoff, JourneyEvent, PlanOption, Stage, TreatmentPlan, Visit
+
+if TYPE_CHECKING:
+    from clinic_crm.messaging.models import Message
 
 TIMELINE_EVENT_LIMIT = 300
 # A visit up to this many days before a check-up's due date counts as that check-up.
@@ -49,7 +53,7 @@ def recall_answered(*, due_ref: str = "recall_due_on", after_ref: str = "complet
     )
 
 
-def visit_recalls_due(*, until, branch_id: int | None = None) -> QuerySet[Visit]:
+def visit_recalls_due(*, until: date, branch_id: int | None = None) -> QuerySet[Visit]:
     """Visits at which care was finished without a plan, whose check-up is due by
     ``until`` and not yet answered."""
     visits = Visit.objects.filter(~recall_answered(after_ref="starts_at"), recall_due_on__lte=until)
@@ -81,7 +85,7 @@ class Timeline:
     handoffs: list[Handoff]
     events: list[JourneyEvent]
     kinds: list[str] = field(default_factory=list)
-    messages: list = field(default_factory=list)
+    messages: list[Message] = field(default_factory=list)
 
 
 def plans_with_stages(*, patient_id: int) -> QuerySet[TreatmentPlan]:
@@ -159,7 +163,7 @@ ROUTING_PATIENT_FIELDS = ("last_name", "first_name", "middle_name", "phone")
 class RoutingItem:
     reason: str  # "stage", "handoff", "recall"
     patient: Patient
-    due: object  # date
+    due: date
     title: str
     specialty_id: int | None
     stage_id: int | None = None
@@ -231,13 +235,16 @@ def routing_queue(
         )
         .order_by("recall_due_on", "id")
     )
+    # The filters above guarantee what the nullable columns cannot say: a plan selected by
+    # next_booking_due_on__lte has that date and, by the trigger that keeps it, a next
+    # stage; the recalls are selected by recall_due_on__lte, so they have their due date.
     items = [
         RoutingItem(
             reason="stage",
             patient=p.patient,
-            due=p.next_booking_due_on,
-            title=p.next_stage.title,
-            specialty_id=p.next_stage.specialty_id,
+            due=cast(date, p.next_booking_due_on),
+            title=cast(Stage, p.next_stage).title,
+            specialty_id=cast(Stage, p.next_stage).specialty_id,
             stage_id=p.next_stage_id,
             plan_id=p.pk,
         )
@@ -259,7 +266,7 @@ def routing_queue(
         RoutingItem(
             reason="recall",
             patient=p.patient,
-            due=p.recall_due_on,
+            due=cast(date, p.recall_due_on),
             title=p.title,
             specialty_id=getattr(getattr(p.lead_doctor, "profile", None), "specialty_id", None),
             plan_id=p.pk,
@@ -281,7 +288,7 @@ def routing_queue(
         RoutingItem(
             reason="recall",
             patient=v.patient,
-            due=v.recall_due_on,
+            due=cast(date, v.recall_due_on),
             title=_("Check-up after “%(service)s”") % {"service": v.service.name},
             specialty_id=getattr(getattr(v.doctor, "profile", None), "specialty_id", None),
         )

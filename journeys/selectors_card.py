@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Generic, Protocol, TypeVar, cast
 
-from django.db.models import Count, Prefetch, Q, Window
+from django.db.models import Count, Model, Prefetch, Q, QuerySet, Window
 from django.utils import timezone
 
 from .models import Handoff, Stage, Task, TreatmentPlan, Visit
@@ -19,7 +20,7 @@ from .models import Handoff, Stage, Task, TreatmentPlan, Visit
 CARD_LIST_LIMIT = 5
 
 # Active plans first, then those awaiting the patient's decision, then drafts.
-_PLAN_ORDER = {
+_PLAN_ORDER: dict[str, int] = {
     TreatmentPlan.Status.IN_PROGRESS: 0,
     TreatmentPlan.Status.ACCEPTED: 1,
     TreatmentPlan.Status.PROPOSED: 2,
@@ -65,11 +66,14 @@ class PlanSummary:
         return self.plan.status in TreatmentPlan.ACTIVE_STATUSES
 
 
+RowT = TypeVar("RowT", bound=Model)
+
+
 @dataclass
-class ListPart:
+class ListPart(Generic[RowT]):
     """The first rows of a list and how many more there are."""
 
-    rows: list = field(default_factory=list)
+    rows: list[RowT] = field(default_factory=list)
     more: int = 0
 
 
@@ -78,19 +82,26 @@ class JourneySummary:
     plans: list[PlanSummary]
     next_visit: Visit | None
     last_visit: Visit | None
-    tasks: ListPart
-    handoffs: ListPart
+    tasks: ListPart[Task]
+    handoffs: ListPart[Handoff]
 
     @property
     def active_plans(self) -> list[PlanSummary]:
         return [p for p in self.plans if p.is_active]
 
 
-def _first(queryset, limit: int = CARD_LIST_LIMIT) -> ListPart:
+class _WithTotalRows(Protocol):
+    total_rows: int
+
+
+def _first(queryset: QuerySet[RowT], limit: int = CARD_LIST_LIMIT) -> ListPart[RowT]:
     """The first ``limit`` rows and how many more there are, in one query (the total
     comes with each row as a window count)."""
     rows = list(queryset.annotate(total_rows=Window(Count("id")))[:limit])
-    return ListPart(rows=rows, more=rows[0].total_rows - len(rows) if rows else 0)
+    # The plugin cannot carry annotate()'s field through the type variable RowT; every
+    # row has total_rows, annotated on the line above.
+    more = cast(_WithTotalRows, rows[0]).total_rows - len(rows) if rows else 0
+    return ListPart(rows=rows, more=more)
 
 
 def open_plans(*, patient_id: int) -> list[PlanSummary]:
@@ -119,7 +130,7 @@ def open_plans(*, patient_id: int) -> list[PlanSummary]:
     return summaries
 
 
-def _visits(patient_id: int):
+def _visits(patient_id: int) -> QuerySet[Visit]:
     return Visit.objects.filter(patient_id=patient_id).select_related(
         "doctor", "service", "branch", "stage"
     )
@@ -148,7 +159,7 @@ def last_visit(*, patient_id: int, now: datetime) -> Visit | None:
     )
 
 
-def open_tasks(*, patient_id: int) -> ListPart:
+def open_tasks(*, patient_id: int) -> ListPart[Task]:
     return _first(
         Task.objects.filter(patient_id=patient_id, state__in=Task.OPEN_STATES)
         .select_related("assignee")
@@ -156,7 +167,7 @@ def open_tasks(*, patient_id: int) -> ListPart:
     )
 
 
-def open_handoffs(*, patient_id: int) -> ListPart:
+def open_handoffs(*, patient_id: int) -> ListPart[Handoff]:
     return _first(
         Handoff.objects.filter(patient_id=patient_id, state=Handoff.State.OPEN)
         .select_related("to_specialty", "to_doctor", "from_doctor", "curator", "branch")

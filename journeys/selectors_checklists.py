@@ -14,6 +14,7 @@ from django.db.models import (
     F,
     Func,
     IntegerField,
+    Model,
     OuterRef,
     Prefetch,
     Q,
@@ -29,7 +30,7 @@ from journeys.models import ChecklistCompletion, ChecklistItem, ChecklistTemplat
 _links = ChecklistTemplate.services.through.objects
 
 
-def _applies(template_id, service_id) -> Q:
+def _applies(template_id: F, service_id: F | int) -> Q:
     """The template applies to the service: it names no services, or names this one.
     Both arguments are expressions (``OuterRef``/``F``) of the query that uses it."""
     return ~Exists(_links.filter(checklisttemplate_id=template_id)) | Exists(
@@ -37,7 +38,7 @@ def _applies(template_id, service_id) -> Q:
     )
 
 
-def _ordered_items() -> Prefetch:
+def _ordered_items() -> Prefetch[str, QuerySet[ChecklistItem]]:
     return Prefetch("items", queryset=ChecklistItem.objects.order_by("position", "id"))
 
 
@@ -72,12 +73,12 @@ def visit_checklists(*, visit: Visit, audience: str | None = None) -> list[Visit
     """The active checklists that apply to ``visit``'s service (optionally only those
     of one ``audience``), administrators' first, each item with its tick if any.
     Three queries: templates, their items, the visit's ticks (with who ticked)."""
-    templates = ChecklistTemplate.objects.filter(
+    applicable = ChecklistTemplate.objects.filter(
         _applies(OuterRef("pk"), visit.service_id), is_active=True
     ).prefetch_related(_ordered_items())
     if audience:
-        templates = templates.filter(audience=audience)
-    templates = list(templates)
+        applicable = applicable.filter(audience=audience)
+    templates = list(applicable)
     if not templates:
         return []
     ticks = {
@@ -129,7 +130,7 @@ class TemplateRate:
         return _percent(self.complete_visits, self.visits)
 
 
-def _count(queryset: QuerySet) -> Coalesce:
+def _count(queryset: QuerySet[Model]) -> Coalesce:
     """``(SELECT COUNT(*) FROM …)`` of a correlated queryset, as an expression."""
     counted = queryset.order_by().annotate(n=Func(Value(1), function="COUNT")).values("n")
     return Coalesce(Subquery(counted, output_field=IntegerField()), 0)

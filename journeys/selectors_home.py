@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
+from typing import TYPE_CHECKING
 
 from django.db.models import QuerySet
 from django.utils import timezone
 
 from .models import Visit
 
+if TYPE_CHECKING:
+    from clinic_crm.staff.models import User
 
-def doctor_day(*, doctor, day=None) -> QuerySet[Visit]:
+
+def doctor_day(*, doctor: User, day: date | None = None) -> QuerySet[Visit]:
     """The doctor's visits of a day (the clinic's time zone), cancelled ones left out."""
     day = day or timezone.localdate()
     zone = timezone.get_current_timezone()

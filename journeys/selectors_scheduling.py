@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from django.contrib.auth import get_user_model
@@ -19,12 +20,15 @@ from clinic_crm.staff.roles import Role
 from journeys.models import ScheduleException, Visit, WorkingHours
 from journeys.services.scheduling import branch_zone, local_datetime
 
+if TYPE_CHECKING:
+    from clinic_crm.staff.models import User
+
 
 @dataclass
 class DoctorDay:
     """One doctor on one day at one branch."""
 
-    doctor: object
+    doctor: User
     day: date
     hours: list[WorkingHours] = field(default_factory=list)
     visits: list[Visit] = field(default_factory=list)
@@ -45,7 +49,7 @@ class CalendarDay:
 
 @dataclass
 class WeekRow:
-    doctor: object
+    doctor: User
     cells: list[DoctorDay]
 
 
@@ -57,13 +61,13 @@ class CalendarWeek:
     rows: list[WeekRow]
 
 
-def _doctor_sort_key(doctor) -> tuple:
+def _doctor_sort_key(doctor: User) -> tuple[str, str, int]:
     return (doctor.last_name.lower(), doctor.first_name.lower(), doctor.pk)
 
 
 def _schedule(
-    *, branch: Branch, days: list[date], doctor=None
-) -> tuple[dict[int, object], dict[tuple[int, date], DoctorDay]]:
+    *, branch: Branch, days: list[date], doctor: User | None = None
+) -> tuple[dict[int, User], dict[tuple[int, date], DoctorDay]]:
     """Hours, days off and non-cancelled visits at ``branch`` on ``days``, per
     (doctor, day). Three queries."""
     weekdays = {d.weekday() for d in days}
@@ -103,10 +107,10 @@ def _schedule(
         hours = hours.filter(doctor=doctor)
         visits = visits.filter(doctor=doctor)
 
-    doctors: dict[int, object] = {}
+    doctors: dict[int, User] = {}
     cells: dict[tuple[int, date], DoctorDay] = {}
 
-    def cell(doc, day: date) -> DoctorDay:
+    def cell(doc: User, day: date) -> DoctorDay:
         doctors.setdefault(doc.pk, doc)
         key = (doc.pk, day)
         if key not in cells:
@@ -139,7 +143,7 @@ def calendar_day(*, branch: Branch, day: date) -> CalendarDay:
     return CalendarDay(branch=branch, day=day, zone=branch_zone(branch), columns=columns)
 
 
-def calendar_week(*, branch: Branch, week_start: date, doctor=None) -> CalendarWeek:
+def calendar_week(*, branch: Branch, week_start: date, doctor: User | None = None) -> CalendarWeek:
     """Seven days from ``week_start``: one row per doctor, one cell per day."""
     days = [week_start + timedelta(days=n) for n in range(7)]
     doctors, cells = _schedule(branch=branch, days=days, doctor=doctor)
@@ -153,7 +157,7 @@ def calendar_week(*, branch: Branch, week_start: date, doctor=None) -> CalendarW
     return CalendarWeek(branch=branch, days=days, zone=branch_zone(branch), rows=rows)
 
 
-def doctors_at(*, branch: Branch | None = None) -> QuerySet:
+def doctors_at(*, branch: Branch | None = None) -> QuerySet[User]:
     """Active doctors, those with working hours at ``branch`` when given."""
     doctors = (
         get_user_model()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from typing import TYPE_CHECKING
 
 from django.db.models import Q
 from django.utils import timezone
@@ -19,6 +20,9 @@ from clinic_crm.catalogue.models import Branch, Service, Specialty
 from clinic_crm.staff.roles import Role
 from journeys.models import ScheduleException, Visit, WorkingHours
 from journeys.services.scheduling import branch_zone, local_datetime
+
+if TYPE_CHECKING:
+    from clinic_crm.staff.models import User
 
 STEP_MINUTES = 15
 # The slot finder searches the next two weeks unless told otherwise, and never more than
@@ -35,7 +39,7 @@ DAY_PARTS: dict[str, tuple[time, time | None]] = {
 
 @dataclass(frozen=True)
 class Slot:
-    doctor: object  # staff.User
+    doctor: User
     starts_at: datetime
     ends_at: datetime
 
@@ -44,7 +48,7 @@ class Slot:
 class _Schedule:
     """What the three queries read, for laying out slots on any of the days."""
 
-    doctors: dict[int, object]
+    doctors: dict[int, User]
     hours: list[WorkingHours]
     days_off: dict[int, list[tuple[date, date]]]
     # Busy times per (doctor, wall-clock day at the branch), so that a slot is checked
@@ -61,9 +65,9 @@ def _read_schedule(
     service: Service,
     first: date,
     last: date,
-    doctor=None,
+    doctor: User | None = None,
     specialty: Specialty | None = None,
-    also_doctor=None,
+    also_doctor: User | None = None,
     ignore_visit_id: int | None = None,
 ) -> _Schedule:
     """Hours of the candidate doctors — ``doctor``, else those of ``specialty`` (default:
@@ -167,7 +171,7 @@ def _slots_for_days(
     branch: Branch,
     service: Service,
     days: list[date],
-    doctor=None,
+    doctor: User | None = None,
     specialty: Specialty | None = None,
     step_minutes: int = STEP_MINUTES,
     limit: int = 50,
@@ -205,7 +209,7 @@ def free_slots(
     branch: Branch,
     service: Service,
     day: date,
-    doctor=None,
+    doctor: User | None = None,
     specialty: Specialty | None = None,
     step_minutes: int = STEP_MINUTES,
     limit: int = 50,
@@ -232,7 +236,7 @@ def next_free_slots(
     branch: Branch,
     service: Service,
     start_day: date,
-    doctor=None,
+    doctor: User | None = None,
     specialty: Specialty | None = None,
     days: int = DEFAULT_SEARCH_DAYS,
     step_minutes: int = STEP_MINUTES,
@@ -256,7 +260,7 @@ def next_free_slots(
 
 @dataclass
 class DoctorSlots:
-    doctor: object
+    doctor: User
     slots: list[Slot]
 
 
@@ -276,7 +280,7 @@ class SlotDay:
 
 @dataclass
 class NextAvailable:
-    doctor: object
+    doctor: User
     slot: Slot | None
 
 
@@ -298,7 +302,7 @@ def slot_search(
     service: Service,
     first_day: date,
     last_day: date,
-    doctor=None,
+    doctor: User | None = None,
     specialty: Specialty | None = None,
     starts_from: time | None = None,
     starts_before: time | None = None,
@@ -377,7 +381,7 @@ class SlotOffers:
     time, and the first free slots of the other doctors of the specialty. Days inside
     the stage's expected window come first (the range starts at the window)."""
 
-    doctor: object
+    doctor: User
     first_day: date
     last_day: date
     window_start: date | None
@@ -399,7 +403,7 @@ def slot_offers(
     *,
     branch: Branch,
     service: Service,
-    doctor,
+    doctor: User,
     specialty: Specialty | None = None,
     window_start: date | None = None,
     window_end: date | None = None,
@@ -412,10 +416,15 @@ def slot_offers(
     at the earliest) to two weeks after its end; otherwise the next two weeks. Three
     queries."""
     window_passed = window_end is not None and window_end < today
-    has_window = window_start is not None and window_end is not None and not window_passed
-    if has_window:
-        first = max(today, window_start)
-        last = max(window_end, first) + timedelta(days=OFFER_DAYS_AFTER_WINDOW)
+    # The expected window's (start, end) while it has not passed, else None.
+    window = (
+        (window_start, window_end)
+        if window_start is not None and window_end is not None and not window_passed
+        else None
+    )
+    if window is not None:
+        first = max(today, window[0])
+        last = max(window[1], first) + timedelta(days=OFFER_DAYS_AFTER_WINDOW)
     else:
         first = today
         last = today + timedelta(days=DEFAULT_SEARCH_DAYS - 1)
@@ -446,7 +455,7 @@ def slot_offers(
             if len(entry.slots) < per_colleague:
                 entry.slots.append(slot)
         if own and len(days) < days_shown:
-            in_window = has_window and window_start <= day <= window_end
+            in_window = window is not None and window[0] <= day <= window[1]
             days.append(OfferedDay(day=day, in_window=in_window, slots=own))
         day += timedelta(days=1)
     ordered = [colleagues[pk] for pk in schedule.doctors if pk in colleagues]
@@ -454,8 +463,8 @@ def slot_offers(
         doctor=doctor,
         first_day=first,
         last_day=last,
-        window_start=window_start if (has_window or window_passed) else None,
-        window_end=window_end if (has_window or window_passed) else None,
+        window_start=window_start if (window is not None or window_passed) else None,
+        window_end=window_end if (window is not None or window_passed) else None,
         window_passed=window_passed,
         days=days,
         colleagues=ordered,

@@ -10,7 +10,9 @@ be sorted by it) from the parts that the page shows as the score's reasons.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import TYPE_CHECKING, TypedDict
 
 from django.db.models import (
     Count,
@@ -20,6 +22,7 @@ from django.db.models import (
     FloatField,
     Func,
     IntegerField,
+    Model,
     OuterRef,
     Q,
     QuerySet,
@@ -32,6 +35,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from .models import Task, Visit
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
+    from clinic_crm.staff.models import User
 
 # Points of each part of the score, and where each part stops growing.
 OVERDUE_POINTS_PER_DAY = 5
@@ -61,17 +69,36 @@ class WorklistFilter:
     sort: str = "due"
 
 
+class ScoreParts(TypedDict):
+    """What ``with_score`` annotates on each task."""
+
+    overdue_days: int
+    no_shows: int
+    negatives: int
+    plan_value: Decimal
+    points_rule: int
+    points_overdue: int
+    points_value: int
+    points_no_shows: int
+    points_negatives: int
+    score: int
+
+
+if TYPE_CHECKING:
+    ScoredTask = WithAnnotations[Task, ScoreParts]
+
+
 class _Epoch(Func):
     template = "EXTRACT(EPOCH FROM %(expressions)s)"
     output_field = FloatField()
 
 
-def _count_of(queryset: QuerySet) -> Coalesce:
+def _count_of(queryset: QuerySet[Model]) -> Coalesce:
     counted = queryset.order_by().values("patient_id").annotate(n=Count("*")).values("n")
     return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
 
 
-def with_score(tasks: QuerySet[Task], *, now=None) -> QuerySet[Task]:
+def with_score(tasks: QuerySet[Task], *, now: datetime | None = None) -> QuerySet[ScoredTask]:
     """Annotates each task with the parts of its score and the score itself."""
     now = now or timezone.now()
     overdue_days = Greatest(
@@ -110,7 +137,7 @@ def with_score(tasks: QuerySet[Task], *, now=None) -> QuerySet[Task]:
     )
 
 
-def score_reasons(task: Task) -> list[str]:
+def score_reasons(task: ScoredTask) -> list[str]:
     """The score's parts in words, for the hover text (a task from ``with_score``)."""
     reasons = [_("urgency of the rule: +%(points)s") % {"points": task.points_rule}]
     if task.points_overdue:
@@ -162,12 +189,12 @@ def _up_to_the_hour_of(tasks: QuerySet[Task], limit: int) -> QuerySet[Task]:
 
 def worklist(
     *,
-    user,
+    user: User,
     branch_ids: frozenset[int] | None,
     filters: WorklistFilter = WorklistFilter(),
     limit: int | None = None,
-    now=None,
-) -> QuerySet[Task]:
+    now: datetime | None = None,
+) -> QuerySet[ScoredTask]:
     """Open tasks ``user`` works with: their own, and those of ``branch_ids`` (every
     branch when None) as ``filters.who`` says; filtered, sorted by due hour then score
     (or by score), at most ``limit``. The patient, plan and assignee come joined."""
@@ -185,7 +212,7 @@ def worklist(
         condition = mine | branch_condition
     else:
         condition = mine | (Q(assignee__isnull=True) & branch_condition)
-    tasks = Task.objects.filter(condition, state__in=Task.OPEN_STATES)
+    tasks: QuerySet[Task] = Task.objects.filter(condition, state__in=Task.OPEN_STATES)
     if filters.kind:
         tasks = tasks.filter(kind=filters.kind)
     if filters.branch_id is not None:
@@ -204,9 +231,9 @@ def worklist(
         )
     if limit is not None and filters.sort != "risk":
         tasks = _up_to_the_hour_of(tasks, limit)
-    tasks = with_score(tasks, now=now)
+    scored = with_score(tasks, now=now)
     order = ("-score", "due_at", "id") if filters.sort == "risk" else ("due_hour", "-score", "id")
-    tasks = tasks.annotate(due_hour=TruncHour("due_at")).order_by(*order)
+    scored = scored.annotate(due_hour=TruncHour("due_at")).order_by(*order)
     if limit is not None:
-        tasks = tasks[:limit]
-    return tasks.select_related("patient", "plan", "handoff__to_specialty", "assignee")
+        scored = scored[:limit]
+    return scored.select_related("patient", "plan", "handoff__to_specialty", "assignee")

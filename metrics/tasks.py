@@ -1,5 +1,6 @@
 from celery import shared_task
 
+from .cohorts import cohorts_snapshot
 from .rollups import rollups_rebuild, rollups_refresh
 
 # A run refreshes at most this many batches, then queues the next run itself when work
@@ -27,6 +28,4 @@ def rollups_rebuild_task() -> dict[str, float]:
 @shared_task(acks_late=True, soft_time_limit=1800, time_limit=1900)
 def cohorts_snapshot_task() -> dict[str, float]:
     """The nightly snapshot of the cohort metrics (return, CLV, dormant…)."""
-    from .cohorts import cohorts_snapshot
-
     return cohorts_snapshot()

@@ -4,7 +4,7 @@ these; none of them saves a Patient or a ConsentRecord on its own."""
 from __future__ import annotations
 
 import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, IntegrityError, models, transaction
@@ -85,6 +85,18 @@ _MERGE_FILL_FIELDS = (
 )
 
 
+def _patient_field(name: str) -> models.Field[Any, Any]:
+    # EDITABLE_FIELDS and _MERGE_FILL_FIELDS name Patient's own columns, never a reverse
+    # relation.
+    return cast("models.Field[Any, Any]", Patient._meta.get_field(name))
+
+
+def _max_length(model: type[models.Model], name: str) -> int:
+    # Asked only of CharFields (columns, not relations), which always declare a max_length.
+    field = cast("models.Field[Any, Any]", model._meta.get_field(name))
+    return cast(int, field.max_length)
+
+
 def _apply(patient: Patient, values: dict[str, Any]) -> list[str]:
     """Cleans ``values``, sets them on ``patient`` and validates the card. Returns the
     names of the fields whose value changed. Raises PatientError."""
@@ -107,8 +119,8 @@ def _apply(patient: Patient, values: dict[str, Any]) -> list[str]:
             value = value.lower()
         if name in {"preferred_channel", "source"}:
             value = value or ""
-        field = Patient._meta.get_field(name)
-        if getattr(patient, field.attname) != _raw(field, value):
+        model_field = _patient_field(name)
+        if getattr(patient, model_field.attname) != _raw(model_field, value):
             changed.append(name)
         setattr(patient, name, value)
 
@@ -134,7 +146,7 @@ def _apply(patient: Patient, values: dict[str, Any]) -> list[str]:
     return changed
 
 
-def _raw(field: models.Field, value: Any) -> Any:
+def _raw(field: models.Field[Any, Any], value: Any) -> Any:
     if field.is_relation and isinstance(value, models.Model):
         return value.pk
     return value
@@ -251,10 +263,10 @@ def consent_record(
             _("Name the version of the consent text the patient agreed to."),
             field="text_version",
         )
-    if len(text_version) > ConsentRecord._meta.get_field("text_version").max_length:
+    if len(text_version) > _max_length(ConsentRecord, "text_version"):
         raise PatientError(_("The text version is too long."), field="text_version")
     note = (note or "").strip()
-    if len(note) > ConsentRecord._meta.get_field("note").max_length:
+    if len(note) > _max_length(ConsentRecord, "note"):
         raise PatientError(_("The note is too long."), field="note")
     merged_into = (
         Patient.objects.filter(pk=patient.pk).values_list("merged_into_id", flat=True).first()
@@ -349,11 +361,15 @@ def family_unlink(
 def _patient_relations() -> list[models.ForeignObjectRel]:
     """Every foreign key and one-to-one pointing at Patient, from any installed app,
     including the hidden ones of many-to-many tables."""
-    return [
-        rel
-        for rel in Patient._meta.get_fields(include_hidden=True)
-        if rel.auto_created and not rel.concrete and (rel.one_to_many or rel.one_to_one)
-    ]
+    # Auto-created, non-concrete one-to-many and one-to-one fields are reverse relations.
+    return cast(
+        "list[models.ForeignObjectRel]",
+        [
+            rel
+            for rel in Patient._meta.get_fields(include_hidden=True)
+            if rel.auto_created and not rel.concrete and (rel.one_to_many or rel.one_to_one)
+        ],
+    )
 
 
 def _move_related(*, source: Patient, target: Patient) -> dict[str, int]:
@@ -448,7 +464,7 @@ def patient_merge(
     if target.referred_by_id == source.pk:
         target.referred_by = None
     for name in _MERGE_FILL_FIELDS:
-        field = Patient._meta.get_field(name)
+        field = _patient_field(name)
         theirs = getattr(source, field.attname)
         if getattr(target, field.attname) in (None, "") and theirs not in (None, ""):
             if name == "referred_by" and theirs == target.pk:

@@ -2,10 +2,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
+from typing import Any, cast
 
 from django.apps import apps
 from django.core.exceptions import FieldDoesNotExist
-from django.db.models import QuerySet
+from django.db.models import Field, Model, QuerySet
 from django.utils import timezone
 from django.utils.translation import ngettext
 
@@ -58,14 +59,21 @@ class AuditRow:
     changes: list[Change] = field(default_factory=list)
 
 
-def _field(label: str, name: str):
+def _field(label: str, name: str) -> Field[Any, Any] | None:
     try:
-        return apps.get_model(label)._meta.get_field(name)
+        # The names in the details are tracked fields (tracking.py reads their
+        # ``attname``), so concrete fields, never reverse relations.
+        return cast("Field[Any, Any]", apps.get_model(label)._meta.get_field(name))
     except (LookupError, ValueError, FieldDoesNotExist):
         return None
 
 
-def _changes_of(event: AuditEvent) -> dict[str, dict]:
+def _related_label(model_field: Field[Any, Any]) -> str:
+    # A relation field (``is_relation``) always names the model it points to.
+    return cast("type[Model]", model_field.related_model)._meta.label
+
+
+def _changes_of(event: AuditEvent) -> dict[str, dict[str, Any]]:
     """{field: {"from", "to"}} from the details, as the trackers (``changes``) and the
     visit's status steps (``status``) write them."""
     details = event.details if isinstance(event.details, dict) else {}
@@ -84,18 +92,22 @@ def _referenced(event: AuditEvent) -> list[tuple[str, str]]:
     for name, change in _changes_of(event).items():
         model_field = _field(event.object_type, name)
         if model_field is not None and model_field.is_relation:
-            label = model_field.related_model._meta.label
+            label = _related_label(model_field)
             refs += [(label, str(v)) for v in (change.get("from"), change.get("to")) if v]
     return refs
 
 
-def _value_text(model_field, value, names: dict[tuple[str, str], str]) -> str:
+def _value_text(
+    model_field: Field[Any, Any] | None,
+    value: Any,
+    names: dict[tuple[str, str], str],
+) -> str:
     if value in (None, ""):
         return "—"
     if model_field is None:
         return str(value)
     if model_field.is_relation:
-        label = model_field.related_model._meta.label
+        label = _related_label(model_field)
         return names.get((label, str(value)), f"#{value}")
     choices = dict(model_field.flatchoices or ())
     return str(choices.get(value, value))

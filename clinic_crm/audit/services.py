@@ -4,7 +4,7 @@ every login outcome goes through :func:`audit_record`."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import models
@@ -13,26 +13,27 @@ from django.http import HttpRequest
 from .context import current_context
 from .models import AuditAction, AuditEvent, AuditSource
 
+if TYPE_CHECKING:
+    from clinic_crm.staff.models import User
+
 
 def client_ip(request: HttpRequest) -> str | None:
     """The client's address: REMOTE_ADDR, or the address the trusted proxies saw."""
-    proxies = settings.TRUSTED_PROXY_COUNT
+    proxies: int = settings.TRUSTED_PROXY_COUNT
     if proxies:
-        forwarded = [
-            part.strip()
-            for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")
-            if part.strip()
-        ]
+        forwarded_for: str = request.META.get("HTTP_X_FORWARDED_FOR", "")
+        forwarded = [part.strip() for part in forwarded_for.split(",") if part.strip()]
         if len(forwarded) >= proxies:
             return forwarded[-proxies]
-    return request.META.get("REMOTE_ADDR") or None
+    remote_addr: str | None = request.META.get("REMOTE_ADDR")
+    return remote_addr or None
 
 
 def audit_event_build(
     *,
     action: AuditAction | str,
     request: HttpRequest | None = None,
-    actor=None,
+    actor: User | None = None,
     actor_email: str = "",
     obj: models.Model | None = None,
     object_type: str = "",
@@ -78,7 +79,7 @@ def audit_record(
     *,
     action: AuditAction | str,
     request: HttpRequest | None = None,
-    actor=None,
+    actor: User | None = None,
     actor_email: str = "",
     obj: models.Model | None = None,
     patient_id: int | None = None,

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
+from typing import TYPE_CHECKING
 
 from django.db.models import Count, QuerySet
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from .models import LinkAnswer, Message
+
+if TYPE_CHECKING:
+    from journeys.models import Visit
 
 PATIENT_MESSAGES_SHOWN = 20
 
@@ -22,7 +26,7 @@ def patient_messages(*, patient_id: int, limit: int = PATIENT_MESSAGES_SHOWN) ->
     )
 
 
-def link_answer_find(*, link: str, visit) -> LinkAnswer | None:
+def link_answer_find(*, link: str, visit: Visit) -> LinkAnswer | None:
     """The answer already given through this visit's link (as sent for its current
     start), if any."""
     return LinkAnswer.objects.filter(
@@ -81,7 +85,7 @@ def outbox_messages(
 
 def outbox_daily_counts(
     *, date_from: date | None = None, date_to: date | None = None, kind: str = "", channel: str = ""
-) -> list[dict]:
+) -> list[dict[str, date | int]]:
     """Per day of the period: how many messages were sent, failed and suppressed (by the
     day they were closed, in the clinic's time zone), newest day first."""
     start, end = _day_bounds(date_from, date_to)
@@ -99,7 +103,7 @@ def outbox_daily_counts(
         .values("day", "status")
         .annotate(n=Count("id"))
     )
-    days: dict[date, dict] = {}
+    days: dict[date, dict[str, date | int]] = {}
     for row in rows:
         day = days.setdefault(
             row["day"], {"day": row["day"], "sent": 0, "failed": 0, "suppressed": 0}

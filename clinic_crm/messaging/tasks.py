@@ -48,7 +48,7 @@ def _look_again_at_takeover() -> None:
 
 
 @worker_ready.connect(dispatch_uid="messaging-dispatch-on-worker-ready")
-def _dispatch_when_a_worker_starts(sender=None, **kwargs) -> None:
+def _dispatch_when_a_worker_starts(sender: object | None = None, **kwargs: object) -> None:
     """A worker that comes back after a crash looks at once for what it (or another)
     left claimed, instead of waiting for beat: one run per pool process, since the runs
     that a killed worker was making (and that would each have queued the next) are gone,

@@ -6,6 +6,7 @@ import secrets
 from base64 import b32encode
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.contrib.auth.models import Group
@@ -26,6 +27,11 @@ from clinic_crm.audit.services import audit_record
 from .models import StaffProfile, User
 from .roles import Role
 
+if TYPE_CHECKING:
+    from django_otp.models import Device
+
+    from clinic_crm.catalogue.models import Branch, Specialty
+
 
 class StaffError(Exception):
     """A staff-account operation that can't be done, with a message for the user."""
@@ -43,9 +49,9 @@ def staff_create(
     password: str | None = None,
     first_name: str = "",
     last_name: str = "",
-    branch=None,
+    branch: Branch | None = None,
     all_branches: bool = False,
-    specialty=None,
+    specialty: Specialty | None = None,
     short_bio: str = "",
 ) -> tuple[User, str | None]:
     """Creates a staff member with one role. Returns the user and, when no password was
@@ -88,7 +94,8 @@ def staff_create(
 
 
 def has_confirmed_totp(user: User) -> bool:
-    return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+    confirmed: bool = TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+    return confirmed
 
 
 @dataclass(frozen=True)
@@ -109,7 +116,7 @@ def totp_enrolment_start(*, user: User) -> Enrolment:
     return Enrolment(device=device, secret=secret, config_url=device.config_url)
 
 
-def _throttle_message(info: dict | None) -> str:
+def _throttle_message(info: dict[str, Any] | None) -> str:
     locked_until: datetime | None = (info or {}).get("locked_until")
     if locked_until:
         seconds = max(1, int((locked_until - timezone.now()).total_seconds() + 0.999))
@@ -166,7 +173,7 @@ def backup_codes_issue(*, request: HttpRequest | None, user: User) -> list[str]:
     return codes
 
 
-def _session_verify(request: HttpRequest, device) -> None:
+def _session_verify(request: HttpRequest, device: Device) -> None:
     """Marks the session as verified by ``device`` under a new session key: a key that
     was seen before the second factor (it existed from the password step) must not be
     the one that opens data."""

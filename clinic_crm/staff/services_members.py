@@ -11,6 +11,7 @@ their authenticator before anything else.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY
@@ -39,6 +40,11 @@ from .roles import Role
 from .services import StaffError
 from .signals import staff_deactivated
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+
+    from clinic_crm.catalogue.models import Branch, Specialty
+
 NAME_MAX_LENGTH = 150
 
 
@@ -62,7 +68,7 @@ class InvitationTokenGenerator(PasswordResetTokenGenerator):
 invitation_token_generator = InvitationTokenGenerator()
 
 
-def can_manage_staff(user) -> bool:
+def can_manage_staff(user: User | AnonymousUser | None) -> bool:
     """Who may add, change and deactivate staff: active managers."""
     return bool(user and user.is_authenticated and user.is_active and user.has_role(Role.MANAGER))
 
@@ -77,12 +83,12 @@ class Workplace:
     """What a manager sets about a member: role, branch, specialty."""
 
     role: str
-    branch: object | None = None
-    specialty: object | None = None
+    branch: Branch | None = None
+    specialty: Specialty | None = None
     all_branches: bool = False
 
 
-def _check_actor(actor) -> None:
+def _check_actor(actor: User) -> None:
     if not can_manage_staff(actor):
         raise StaffError(_("Only managers can manage staff."))
 
@@ -141,7 +147,7 @@ def _other_active_managers(user: User) -> bool:
     )
 
 
-def _workplace_details(workplace: Workplace) -> dict:
+def _workplace_details(workplace: Workplace) -> dict[str, str | int | bool | None]:
     return {
         "role": workplace.role,
         "branch_id": getattr(workplace.branch, "pk", None),

@@ -5,6 +5,7 @@ takes one answer (messaging's LinkAnswer row, claimed in the transaction of the 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 from django.db import transaction
 from django.utils import timezone
@@ -14,7 +15,7 @@ from clinic_crm.messaging.models import LinkAnswer
 from clinic_crm.messaging.services.inbound import patient_text_clean
 
 from ..errors import JourneyError
-from ..models import JourneyEvent, Task, Visit
+from ..models import JourneyEvent, Stage, Task, Visit
 from .events import journey_event_record
 from .scheduling import visit_cancel, visit_confirm, visit_reschedule_request
 from .worklist import task_open_once
@@ -92,7 +93,8 @@ def feel_answer_record(*, visit: Visit, well: bool, comment: str = "") -> LinkAn
     )
     if not outcome.recorded:
         return outcome
-    plan = visit.stage.option.plan if visit.stage_id else None
+    # stage_id is set, so the visit has its stage (a foreign key to an existing row).
+    plan = cast(Stage, visit.stage).option.plan if visit.stage_id else None
     journey_event_record(
         patient_id=visit.patient_id,
         kind=JourneyEvent.Kind.FEEDBACK,

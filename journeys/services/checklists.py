@@ -13,6 +13,8 @@ Rules:
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, cast
+
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -24,6 +26,9 @@ from journeys import access
 from journeys.errors import JourneyError
 from journeys.models import ChecklistCompletion, ChecklistItem, ChecklistTemplate, Visit
 
+if TYPE_CHECKING:
+    from clinic_crm.staff.models import User
+
 
 def checklist_applies(*, template: ChecklistTemplate, service_id: int) -> bool:
     """Whether ``template`` is used for visits of this service (no services = all)."""
@@ -31,7 +36,7 @@ def checklist_applies(*, template: ChecklistTemplate, service_id: int) -> bool:
     return not service_ids or service_id in service_ids
 
 
-def _check_may_tick(*, actor, visit: Visit, template: ChecklistTemplate) -> None:
+def _check_may_tick(*, actor: User, visit: Visit, template: ChecklistTemplate) -> None:
     if template.audience == ChecklistTemplate.Audience.ADMINISTRATOR:
         if not actor.has_role(Role.ADMINISTRATOR):
             raise JourneyError(_("Only administrators tick the items of this checklist."))
@@ -45,7 +50,7 @@ def _check_may_tick(*, actor, visit: Visit, template: ChecklistTemplate) -> None
 
 @transaction.atomic
 def checklist_item_toggle(
-    *, actor, visit: Visit, item: ChecklistItem, done: bool
+    *, actor: User, visit: Visit, item: ChecklistItem, done: bool
 ) -> ChecklistCompletion | None:
     """Ticks (``done=True``) or unticks ``item`` for ``visit``; returns the completion
     row when the item ends up ticked, ``None`` when it ends up unticked."""
@@ -79,7 +84,8 @@ def checklist_item_toggle(
             visit_id=visit.pk, item=item, checked_by=actor, checked_at=timezone.now()
         )
     else:
-        existing.delete()
+        # Not done and not already unticked (the check above): the row exists.
+        cast(ChecklistCompletion, existing).delete()
         completion = None
     audit_record(
         action=AuditAction.UPDATE,

@@ -9,7 +9,10 @@ journey event saying why.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
 from clinic_crm.staff.signals import staff_deactivated
@@ -17,11 +20,14 @@ from journeys import texts
 from journeys.models import JourneyEvent, Task
 from journeys.services.events import journey_event_record
 
+if TYPE_CHECKING:
+    from clinic_crm.staff.models import User
+
 
 @transaction.atomic
-def tasks_release_of_deactivated(*, actor, user) -> int:
+def tasks_release_of_deactivated(*, actor: User, user: User) -> int:
     """Unassigns ``user``'s open tasks; returns how many."""
-    tasks = list(
+    tasks: list[Task] = list(
         Task.objects.select_for_update(of=("self",))
         .select_related("plan", "handoff")
         .filter(assignee_id=user.pk, state__in=Task.OPEN_STATES)
@@ -29,7 +35,10 @@ def tasks_release_of_deactivated(*, actor, user) -> int:
     )
     if not tasks:
         return 0
-    Task.objects.filter(pk__in=[task.pk for task in tasks]).update(assignee=None)
+    # Task's manager is an AuditedQuerySet, neither generic nor annotated
+    # (clinic_crm/audit/tracking.py); its update() keeps QuerySet.update's contract.
+    released: QuerySet[Task] = Task.objects.filter(pk__in=[task.pk for task in tasks])
+    released.update(assignee=None)
     for task in tasks:
         journey_event_record(
             patient_id=task.patient_id,
@@ -49,11 +58,11 @@ def tasks_release_of_deactivated(*, actor, user) -> int:
     return len(tasks)
 
 
-def journeys_tasks_released(sender, *, user, actor, **kwargs) -> int:
+def journeys_tasks_released(sender: type[User], *, user: User, actor: User, **kwargs: Any) -> int:
     return tasks_release_of_deactivated(actor=actor, user=user)
 
 
-def released_text(event) -> str | None:
+def released_text(event: texts._Event) -> str | None:
     """The timeline's words for a task given back on a deactivation (journeys.texts)."""
     if event.data.get("action") != "released":
         return None

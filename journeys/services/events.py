@@ -1,15 +1,18 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from journeys.models import Handoff, JourneyEvent, Stage, TreatmentPlan, Visit
+
+if TYPE_CHECKING:
+    from clinic_crm.staff.models import User
 
 
 def journey_event_record(
     *,
     patient_id: int,
     kind: str,
-    actor=None,
+    actor: User | None = None,
     plan: TreatmentPlan | None = None,
     visit: Visit | None = None,
     stage: Stage | None = None,

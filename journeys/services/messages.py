@@ -56,7 +56,7 @@ def _reminder_offsets(config: MessagingSettings) -> list[tuple[str, timedelta]]:
 
 
 @transaction.atomic(savepoint=False)
-def visit_reminders_plan(*, visit) -> list[Message]:
+def visit_reminders_plan(*, visit: Visit) -> list[Message]:
     """Plans the reminders of a booked visit. Each key names the visit's start, so
     planning again for the same time is a no-op and a moved visit gets new ones. A
     reminder whose time has passed at booking is sent now if the visit is still far
@@ -83,14 +83,14 @@ def visit_reminders_plan(*, visit) -> list[Message]:
                 key=f"reminder:visit:{visit.pk}:{label}:{stamp}",
                 scheduled_for=at,
                 visit=visit,
-                plan=visit.stage.option.plan if visit.stage_id else None,
+                plan=visit.stage.option.plan if visit.stage is not None else None,
             )
         )
     return planned
 
 
 @transaction.atomic(savepoint=False)
-def visit_messages_sync(*, visit) -> None:
+def visit_messages_sync(*, visit: Visit) -> None:
     """Makes the visit's outbox tell the truth after a booking, move or status change:
     an upcoming visit has reminders for its current time (those planned for an earlier
     time are suppressed as moved); any other visit has none left pending."""
@@ -112,7 +112,9 @@ def visit_messages_sync(*, visit) -> None:
             visit_follow_up_plan(visit=visit)
 
 
-def visit_follow_up_plan(*, visit, config: MessagingSettings | None = None):
+def visit_follow_up_plan(
+    *, visit: Visit, config: MessagingSettings | None = None
+) -> Message | None:
     """ "How do you feel?" the day after a completed visit whose service asks for it."""
     config = config or MessagingSettings.current()
     if not config.follow_up or not visit.service.follow_up_next_day:
@@ -133,7 +135,9 @@ def _feel_url(visit: Visit) -> str:
     return feel_link_url(visit=visit)
 
 
-def visit_new_doctor_plan(*, visit, config: MessagingSettings | None = None):
+def visit_new_doctor_plan(
+    *, visit: Visit, config: MessagingSettings | None = None
+) -> Message | None:
     """ "Meet your new doctor" when a handoff is booked with a doctor the patient has not
     seen before: who they are and where, right away."""
     config = config or MessagingSettings.current()

@@ -7,8 +7,10 @@ from calendar import monthrange
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -21,6 +23,12 @@ from journeys.errors import JourneyError
 from journeys.models import Handoff, JourneyEvent, PlanOption, Stage, Task, TreatmentPlan, Visit
 
 from .events import after_journey_change, journey_event_record
+from .scheduling import visit_book, visit_transition
+
+if TYPE_CHECKING:
+    from clinic_crm.catalogue.models import Branch
+    from clinic_crm.staff.models import User
+    from patients.models import Patient
 
 Kind = JourneyEvent.Kind
 PlanStatus = TreatmentPlan.Status
@@ -50,12 +58,12 @@ def _lock_plan(plan: TreatmentPlan) -> TreatmentPlan:
 @transaction.atomic
 def plan_create(
     *,
-    actor,
-    patient,
+    actor: User,
+    patient: Patient,
     title: str,
-    branch,
-    lead_doctor,
-    curator=None,
+    branch: Branch,
+    lead_doctor: User,
+    curator: User | None = None,
     observation_months: int = 6,
 ) -> TreatmentPlan:
     """Drafts a plan. The lead doctor must be a doctor; the curator a curator."""
@@ -86,7 +94,7 @@ def plan_create(
 @transaction.atomic
 def plan_option_add(
     *,
-    actor,
+    actor: User,
     plan: TreatmentPlan,
     title: str,
     stages: list[StageSpec],
@@ -141,7 +149,7 @@ def plan_option_add(
 
 
 @transaction.atomic
-def plan_propose(*, actor, plan: TreatmentPlan) -> TreatmentPlan:
+def plan_propose(*, actor: User, plan: TreatmentPlan) -> TreatmentPlan:
     """Draft → proposed: the options are shown to the patient."""
     plan = _lock_plan(plan)
     if plan.status != PlanStatus.DRAFT:
@@ -164,7 +172,7 @@ def plan_propose(*, actor, plan: TreatmentPlan) -> TreatmentPlan:
 
 
 @transaction.atomic
-def plan_choose_option(*, actor, plan: TreatmentPlan, option: PlanOption) -> TreatmentPlan:
+def plan_choose_option(*, actor: User, plan: TreatmentPlan, option: PlanOption) -> TreatmentPlan:
     """Records the patient's decision: the chosen option's stages become the journey,
     each with an expected window counted from today."""
     plan = _lock_plan(plan)
@@ -194,7 +202,7 @@ def plan_choose_option(*, actor, plan: TreatmentPlan, option: PlanOption) -> Tre
 
 
 @transaction.atomic
-def plan_abandon(*, actor, plan: TreatmentPlan, reason: str) -> TreatmentPlan:
+def plan_abandon(*, actor: User, plan: TreatmentPlan, reason: str) -> TreatmentPlan:
     plan = _lock_plan(plan)
     reason = (reason or "").strip()
     if not reason:
@@ -205,7 +213,10 @@ def plan_abandon(*, actor, plan: TreatmentPlan, reason: str) -> TreatmentPlan:
     plan.status = PlanStatus.ABANDONED
     plan.abandon_reason = reason
     plan.save(update_fields=["status", "abandon_reason", "updated_at"])
-    Task.objects.filter(plan=plan, state__in=Task.OPEN_STATES).update(
+    # Task's manager is an AuditedQuerySet, neither generic nor annotated
+    # (clinic_crm/audit/tracking.py); its update() keeps QuerySet.update's contract.
+    open_tasks: QuerySet[Task] = Task.objects.filter(plan=plan, state__in=Task.OPEN_STATES)
+    open_tasks.update(
         state=Task.State.CANCELLED, closed_at=timezone.now(), outcome=_("Plan abandoned.")
     )
     journey_event_record(
@@ -216,7 +227,7 @@ def plan_abandon(*, actor, plan: TreatmentPlan, reason: str) -> TreatmentPlan:
 
 @transaction.atomic
 def plan_change_lead_doctor(
-    *, actor, plan: TreatmentPlan, doctor, handover_note: str
+    *, actor: User, plan: TreatmentPlan, doctor: User, handover_note: str
 ) -> TreatmentPlan:
     """Hands the plan to another doctor. The handover note is required: the next doctor
     must know what was decided and why."""
@@ -251,7 +262,9 @@ def plan_change_lead_doctor(
 
 
 @transaction.atomic
-def journey_note_add(*, actor, patient, text: str, plan: TreatmentPlan | None = None):
+def journey_note_add(
+    *, actor: User, patient: Patient, text: str, plan: TreatmentPlan | None = None
+) -> JourneyEvent:
     text = (text or "").strip()
     if not text:
         raise JourneyError(_("The note is empty."))
@@ -263,7 +276,7 @@ def journey_note_add(*, actor, patient, text: str, plan: TreatmentPlan | None = 
     )
 
 
-def _plan_complete(*, actor, plan: TreatmentPlan, observation_months: int | None) -> None:
+def _plan_complete(*, actor: User, plan: TreatmentPlan, observation_months: int | None) -> None:
     if observation_months is not None:
         plan.observation_months = observation_months
     plan.status = PlanStatus.COMPLETED
@@ -299,13 +312,13 @@ def _add_months(day: date, months: int) -> date:
 @transaction.atomic
 def handoff_create(
     *,
-    actor,
-    patient,
-    from_doctor,
+    actor: User,
+    patient: Patient,
+    from_doctor: User,
     to_specialty: Specialty,
     reason: str,
     due_date: date,
-    to_doctor=None,
+    to_doctor: User | None = None,
     plan: TreatmentPlan | None = None,
     from_visit: Visit | None = None,
 ) -> Handoff:
@@ -352,7 +365,7 @@ def handoff_create(
 
 
 @transaction.atomic
-def handoff_mark_lost(*, actor, handoff: Handoff, reason: str) -> Handoff:
+def handoff_mark_lost(*, actor: User, handoff: Handoff, reason: str) -> Handoff:
     handoff = Handoff.objects.select_for_update().get(pk=handoff.pk)
     reason = (reason or "").strip()
     if not reason:
@@ -380,7 +393,7 @@ def handoff_mark_lost(*, actor, handoff: Handoff, reason: str) -> Handoff:
 
 @dataclass(frozen=True)
 class BookNextVisit:
-    doctor: object
+    doctor: User
     service: Service
     starts_at: datetime
     stage: Stage | None = None
@@ -391,7 +404,7 @@ class HandOff:
     to_specialty: Specialty
     reason: str
     due_date: date
-    to_doctor: object | None = None
+    to_doctor: User | None = None
 
 
 @dataclass(frozen=True)
@@ -411,13 +424,13 @@ class VisitCompletion:
     visit: Visit
     next_visit: Visit | None = None
     handoff: Handoff | None = None
-    events: list = field(default_factory=list)
+    events: list[JourneyEvent] = field(default_factory=list)
 
 
 @transaction.atomic
 def visit_complete(
     *,
-    actor,
+    actor: User,
     visit: Visit,
     next_step: NextStep | None,
     price_charged: Decimal | None = None,
@@ -425,8 +438,6 @@ def visit_complete(
     """Completes a visit. A next step is required — book the next visit, hand off to a
     specialist, or finish care with observation — so no patient leaves with “see an
     orthopedist some day”. Everything is saved together or not at all."""
-    from .scheduling import visit_book, visit_transition
-
     if next_step is None:
         raise JourneyError(
             _(
@@ -453,13 +464,20 @@ def visit_complete(
     visit = visit_transition(actor=actor, visit=visit, to_status=Visit.Status.COMPLETED)
     Visit.objects.filter(pk=visit.pk).update(completed_at=timezone.now())
 
-    plan = visit.stage.option.plan if visit.stage_id else active_plan(patient_id=visit.patient_id)
-    if visit.stage_id:
+    plan = (
+        visit.stage.option.plan
+        if visit.stage is not None
+        else active_plan(patient_id=visit.patient_id)
+    )
+    if visit.stage is not None:
         _stage_done(actor=actor, stage=visit.stage, visit=visit)
     if visit.handoff_id:
-        Handoff.objects.filter(pk=visit.handoff_id, state=Handoff.State.BOOKED).update(
-            state=Handoff.State.COMPLETED, closed_at=timezone.now()
+        # Handoff's manager is an AuditedQuerySet, neither generic nor annotated
+        # (clinic_crm/audit/tracking.py); its update() keeps QuerySet.update's contract.
+        booked: QuerySet[Handoff] = Handoff.objects.filter(
+            pk=visit.handoff_id, state=Handoff.State.BOOKED
         )
+        booked.update(state=Handoff.State.COMPLETED, closed_at=timezone.now())
     result = VisitCompletion(visit=visit)
     if isinstance(next_step, BookNextVisit):
         stage = next_step.stage
@@ -495,7 +513,7 @@ def visit_complete(
                 plan.chosen_option.stages.exclude(
                     status__in=[Stage.Status.DONE, Stage.Status.SKIPPED]
                 )
-                if plan.chosen_option_id
+                if plan.chosen_option is not None
                 else Stage.objects.none()
             )
             for stage in open_stages:
@@ -523,7 +541,7 @@ def visit_complete(
     return result
 
 
-def _visit_recall_set(*, actor, visit: Visit, months: int) -> None:
+def _visit_recall_set(*, actor: User, visit: Visit, months: int) -> None:
     """Care finished at a visit outside any plan: the patient is due for a check-up in
     ``months``, kept on the visit so the routing queue and the recall rule find it."""
     visit.recall_due_on = _add_months(timezone.localdate(), months)
@@ -559,7 +577,7 @@ def _next_open_stage(plan: TreatmentPlan) -> Stage | None:
     )
 
 
-def _stage_done(*, actor, stage: Stage, visit: Visit) -> None:
+def _stage_done(*, actor: User, stage: Stage, visit: Visit) -> None:
     plan = _lock_plan(stage.option.plan)
     stage.status = Stage.Status.DONE
     stage.done_at = timezone.now()

@@ -16,10 +16,13 @@ Rules every write here keeps:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
+from typing import TYPE_CHECKING, Any, cast
 from zoneinfo import ZoneInfo
 
 from django.db import IntegrityError, OperationalError, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -44,7 +47,12 @@ from journeys.models import (
 from journeys.services.events import after_journey_change, journey_event_record
 from journeys.services.messages import visit_messages_sync
 from journeys.services.waitlist import freed_slot_offer, slot_offers_taken
+from journeys.services.worklist import task_open_once
 from journeys.texts_builtin import TaskText, moment
+
+if TYPE_CHECKING:
+    from clinic_crm.staff.models import User
+    from patients.models import Patient
 
 OVERLAP_CONSTRAINT = "visit_doctor_no_overlap"
 DEADLOCK_DETECTED = "40P01"
@@ -76,7 +84,7 @@ def local_datetime(branch: Branch, day: date, at: time) -> datetime:
     return datetime.combine(day, at, tzinfo=branch_zone(branch))
 
 
-def _doctor_name(doctor) -> str:
+def _doctor_name(doctor: User) -> str:
     return str(doctor)
 
 
@@ -84,7 +92,7 @@ def _hm(moment: datetime, zone: ZoneInfo) -> str:
     return timezone.localtime(moment, zone).strftime("%H:%M")
 
 
-def _unbookable_reason(patient) -> str:
+def _unbookable_reason(patient: Patient) -> str:
     """Why the patient can't be booked, or "". The flags are read with getattr so that
     this module does not depend on the order in which the patient card grows."""
     if getattr(patient, "is_deceased", False):
@@ -98,13 +106,13 @@ def _unbookable_reason(patient) -> str:
     return ""
 
 
-def booking_refusal(patient) -> str:
+def booking_refusal(patient: Patient) -> str:
     """Why ``patient`` can't be booked, or "": what pages say before offering a booking
     (visit_book refuses with the same words)."""
     return _unbookable_reason(patient)
 
 
-def _actor_or_none(actor):
+def _actor_or_none(actor: User | None) -> User | None:
     return actor if actor is not None and getattr(actor, "is_authenticated", False) else None
 
 
@@ -126,7 +134,7 @@ def _after_visit_change(visit: Visit) -> None:
     counted_change.send(sender=Visit, patient_id=visit.patient_id)
 
 
-def _overlap_message(conflict: Visit, doctor, zone: ZoneInfo) -> str:
+def _overlap_message(conflict: Visit, doctor: User, zone: ZoneInfo) -> str:
     return _("Dr %(doctor)s already has a visit %(start)s–%(end)s.") % {
         "doctor": _doctor_name(doctor),
         "start": _hm(conflict.starts_at, zone),
@@ -134,7 +142,9 @@ def _overlap_message(conflict: Visit, doctor, zone: ZoneInfo) -> str:
     }
 
 
-def _doctor_conflict(*, doctor, starts_at: datetime, ends_at: datetime, exclude_id=None):
+def _doctor_conflict(
+    *, doctor: User, starts_at: datetime, ends_at: datetime, exclude_id: int | None = None
+) -> Visit | None:
     visits = Visit.objects.filter(
         doctor=doctor, starts_at__lt=ends_at, ends_at__gt=starts_at
     ).exclude(status__in=Visit.CANCELLED)
@@ -145,9 +155,9 @@ def _doctor_conflict(*, doctor, starts_at: datetime, ends_at: datetime, exclude_
 
 def _check_slot(
     *,
-    doctor,
+    doctor: User,
     branch: Branch,
-    patient,
+    patient: Patient,
     starts_at: datetime,
     ends_at: datetime,
     exclude_id: int | None = None,
@@ -247,7 +257,7 @@ def _is_deadlock(error: OperationalError) -> bool:
     return getattr(error.__cause__, "pgcode", None) == DEADLOCK_DETECTED
 
 
-def _save_refusing_overlap(visit: Visit, *, save) -> None:
+def _save_refusing_overlap(visit: Visit, *, save: Callable[[], None]) -> None:
     """Runs ``save`` in a savepoint; a lost race on the exclusion constraint becomes the
     same message as the friendly check (the winner has committed by then, so it can be
     named).
@@ -287,7 +297,7 @@ def _save_refusing_overlap(visit: Visit, *, save) -> None:
     ) from lost_race
 
 
-def _visit_data(visit: Visit) -> dict:
+def _visit_data(visit: Visit) -> dict[str, str | int]:
     """What the timeline needs to show a visit; times at the branch, with their offset."""
     zone = branch_zone(visit.branch)
     return {
@@ -307,7 +317,7 @@ def _summary(visit: Visit) -> str:
 # --- booking ----------------------------------------------------------------------------
 
 
-def _validate_stage(stage: Stage, patient) -> Stage:
+def _validate_stage(stage: Stage, patient: Patient) -> Stage:
     stage = (
         Stage.objects.select_for_update(of=("self",))
         .select_related("option__plan")
@@ -335,7 +345,7 @@ def _validate_stage(stage: Stage, patient) -> Stage:
     return stage
 
 
-def _validate_handoff(handoff: Handoff, patient) -> Handoff:
+def _validate_handoff(handoff: Handoff, patient: Patient) -> Handoff:
     handoff = (
         Handoff.objects.select_for_update(of=("self",)).select_related("plan").get(pk=handoff.pk)
     )
@@ -351,9 +361,9 @@ def _validate_handoff(handoff: Handoff, patient) -> Handoff:
 @transaction.atomic
 def visit_book(
     *,
-    actor,
-    patient,
-    doctor,
+    actor: User | None,
+    patient: Patient,
+    doctor: User,
     branch: Branch,
     service: Service,
     starts_at: datetime,
@@ -433,7 +443,9 @@ def _locked(visit: Visit) -> Visit:
 
 
 @transaction.atomic
-def visit_move(*, actor, visit: Visit, starts_at: datetime, doctor=None) -> Visit:
+def visit_move(
+    *, actor: User | None, visit: Visit, starts_at: datetime, doctor: User | None = None
+) -> Visit:
     """Moves an upcoming visit to ``starts_at`` (and to ``doctor``, when given), with the
     same checks as booking. A confirmed visit goes back to "scheduled": the patient
     confirmed the old time, not the new one."""
@@ -511,10 +523,10 @@ def _check_allowed(from_status: str, to_status: str) -> None:
 def _transition(
     visit: Visit,
     to_status: str,
-    actor,
+    actor: User | None,
     *,
-    extra: dict | None = None,
-    event_data: dict | None = None,
+    extra: dict[str, object] | None = None,
+    event_data: dict[str, Any] | None = None,
 ) -> Visit:
     """Moves ``visit`` from the status the caller saw to ``to_status``.
 
@@ -546,7 +558,8 @@ def _transition(
         kind=JourneyEvent.Kind.VISIT_STATUS,
         actor=actor,
         visit=visit,
-        summary=S(to_status).label,
+        # The label is a lazy translation; the TextField stores it as this same str.
+        summary=str(S(to_status).label),
         data=data,
     )
     audit_record(
@@ -561,7 +574,7 @@ def _visit_local_day(visit: Visit) -> date:
 
 
 @transaction.atomic
-def visit_transition(*, actor, visit: Visit, to_status: str) -> Visit:
+def visit_transition(*, actor: User | None, visit: Visit, to_status: str) -> Visit:
     """One status step from the transition table, checked against the clock: arrival and
     start only on the visit's day, no-show only once the start time has passed.
 
@@ -595,10 +608,10 @@ def visit_transition(*, actor, visit: Visit, to_status: str) -> Visit:
     return visit
 
 
-def _covered_state(visit: Visit) -> dict:
+def _covered_state(visit: Visit) -> dict[str, dict[str, Any]]:
     """The state of the stage and the handoff that ``visit`` holds booked, as
     :func:`_back_to_booking` is about to find them."""
-    state: dict = {}
+    state: dict[str, dict[str, Any]] = {}
     if visit.stage_id is not None:
         stage = Stage.objects.filter(pk=visit.stage_id).values(
             "status", "window_start", "window_end"
@@ -634,36 +647,41 @@ def _back_to_booking(visit: Visit) -> None:
         visit.handoff_id is not None
         and not still_booked.filter(handoff_id=visit.handoff_id).exists()
     ):
-        Handoff.objects.filter(pk=visit.handoff_id, state=Handoff.State.BOOKED).update(
-            state=Handoff.State.OPEN
+        # Read as the base QuerySet for its typed update(): AuditedQuerySet.update
+        # (clinic_crm.audit.tracking) is not annotated; it also returns the row count.
+        booked: QuerySet[Handoff] = Handoff.objects.filter(
+            pk=visit.handoff_id, state=Handoff.State.BOOKED
         )
+        booked.update(state=Handoff.State.OPEN)
 
 
 def _rebook_task(visit: Visit, *, cause: str, title_key: str, risk: int) -> Task:
     """One task for the plan's curator (the branch's front desk without a plan) to call
     the patient and book again; its title names the missed visit's time."""
-    from journeys.services.worklist import task_open_once
-
-    return task_open_once(
+    task: Task = task_open_once(
         visit=visit,
         kind=Task.Kind.REBOOK,
         cause=cause,
         title_key=title_key,
         title_params={"when": moment(visit.starts_at)},
-        details=visit.stage.title if visit.stage_id else visit.service.name,
+        # stage_id is set, so the visit has its stage (a foreign key to an existing row).
+        details=cast(Stage, visit.stage).title if visit.stage_id else visit.service.name,
         risk=risk,
     )
+    return task
 
 
-def _stage_start(*, actor, visit: Visit) -> None:
+def _stage_start(*, actor: User | None, visit: Visit) -> None:
     """The patient came for a booked stage: the stage is under way from now on, and the
     journey says so once (arrival and start of the same visit don't repeat it)."""
-    started = Stage.objects.filter(pk=visit.stage_id, status=Stage.Status.BOOKED).update(
+    # Called only for a visit with a stage (visit_transition checks stage_id first).
+    stage_id = cast(int, visit.stage_id)
+    started = Stage.objects.filter(pk=stage_id, status=Stage.Status.BOOKED).update(
         status=Stage.Status.IN_PROGRESS
     )
     if not started:
         return
-    stage = Stage.objects.select_related("option__plan").get(pk=visit.stage_id)
+    stage = Stage.objects.select_related("option__plan").get(pk=stage_id)
     journey_event_record(
         patient_id=visit.patient_id,
         kind=JourneyEvent.Kind.STAGE_STARTED,
@@ -675,25 +693,25 @@ def _stage_start(*, actor, visit: Visit) -> None:
     )
 
 
-def visit_confirm(*, actor, visit: Visit) -> Visit:
+def visit_confirm(*, actor: User | None, visit: Visit) -> Visit:
     return visit_transition(actor=actor, visit=visit, to_status=S.CONFIRMED)
 
 
-def visit_mark_arrived(*, actor, visit: Visit) -> Visit:
+def visit_mark_arrived(*, actor: User | None, visit: Visit) -> Visit:
     return visit_transition(actor=actor, visit=visit, to_status=S.ARRIVED)
 
 
-def visit_start(*, actor, visit: Visit) -> Visit:
+def visit_start(*, actor: User | None, visit: Visit) -> Visit:
     return visit_transition(actor=actor, visit=visit, to_status=S.IN_PROGRESS)
 
 
-def visit_mark_no_show(*, actor, visit: Visit) -> Visit:
+def visit_mark_no_show(*, actor: User | None, visit: Visit) -> Visit:
     return visit_transition(actor=actor, visit=visit, to_status=S.NO_SHOW)
 
 
 @transaction.atomic
 def visit_cancel(
-    *, actor, visit: Visit, by_patient: bool, reason: str, rebook: bool = True
+    *, actor: User | None, visit: Visit, by_patient: bool, reason: str, rebook: bool = True
 ) -> Visit:
     """Cancels an upcoming visit. The slot is free at once (the exclusion constraint
     ignores cancelled visits); a booked stage goes back to "planned" (due from the
@@ -703,7 +721,8 @@ def visit_cancel(
     reason = (reason or "").strip()
     if not reason:
         raise JourneyError(_("Say why the visit is cancelled."))
-    if len(reason) > Visit._meta.get_field("cancel_reason").max_length:
+    # cancel_reason is a CharField declared with a max_length.
+    if len(reason) > cast(int, Visit._meta.get_field("cancel_reason").max_length):
         raise JourneyError(_("The reason is too long; keep it under 300 characters."))
     problem = limits.text_problem(reason, limit=limits.SHORT)
     if problem:
@@ -741,9 +760,7 @@ def visit_reschedule_request(*, visit: Visit, note: str = "") -> Task:
         reason=(note or "")[:200] or _("The patient asked to reschedule"),
         rebook=False,  # the booking request below is the task
     )
-    from journeys.services.worklist import task_open_once
-
-    return task_open_once(
+    task: Task = task_open_once(
         visit=visit,
         kind=Task.Kind.BOOKING_REQUEST,
         cause="reschedule",
@@ -752,3 +769,4 @@ def visit_reschedule_request(*, visit: Visit, note: str = "") -> Task:
         details=note,
         risk=60,
     )
+    return task

@@ -28,9 +28,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING, Any, cast
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -44,6 +46,9 @@ from journeys.models import Handoff, JourneyEvent, Stage, Task, Visit
 from journeys.services.events import journey_event_record
 from journeys.services.scheduling import _after_visit_change, _locked, branch_zone
 from journeys.services.worklist import task_close
+
+if TYPE_CHECKING:
+    from clinic_crm.staff.models import User
 
 S = Visit.Status
 UNDOABLE = (S.ARRIVED, S.IN_PROGRESS, S.NO_SHOW)
@@ -65,7 +70,8 @@ class UndoOffer:
     marked_by_id: int | None
     until: datetime
     started_stage: bool = False  # the step also started the visit's stage
-    before: dict = field(default_factory=dict)  # a no-show's stage and handoff as they were
+    # a no-show's stage and handoff as they were (from the step's event data)
+    before: dict[str, Any] = field(default_factory=dict)
 
     def minutes_left(self, now: datetime | None = None) -> int:
         """Whole minutes left, rounded up (a button that says "0 min" is no use)."""
@@ -122,7 +128,7 @@ def _offer_from(visit: Visit, events: list[JourneyEvent]) -> UndoOffer | None:
     )
 
 
-def visit_undo_offer(*, user, visit: Visit, now: datetime | None = None) -> UndoOffer | None:
+def visit_undo_offer(*, user: User, visit: Visit, now: datetime | None = None) -> UndoOffer | None:
     """What ``user`` may undo on ``visit`` right now (the panel's "Undo" button), or
     None. One query, and none for a visit whose status can't be undone."""
     if visit.status not in UNDOABLE or not access.can_change_visit(user, visit):
@@ -161,7 +167,7 @@ def _refusal(visit: Visit, offer: UndoOffer | None, step_id: int | None, now: da
     return ""
 
 
-def _other_open_visits(visit: Visit):
+def _other_open_visits(visit: Visit) -> QuerySet[Visit]:
     return Visit.objects.filter(status__in=Visit.OPEN).exclude(pk=visit.pk)
 
 
@@ -169,18 +175,20 @@ def _day(value: str | None) -> date | None:
     return date.fromisoformat(value) if value else None
 
 
-def _stage_unstart(visit: Visit) -> dict | None:
+def _stage_unstart(visit: Visit) -> dict[str, int | str] | None:
     """Arrival (or start) began the stage: it is booked again, unless another visit of
     the stage has the patient in the chair."""
-    attended = Visit.objects.filter(stage_id=visit.stage_id, status__in=Visit.ATTENDED).exclude(
+    # Called only for a visit with a stage (visit_status_undo checks stage_id first).
+    stage_id = cast(int, visit.stage_id)
+    attended = Visit.objects.filter(stage_id=stage_id, status__in=Visit.ATTENDED).exclude(
         pk=visit.pk
     )
     if attended.exists():
         return None
-    changed = Stage.objects.filter(pk=visit.stage_id, status=Stage.Status.IN_PROGRESS).update(
+    changed = Stage.objects.filter(pk=stage_id, status=Stage.Status.IN_PROGRESS).update(
         status=Stage.Status.BOOKED
     )
-    return {"id": visit.stage_id, "status": Stage.Status.BOOKED} if changed else None
+    return {"id": stage_id, "status": Stage.Status.BOOKED} if changed else None
 
 
 def _stage_changed(stage: Stage) -> JourneyError:
@@ -204,14 +212,15 @@ def _handoff_changed(handoff: Handoff) -> JourneyError:
     )
 
 
-def _stage_rebook(visit: Visit, before: dict | None) -> dict | None:
+def _stage_rebook(visit: Visit, before: dict[str, Any] | None) -> dict[str, int | str] | None:
     """A no-show put the stage back to booking: it is booked by this visit again, with
     the window it had. Refused when another visit has been booked for it since.
     ``before`` is None for a no-show recorded before its events kept the stage's state:
     then only a stage still waiting to be booked is taken back."""
     if before is not None and before.get("status") != Stage.Status.BOOKED:
         return None  # the no-show found the stage not booked and left it so
-    stage = Stage.objects.select_for_update().get(pk=visit.stage_id)
+    # Called only for a visit with a stage (visit_status_undo checks stage_id first).
+    stage = Stage.objects.select_for_update().get(pk=cast(int, visit.stage_id))
     if _other_open_visits(visit).filter(stage_id=stage.pk).exists():
         raise _stage_changed(stage)
     if stage.status != Stage.Status.PLANNED:
@@ -228,12 +237,12 @@ def _stage_rebook(visit: Visit, before: dict | None) -> dict | None:
     return {"id": stage.pk, "status": stage.status}
 
 
-def _handoff_rebook(visit: Visit, before: dict | None) -> dict | None:
+def _handoff_rebook(visit: Visit, before: dict[str, Any] | None) -> dict[str, int | str] | None:
     """A no-show reopened the handoff: it is booked by this visit again (refused, as for
     the stage, when it has been booked since)."""
     if before is not None and before.get("state") != Handoff.State.BOOKED:
         return None
-    handoff = (
+    handoff: Handoff = (
         Handoff.objects.select_for_update(of=("self",))
         .select_related("to_specialty")
         .get(pk=visit.handoff_id)
@@ -249,8 +258,10 @@ def _handoff_rebook(visit: Visit, before: dict | None) -> dict | None:
     return {"id": handoff.pk, "state": handoff.state}
 
 
-def _rebook_task_close(actor, visit: Visit) -> int | None:
-    task = Task.objects.filter(cause_key=f"noshow:{visit.pk}", state__in=Task.OPEN_STATES).first()
+def _rebook_task_close(actor: User, visit: Visit) -> int | None:
+    task: Task | None = Task.objects.filter(
+        cause_key=f"noshow:{visit.pk}", state__in=Task.OPEN_STATES
+    ).first()
     if task is None:
         return None  # already worked and closed by a curator: their outcome stands
     task_close(
@@ -262,7 +273,7 @@ def _rebook_task_close(actor, visit: Visit) -> int | None:
 
 
 @transaction.atomic
-def visit_status_undo(*, actor, visit: Visit, step_id: int | None = None) -> Visit:
+def visit_status_undo(*, actor: User, visit: Visit, step_id: int | None = None) -> Visit:
     """Undoes the visit's latest status step (arrival, start or no-show) and all it did.
 
     ``step_id`` is the journey event of the step the caller saw (the panel's button
@@ -278,7 +289,7 @@ def visit_status_undo(*, actor, visit: Visit, step_id: int | None = None) -> Vis
     if problem or offer is None:
         raise JourneyError(problem)
 
-    restored: dict = {}
+    restored: dict[str, object] = {}
     if offer.started_stage and current.stage_id is not None:
         restored["stage"] = _stage_unstart(current)
     if offer.status == S.NO_SHOW:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -162,9 +162,12 @@ def slot_offers_taken(*, visit: Visit) -> int:
     causes = [f"{SLOT_CAUSE}{pk}" for pk in freed]
     if not causes:
         return 0
-    return Task.objects.filter(
+    # Read as the base QuerySet for its typed update(): AuditedQuerySet.update
+    # (clinic_crm.audit.tracking) is not annotated; it also returns the row count.
+    offers: QuerySet[Task] = Task.objects.filter(
         kind=Task.Kind.SLOT_OFFER, state__in=Task.OPEN_STATES, cause_key__in=causes
-    ).update(
+    )
+    return offers.update(
         state=Task.State.DONE,
         outcome=_("Booked: the slot is taken."),
         closed_at=timezone.now(),
@@ -188,11 +191,13 @@ def slot_offers_expire(*, now: datetime | None = None) -> int:
     if not offers:
         return 0
     past = Visit.objects.filter(pk__in=offers, starts_at__lte=now).values_list("pk", flat=True)
-    return Task.objects.filter(
+    # The base QuerySet's typed update(), as in slot_offers_taken.
+    expired: QuerySet[Task] = Task.objects.filter(
         kind=Task.Kind.SLOT_OFFER,
         state__in=Task.OPEN_STATES,
         cause_key__in=[offers[pk] for pk in past],
-    ).update(
+    )
+    return expired.update(
         state=Task.State.CANCELLED,
         outcome=_("Expired: the slot's time has passed."),
         closed_at=now,

@@ -9,7 +9,8 @@ twice does nothing the second time.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING, Any, TypedDict, cast
 
 from django.conf import settings
 from django.db import transaction
@@ -26,6 +27,11 @@ from journeys.services.events import journey_event_record
 from journeys.services.waitlist import slot_offers_expire
 from journeys.texts import task_title_fields
 from journeys.texts_builtin import TaskText
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
+    from clinic_crm.staff.models import User
 
 
 def _setting(name: str, default: int) -> int:
@@ -66,7 +72,17 @@ def future_visit_exists(patient_ref: str = "patient_id") -> Exists:
     )
 
 
-def plans_with_health(plans: QuerySet[TreatmentPlan]) -> QuerySet[TreatmentPlan]:
+class HealthCounts(TypedDict):
+    """What :func:`plans_with_health` annotates on each plan."""
+
+    no_shows: int
+    cancellations: int
+    lost_handoffs: int
+
+
+def plans_with_health(
+    plans: QuerySet[TreatmentPlan],
+) -> QuerySet[WithAnnotations[TreatmentPlan, HealthCounts]]:
     """Annotates plans with the counts that the health score needs."""
     return plans.annotate(
         no_shows=Count(
@@ -105,7 +121,9 @@ def _open_tasks(tasks: list[Task]) -> int:
 def _close_resolved(
     kind: str, still_open_causes: set[str], outcome: str, patient_id: int | None
 ) -> int:
-    stale = Task.objects.filter(kind=kind, state__in=Task.OPEN_STATES)
+    # Task's manager is an AuditedQuerySet, neither generic nor annotated
+    # (clinic_crm/audit/tracking.py); its update() keeps QuerySet.update's contract.
+    stale: QuerySet[Task] = Task.objects.filter(kind=kind, state__in=Task.OPEN_STATES)
     if patient_id is not None:
         stale = stale.filter(patient_id=patient_id)
     return stale.exclude(cause_key__in=still_open_causes).update(
@@ -131,20 +149,21 @@ def rule_stalled_journeys(*, patient_id: int | None = None) -> RuleResult:
     )
     if patient_id is not None:
         plans = plans.filter(patient_id=patient_id)
-    plans = plans_with_health(plans).select_related("patient")
-    stages = {
+    plans_health = plans_with_health(plans).select_related("patient")
+    stages: dict[int | None, Stage] = {
         s.option_id: s
         for s in Stage.objects.filter(
-            option__plan__in=plans, status=Stage.Status.PLANNED, window_end__lt=cutoff
+            option__plan__in=plans_health, status=Stage.Status.PLANNED, window_end__lt=cutoff
         ).order_by("option_id", "-position")
     }  # the earliest overdue stage per option wins (ordered so it is written last)
     now = timezone.now()
     tasks, causes = [], set()
-    for plan in plans:
+    for plan in plans_health:
         stage = stages.get(plan.chosen_option_id)
         if stage is None:
             continue
-        overdue = (today - stage.window_end).days
+        # The stages were read with window_end__lt=cutoff: never NULL.
+        overdue = (today - cast(date, stage.window_end)).days
         cause = f"stalled:plan:{plan.pk}"
         causes.add(cause)
         tasks.append(
@@ -229,11 +248,12 @@ def rule_recalls_due(*, patient_id: int | None = None) -> RuleResult:
     visits = visit_recalls_due(until=today).select_related("service")
     if patient_id is not None:
         visits = visits.filter(patient_id=patient_id)
-    due = [
+    # Both were read with recall_due_on__lte=today, so their due dates are never NULL.
+    due: list[tuple[str, TreatmentPlan | Visit, date, dict[str, Any]]] = [
         (
             f"recall:plan:{plan.pk}",
             plan,
-            plan.recall_due_on,
+            cast(date, plan.recall_due_on),
             task_title_fields(TaskText.RECALL_PLAN, {"plan": plan.title}),
         )
         for plan in plans
@@ -241,7 +261,7 @@ def rule_recalls_due(*, patient_id: int | None = None) -> RuleResult:
         (
             f"recall:visit:{visit.pk}",
             visit,
-            visit.recall_due_on,
+            cast(date, visit.recall_due_on),
             task_title_fields(TaskText.RECALL_VISIT, {"service": visit.service.name}),
         )
         for visit in visits
@@ -250,13 +270,13 @@ def rule_recalls_due(*, patient_id: int | None = None) -> RuleResult:
     for source, row, due_on, title_fields in due:
         cause = f"{source}:{due_on.isoformat()}"
         causes.add(cause)
-        is_plan = isinstance(row, TreatmentPlan)
+        plan = row if isinstance(row, TreatmentPlan) else None
         tasks.append(
             Task(
                 kind=Task.Kind.RECALL_DUE,
                 patient_id=row.patient_id,
-                plan=row if is_plan else None,
-                assignee_id=row.curator_id if is_plan else None,
+                plan=plan,
+                assignee_id=plan.curator_id if plan is not None else None,
                 branch_id=row.branch_id,
                 cause_key=cause,
                 due_at=now + timedelta(days=3),
@@ -290,7 +310,7 @@ def worklist_rules_run(*, patient_id: int | None = None) -> dict[str, RuleResult
 
 
 @transaction.atomic
-def _task_event(task: Task, *, actor, action: str, **data) -> None:
+def _task_event(task: Task, *, actor: User, action: str, **data: object) -> None:
     """Every change of a task is a fact of the patient's journey (who, when, what)."""
     journey_event_record(
         patient_id=task.patient_id,
@@ -304,14 +324,14 @@ def _task_event(task: Task, *, actor, action: str, **data) -> None:
 
 def _open_task_for_update(task: Task) -> Task:
     locked = Task.objects.select_for_update().filter(pk=task.pk, state__in=Task.OPEN_STATES)
-    current = locked.first()
+    current: Task | None = locked.first()  # AuditedQuerySet rows read as Any
     if current is None:
         raise JourneyError(_("This task is already closed."))
     return current
 
 
 @transaction.atomic
-def task_close(*, actor, task: Task, outcome: str) -> Task:
+def task_close(*, actor: User, task: Task, outcome: str) -> Task:
     outcome = (outcome or "").strip()
     if not outcome:
         raise JourneyError(_("Write what came of it."))
@@ -332,7 +352,7 @@ def task_close(*, actor, task: Task, outcome: str) -> Task:
 
 
 @transaction.atomic
-def task_assign(*, actor, task: Task, assignee) -> Task:
+def task_assign(*, actor: User, task: Task, assignee: User) -> Task:
     """Gives an open task to ``assignee`` (the actor themselves: taking it). Who may is
     checked by the caller (``journeys.access.can_assign_task``)."""
     current = _open_task_for_update(task)
@@ -358,7 +378,7 @@ RETRY_AFTER = timedelta(hours=2)
 
 
 @transaction.atomic
-def task_attempt_record(*, actor, task: Task, note: str = "") -> Task:
+def task_attempt_record(*, actor: User, task: Task, note: str = "") -> Task:
     """A call that reached nobody (or "call me later"): the task stays open, in progress,
     due again in two hours at the latest, and the attempt is on the task and the journey."""
     note = (note or "").strip()
@@ -387,18 +407,18 @@ def task_open_once(
     kind: str,
     cause: str,
     title_key: str,
-    title_params: dict,
+    title_params: dict[str, Any],
     details: str,
     risk: int,
     due_in: timedelta = timedelta(hours=4),
     now: datetime | None = None,
-):
+) -> Task:
     """Opens a task about ``visit`` for its plan's curator (the front desk when there is
     no plan), due ``due_in`` from ``now``; a second call for the same cause opens nothing
     (the partial unique index on open tasks' causes) and returns the open one. The title
     is ``title_key`` with ``title_params``, written in the reader's language when shown
     (journeys.texts)."""
-    plan = visit.stage.option.plan if visit.stage_id else None
+    plan = visit.stage.option.plan if visit.stage is not None else None
     task = Task(
         kind=kind,
         patient_id=visit.patient_id,
@@ -412,4 +432,6 @@ def task_open_once(
         risk=risk,
     )
     Task.objects.bulk_create([task], ignore_conflicts=True)
-    return Task.objects.get(cause_key=task.cause_key, state__in=Task.OPEN_STATES)
+    # Typed here: rows of the AuditedQuerySet manager read as Any (see _close_resolved).
+    opened: Task = Task.objects.get(cause_key=task.cause_key, state__in=Task.OPEN_STATES)
+    return opened

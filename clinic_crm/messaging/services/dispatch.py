@@ -15,6 +15,7 @@ from collections.abc import Generator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -30,6 +31,7 @@ from ..backends.base import (
     OutboundMessage,
     PermanentSendError,
     SendError,
+    SendResult,
     TransientSendError,
 )
 from ..models import (
@@ -98,7 +100,7 @@ WHERE claim = %(claim)s AND status = 'sending'
 """
 
 
-def _lease(claim: uuid.UUID, now: datetime | None) -> dict:
+def _lease(claim: uuid.UUID, now: datetime | None) -> dict[str, uuid.UUID | datetime | int]:
     """The parameters of a statement that (re)leases rows to ``claim``."""
     return {
         "claim": claim,
@@ -112,7 +114,8 @@ def messages_lease_renew(*, claim: uuid.UUID, now: datetime | None = None) -> in
     short lease (taken over soon after a worker dies) never runs out under a live one."""
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(RENEW_SQL, _lease(claim, now))
-        return cursor.rowcount
+        renewed: int = cursor.rowcount
+        return renewed
 
 
 def messages_claim(*, limit: int, now: datetime | None = None) -> tuple[uuid.UUID, list[int]]:
@@ -125,7 +128,7 @@ def messages_claim(*, limit: int, now: datetime | None = None) -> tuple[uuid.UUI
         return claim, [row[0] for row in cursor.fetchall()]
 
 
-def _retry_delay(attempts: int, config: MessagingSettings, retry_after: float | None):
+def _retry_delay(attempts: int, config: MessagingSettings, retry_after: float | None) -> timedelta:
     delay = timedelta(seconds=config.retry_base_seconds * 2 ** max(attempts - 1, 0))
     if retry_after:
         delay = max(delay, timedelta(seconds=retry_after))
@@ -160,7 +163,11 @@ class _Send:
     look_up: bool = False  # ask the provider about an earlier attempt; sends nothing
 
 
-def _send(request: _Send):
+# What a provider call comes back with: the backend's answer, or the SendError it raised.
+_Reply = SendResult | LookUp | SendError
+
+
+def _send(request: _Send) -> _Reply:
     """One provider call; its result or its error (run in the dispatcher's threads)."""
     try:
         if request.look_up:
@@ -179,7 +186,7 @@ def _deliver(
     now: datetime,
     batch: SendBatch,
     backends: dict[str, ChannelBackend],
-) -> Generator[_Send, object, Outcome]:
+) -> Generator[_Send, _Reply | None, Outcome]:
     """The decisions for one message, as a generator: it yields each provider call it
     wants made and is sent back the result (or the SendError), so a batch's calls can be
     made together; it returns the outcome."""
@@ -223,13 +230,14 @@ def _outbound(message: Message, channel: str, subject: str, body: str) -> Outbou
 
 def _ask_provider(
     message: Message, *, backend: ChannelBackend, batch: SendBatch, now: datetime
-) -> Generator[_Send, object, Outcome | None]:
+) -> Generator[_Send, _Reply | None, Outcome | None]:
     """Settles an attempt of unknown fate by asking the provider: sent (it has the
     message), failed (it could not deliver it), or None when the provider never got it
     and the message may go as if for the first time. A provider that can't be asked is
     asked again later, while attempts remain."""
     outbound = _outbound(message, message.channel, message.subject, message.body)
-    answer = yield _Send(backend, outbound, look_up=True)
+    # A look-up is answered by the backend's look_up(): a LookUp, or the error it raised.
+    answer = cast("LookUp | SendError", (yield _Send(backend, outbound, look_up=True)))
     if isinstance(answer, SendError):
         if message.attempts >= batch.config.max_attempts:
             return Outcome(
@@ -260,7 +268,7 @@ def _ask_provider(
 
 def _send_on_some_channel(
     message: Message, *, now: datetime, batch: SendBatch, backends: dict[str, ChannelBackend]
-) -> Generator[_Send, object, Outcome]:
+) -> Generator[_Send, _Reply | None, Outcome]:
     tried: set[str] = set()
     last_error = ""
     while True:
@@ -274,7 +282,11 @@ def _send_on_some_channel(
         if channel != message.channel:
             full = Message.objects.select_related(*JOURNEY_ROWS).get(pk=message.pk)
             subject, body = message_text(full, channel=channel)
-        result = yield _Send(backend, _outbound(message, channel, subject, body))
+        # A send is answered by the backend's send(): a SendResult, or the error it raised.
+        result = cast(
+            "SendResult | SendError",
+            (yield _Send(backend, _outbound(message, channel, subject, body))),
+        )
         if isinstance(result, PermanentSendError):
             tried.add(channel)
             last_error = f"{channel}: {result.reason}"
@@ -366,7 +378,8 @@ def _record(claim: uuid.UUID, outcomes: dict[int, Outcome], now: datetime) -> in
             ],
         )
         cursor.execute(RECORD_SQL.replace("%(rows)s", values), {"now": now, "claim": claim})
-        return cursor.rowcount
+        recorded: int = cursor.rowcount
+        return recorded
 
 
 def messages_deliver(
@@ -389,10 +402,10 @@ def messages_deliver(
         return stats
     batch = send_batch_context(messages)
     outcomes: dict[int, Outcome] = {}
-    steps: dict[int, Generator] = {}
+    steps: dict[int, Generator[_Send, _Reply | None, Outcome]] = {}
     waiting: dict[int, _Send] = {}
 
-    def advance(pk: int, reply=None) -> None:
+    def advance(pk: int, reply: _Reply | None = None) -> None:
         try:
             request = steps[pk].send(reply)
         except StopIteration as done:
@@ -425,7 +438,7 @@ def messages_deliver(
         # Pipelined: while one group's calls are in flight, the next group is marked (a
         # database round trip), so the provider calls never wait for our bookkeeping. A
         # group's calls start only after its mark has committed.
-        in_flight: list[tuple[int, Future]] = []
+        in_flight: list[tuple[int, Future[_Reply]]] = []
         for start in range(0, len(requests), size):
             group = requests[start : start + size]
             keep_lease()
@@ -442,12 +455,13 @@ def messages_deliver(
             in_flight = submitted
         for pk, future in in_flight:
             advance(pk, future.result())
+    stat_names: dict[str, str] = {
+        Message.Status.SENT: "sent",
+        Message.Status.FAILED: "failed",
+        Message.Status.SUPPRESSED: "suppressed",
+    }
     for outcome in outcomes.values():
-        key = {
-            Message.Status.SENT: "sent",
-            Message.Status.FAILED: "failed",
-            Message.Status.SUPPRESSED: "suppressed",
-        }.get(outcome.status)
+        key = stat_names.get(outcome.status)
         if key:
             setattr(stats, key, getattr(stats, key) + 1)
         elif outcome.attempts_back:

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from django.db.models import Count
 from django.utils import timezone
 
-from patients.models import ConsentKind, Patient
+from patients.models import ConsentKind, ConsentRecord, Patient
 from patients.selectors import consent_allows, consent_states
 from patients.zones import patient_zone
 
@@ -48,9 +48,10 @@ class SendBatch:
     """What the guards need about a batch, each fetched in one query."""
 
     config: MessagingSettings
-    consents: dict = field(default_factory=dict)
-    opted_out: set = field(default_factory=set)
-    weekly: Counter = field(default_factory=Counter)
+    # patient id -> the consent_states of the patient
+    consents: dict[int, dict[tuple[str, str], ConsentRecord]] = field(default_factory=dict)
+    opted_out: set[tuple[int, str]] = field(default_factory=set)  # (patient id, kind)
+    weekly: Counter[int] = field(default_factory=Counter)  # patient id -> sent this week
 
 
 @dataclass(frozen=True)

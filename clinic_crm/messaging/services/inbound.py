@@ -4,6 +4,7 @@ these", and the text a patient types on an answer page."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 from django.db import transaction
 from django.utils import timezone
@@ -11,6 +12,7 @@ from django.utils.translation import gettext as _
 
 from clinic_crm.forms import has_control_characters
 
+from ..backends.base import DeliveryReport
 from ..models import (
     Message,
     MessageOptOut,
@@ -37,7 +39,7 @@ def patient_text_clean(text: str, *, max_length: int) -> str:
     return text[:max_length]
 
 
-def delivery_reports_record(*, channel: str, reports) -> int:
+def delivery_reports_record(*, channel: str, reports: Iterable[DeliveryReport]) -> int:
     """Stores what a provider says about delivery. A report names our message id where
     the provider echoes it, else the provider's id; only sent messages of that channel are
     touched, so a forged or stale report can't reopen anything."""
@@ -48,7 +50,7 @@ def delivery_reports_record(*, channel: str, reports) -> int:
             rows = rows.filter(pk=report.message_id)
         else:
             rows = rows.filter(provider_id=report.provider_id)
-        fields = {
+        fields: dict[str, str] = {
             "delivery": Message.Delivery.DELIVERED
             if report.delivered
             else Message.Delivery.UNDELIVERED

@@ -4,7 +4,9 @@ a message due now asks for a dispatch once that transaction commits."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -21,6 +23,10 @@ from ..models import (
 from .compose import message_text
 from .reach import channels_for, patient_inactive
 
+if TYPE_CHECKING:
+    from clinic_crm.staff.models import User
+    from journeys.models import Stage, TreatmentPlan, Visit
+
 
 def _kick_dispatcher_after_commit() -> None:
     """Asks for a dispatch once the transaction commits. Only a shortcut: when the broker
@@ -35,10 +41,10 @@ def message_plan(
     kind: str,
     key: str,
     scheduled_for: datetime,
-    visit=None,
-    plan=None,
-    stage=None,
-    context: dict | None = None,
+    visit: Visit | None = None,
+    plan: TreatmentPlan | None = None,
+    stage: Stage | None = None,
+    context: dict[str, Any] | None = None,
 ) -> Message:
     """Writes one message into the outbox, once per ``key``: planning the same thing
     again returns the row already there. A patient who can't be reached gets the row
@@ -78,7 +84,7 @@ def message_plan(
     return message
 
 
-def visit_messages_suppress(*, visit, reason: str, keep_keys=()) -> int:
+def visit_messages_suppress(*, visit: Visit, reason: str, keep_keys: Iterable[str] = ()) -> int:
     """Suppresses the visit's messages that have not gone out yet (a moved, cancelled or
     finished visit). Rows already being sent are left to their dispatcher."""
     return (
@@ -90,7 +96,7 @@ def visit_messages_suppress(*, visit, reason: str, keep_keys=()) -> int:
     )
 
 
-def visit_messages_unsuppress(*, visit, reason: str, since: datetime) -> int:
+def visit_messages_unsuppress(*, visit: Visit, reason: str, since: datetime) -> int:
     """Puts back the visit's messages suppressed for ``reason`` from ``since`` on: the
     change that stopped them was undone (an arrival marked by mistake). They wait for the
     dispatcher again, whose guards still judge them (a reminder too late is not sent)."""
@@ -106,7 +112,7 @@ def visit_messages_unsuppress(*, visit, reason: str, since: datetime) -> int:
 
 
 @transaction.atomic
-def message_retry(*, message: Message, actor) -> Message:
+def message_retry(*, message: Message, actor: User) -> Message:
     """Puts a failed message back in the queue (staff's "retry")."""
     updated = Message.objects.filter(pk=message.pk, status=Message.Status.FAILED).update(
         status=Message.Status.PENDING,

@@ -15,11 +15,12 @@ _CHANNELS = frozenset(MessageChannel.values)
 
 
 def channel_address(patient: Patient, channel: str) -> str:
-    return {
+    addresses: dict[str, str] = {
         MessageChannel.SMS: patient.phone,
         MessageChannel.EMAIL: patient.email,
         MessageChannel.TELEGRAM: patient.telegram_chat_id,
-    }.get(channel, "")
+    }
+    return addresses.get(channel, "")
 
 
 def channels_for(patient: Patient, first: str | None = None) -> list[str]:
