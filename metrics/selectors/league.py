@@ -1,0 +1,33 @@
+"""The league tables of doctors and branches, ranked by NPS, small samples last."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .. import formulas
+from .figures import Totals
+
+
+@dataclass
+class LeagueRow:
+    pk: int | None
+    name: str
+    totals: Totals
+    nps: formulas.NpsFigure
+    shown: bool  # at or above the minimum sample
+
+
+def league_rows(groups: dict, names: dict, min_sample: int) -> list[LeagueRow]:
+    rows = [
+        LeagueRow(
+            pk=pk,
+            name=names.get(pk, "—"),
+            totals=totals,
+            nps=totals.nps,
+            shown=totals.nps.n >= min_sample,
+        )
+        for pk, totals in groups.items()
+        if totals.responses or totals.visits_completed
+    ]
+    # Judged rows first, best NPS first; the too-small samples after them, by name.
+    return sorted(rows, key=lambda r: (not r.shown, -(r.nps.value or 0) if r.shown else 0, r.name))
