@@ -28,7 +28,8 @@ from django.db.models import Q
 from clinic_crm.catalogue.models import Branch, Service
 from journeys.errors import JourneyError
 from journeys.models import Visit, WorkingHours
-from journeys.services.scheduling import visit_book, visit_cancel, visit_confirm
+from journeys.services.visit_status import visit_cancel, visit_confirm
+from journeys.services.visits import visit_book
 
 STEP = timedelta(minutes=15)
 # The visit whose patient is already in the waiting room starts this soon after "now".

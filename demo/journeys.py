@@ -34,8 +34,15 @@ from journeys.models import (
     TreatmentPlan,
     Visit,
 )
-from journeys.services import plans as plan_services
-from journeys.services.scheduling import visit_book
+from journeys.services.plans import (
+    StageSpec,
+    plan_abandon,
+    plan_choose_option,
+    plan_create,
+    plan_option_add,
+    plan_propose,
+)
+from journeys.services.visits import visit_book
 from journeys.services.worklist import worklist_rules_run
 
 
@@ -144,7 +151,7 @@ def demo_journeys_create(
         # The two orthodontists share the plans, each in their own branch.
         ortho = orthodontists[(index // len(states) + index) % len(orthodontists)]
         branch = branch_of[ortho.pk]
-        plan = plan_services.plan_create(
+        plan = plan_create(
             actor=ortho,
             patient=patient,
             title="Исправление прикуса",
@@ -154,7 +161,7 @@ def demo_journeys_create(
             observation_months=12,
         )
         stages = [
-            plan_services.StageSpec(
+            StageSpec(
                 title="Установка брекетов",
                 specialty=specialties["Ортодонтия"],
                 service=install,
@@ -164,7 +171,7 @@ def demo_journeys_create(
                 significant=True,
             ),
             *[
-                plan_services.StageSpec(
+                StageSpec(
                     title=f"Коррекция №{n}",
                     specialty=specialties["Ортодонтия"],
                     service=adjust,
@@ -174,7 +181,7 @@ def demo_journeys_create(
                 )
                 for n in range(1, 5)
             ],
-            plan_services.StageSpec(
+            StageSpec(
                 title="Снятие брекетов",
                 specialty=specialties["Ортодонтия"],
                 service=removal,
@@ -184,7 +191,7 @@ def demo_journeys_create(
                 significant=True,
             ),
         ]
-        option = plan_services.plan_option_add(
+        option = plan_option_add(
             actor=ortho,
             plan=plan,
             title="Металлические брекеты",
@@ -193,7 +200,7 @@ def demo_journeys_create(
             duration_weeks=30,
             expected_result="Ровные зубы и правильный прикус примерно через 7 месяцев.",
         )
-        plan_services.plan_option_add(
+        plan_option_add(
             actor=ortho,
             plan=plan,
             title="Элайнеры",
@@ -201,7 +208,7 @@ def demo_journeys_create(
             duration_weeks=40,
             expected_result="Незаметное выравнивание, каппы меняются дома.",
             stages=[
-                plan_services.StageSpec(
+                StageSpec(
                     title="Сканирование", specialty=specialties["Ортодонтия"], service=consult
                 )
             ],
@@ -209,10 +216,10 @@ def demo_journeys_create(
         counts[state] = counts.get(state, 0) + 1
         if state == "draft":
             continue
-        plan_services.plan_propose(actor=ortho, plan=plan)
+        plan_propose(actor=ortho, plan=plan)
         if state == "proposed":
             continue
-        plan_services.plan_choose_option(actor=ortho, plan=plan, option=option)
+        plan_choose_option(actor=ortho, plan=plan, option=option)
         journey = list(option.stages.order_by("position"))
         if state == "accepted":
             _book_soon(
@@ -227,7 +234,7 @@ def demo_journeys_create(
             )
             continue
         if state == "abandoned":
-            plan_services.plan_abandon(actor=ortho, plan=plan, reason="Переехал в другой город")
+            plan_abandon(actor=ortho, plan=plan, reason="Переехал в другой город")
             continue
         # In treatment: the first stages happened in the past.
         done = rng.randint(1, 3)

@@ -15,8 +15,8 @@ from django.utils.translation import gettext as _
 
 from clinic_crm.signals import counted_change
 from journeys.models import JourneyEvent, Stage, Task, Visit
+from journeys.services.availability import branch_zone
 from journeys.services.events import journey_event_record
-from journeys.services.scheduling import branch_zone
 from journeys.services.worklist import task_open_once
 
 from .models import (

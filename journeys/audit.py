@@ -3,7 +3,7 @@
 - every change of a task's state, assignee or contact attempts and of a handoff's state
   is an audit event, whichever service (or the admin) writes it — the models' managers
   are ``AuditedQuerySet``s, so the conditional ``update()``s are audited too. A visit's
-  steps are audited where they all pass (``services.scheduling._transition``);
+  steps are audited where they all pass (``services.visit_status._transition``);
 - the log names visits, plans, stages, handoffs and tasks by the patient and what a
   person recognises: "Иванов И. И. — visit 12.03.2026 10:00, Consultation".
 """

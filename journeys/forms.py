@@ -14,7 +14,7 @@ from clinic_crm.staff.roles import Role
 
 from .models import Stage, Task, TreatmentPlan
 from .selectors_worklist import WorklistFilter
-from .services.plans import BookNextVisit, FinishCare, HandOff
+from .services.visit_completion import BookNextVisit, FinishCare, HandOff
 
 
 def staff_with_role(role: str):

@@ -1,6 +1,6 @@
 """Forms of the calendar: book, move, cancel, status step (the slot search's form is in
 ``journeys.forms_slots``). They only parse input; every rule lives in
-``journeys.services.scheduling``."""
+``journeys.services.visits``."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from clinic_crm.catalogue.models import Branch, Service
 from clinic_crm.forms import DateField, DateInput, TextField
 from journeys import selectors_scheduling as selectors
 from journeys.models import Handoff, Stage
-from journeys.services.scheduling import local_datetime
+from journeys.services.availability import local_datetime
 from patients.models import Patient
 
 DATE_WIDGET = DateInput(attrs={"class": "form-control"})

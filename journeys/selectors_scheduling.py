@@ -18,7 +18,7 @@ from django.utils import timezone
 from clinic_crm.catalogue.models import Branch, Service
 from clinic_crm.staff.roles import Role
 from journeys.models import ScheduleException, Visit, WorkingHours
-from journeys.services.scheduling import branch_zone, local_datetime
+from journeys.services.availability import branch_zone, local_datetime
 
 if TYPE_CHECKING:
     from clinic_crm.staff.models import User

@@ -2,18 +2,20 @@
 
 from django.urls import path
 
-from journeys.views import scheduling as views
+from journeys.views import availability, calendar, visits
 
 urlpatterns: list = [
-    path("calendar/", views.calendar_day_view, name="calendar_day"),
-    path("calendar/week/", views.calendar_week_view, name="calendar_week"),
-    path("calendar/slots/", views.slot_search_view, name="slot_search"),
-    path("calendar/patients/", views.patient_options_view, name="scheduling_patient_search"),
-    path("visits/book/", views.visit_book_view, name="visit_book"),
+    path("calendar/", calendar.calendar_day_view, name="calendar_day"),
+    path("calendar/week/", calendar.calendar_week_view, name="calendar_week"),
+    path("calendar/slots/", availability.slot_search_view, name="slot_search"),
+    path("calendar/patients/", visits.patient_options_view, name="scheduling_patient_search"),
+    path("visits/book/", visits.visit_book_view, name="visit_book"),
     path(
-        "visits/<int:visit_id>/panel/", views.visit_detail_partial_view, name="visit_detail_partial"
+        "visits/<int:visit_id>/panel/",
+        visits.visit_detail_partial_view,
+        name="visit_detail_partial",
     ),
-    path("visits/<int:visit_id>/move/", views.visit_move_view, name="visit_move"),
-    path("visits/<int:visit_id>/cancel/", views.visit_cancel_view, name="visit_cancel"),
-    path("visits/<int:visit_id>/status/", views.visit_status_view, name="visit_status"),
+    path("visits/<int:visit_id>/move/", visits.visit_move_view, name="visit_move"),
+    path("visits/<int:visit_id>/cancel/", visits.visit_cancel_view, name="visit_cancel"),
+    path("visits/<int:visit_id>/status/", visits.visit_status_view, name="visit_status"),
 ]

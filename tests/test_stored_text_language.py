@@ -15,8 +15,8 @@ from django.utils import timezone, translation
 
 from feedback.services import survey_response_record
 from journeys.models import Handoff, JourneyEvent, Task, Visit
-from journeys.services.plans import handoff_create
-from journeys.services.scheduling import visit_mark_no_show
+from journeys.services.handoffs import handoff_create
+from journeys.services.visit_status import visit_mark_no_show
 from journeys.services.worklist import rule_handoffs_not_booked, rule_stalled_journeys
 from journeys.texts_builtin import TaskText
 from tests.conftest import verified_client_for

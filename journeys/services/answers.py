@@ -17,7 +17,7 @@ from clinic_crm.messaging.services.inbound import patient_text_clean
 from ..errors import JourneyError
 from ..models import JourneyEvent, Stage, Task, Visit
 from .events import journey_event_record
-from .scheduling import visit_cancel, visit_confirm, visit_reschedule_request
+from .visit_status import visit_cancel, visit_confirm, visit_reschedule_request
 from .worklist import task_open_once
 
 # What a patient may type on an answer page (the reschedule note, the "what worries you"

@@ -43,8 +43,9 @@ from clinic_crm.messaging.services.outbox import visit_messages_unsuppress
 from journeys import access
 from journeys.errors import JourneyError
 from journeys.models import Handoff, JourneyEvent, Stage, Task, Visit
+from journeys.services.availability import branch_zone
 from journeys.services.events import journey_event_record
-from journeys.services.scheduling import _after_visit_change, _locked, branch_zone
+from journeys.services.visits import _locked, visit_changed
 from journeys.services.worklist import task_close
 
 if TYPE_CHECKING:
@@ -335,6 +336,6 @@ def visit_status_undo(*, actor: User, visit: Visit, step_id: int | None = None) 
         data=data,
     )
     audit_record(action=AuditAction.UPDATE, actor=actor, obj=current, details={"status": data})
-    _after_visit_change(current)
+    visit_changed(current)
     visit.status, visit.updated_at = current.status, current.updated_at
     return visit

@@ -22,7 +22,7 @@ from clinic_crm.staff.roles import Role
 from journeys import access
 from journeys.models import Handoff, Stage, Visit
 from journeys.selectors_card import PlanSummary, patient_journey_summary
-from journeys.services.scheduling import booking_refusal
+from journeys.services.visits import booking_refusal
 from journeys.views.plans import CLINICAL_WRITERS
 from journeys.views.scheduling import READ_ROLES as VISIT_PANEL_ROLES
 from patients.card import CardPanel

@@ -22,7 +22,7 @@ from journeys import access, selectors_slots
 from journeys import selectors_scheduling as scheduling_selectors
 from journeys.forms import staff_with_role
 from journeys.models import Stage, Visit
-from journeys.services import plans as plan_services
+from journeys.services.visit_completion import active_plan
 
 MAX_ID = 2**63 - 1
 
@@ -38,11 +38,7 @@ def _pick(queryset, value):
 def _next_stage(visit: Visit, wanted) -> Stage | None:
     """The stage chosen in the form, else the plan's next planned stage after this visit's
     — the one the booking will be for."""
-    plan = (
-        visit.stage.option.plan
-        if visit.stage_id
-        else plan_services.active_plan(patient_id=visit.patient_id)
-    )
+    plan = visit.stage.option.plan if visit.stage_id else active_plan(patient_id=visit.patient_id)
     if plan is None or not plan.chosen_option_id:
         return None
     # The visit's own stage is done once it is completed (as ``visit_complete`` does).

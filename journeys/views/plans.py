@@ -26,7 +26,17 @@ from journeys.forms import (
     VisitCompleteForm,
 )
 from journeys.models import JourneyEvent, PlanOption, Stage, TreatmentPlan, Visit
-from journeys.services import plans as plan_services
+from journeys.services.plans import (
+    StageSpec,
+    journey_note_add,
+    plan_abandon,
+    plan_change_lead_doctor,
+    plan_choose_option,
+    plan_create,
+    plan_option_add,
+    plan_propose,
+)
+from journeys.services.visit_completion import active_plan, visit_complete
 from patients import access as patient_access
 from patients.models import Patient
 
@@ -86,9 +96,7 @@ def plan_create_view(request: HttpRequest, patient_id: int) -> HttpResponse:
     form = PlanCreateForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
-            plan = plan_services.plan_create(
-                actor=request.user, patient=patient, **form.cleaned_data
-            )
+            plan = plan_create(actor=request.user, patient=patient, **form.cleaned_data)
         except JourneyError as exc:
             form.add_error(None, str(exc))
         else:
@@ -143,7 +151,7 @@ def plan_option_add_view(request: HttpRequest, plan_id: int) -> HttpResponse:
     stages = StageFormSet(request.POST or None, prefix="stages")
     if request.method == "POST" and form.is_valid() and stages.is_valid():
         specs = [
-            plan_services.StageSpec(
+            StageSpec(
                 title=s["title"],
                 purpose=s.get("purpose", ""),
                 specialty=s["specialty"],
@@ -156,9 +164,7 @@ def plan_option_add_view(request: HttpRequest, plan_id: int) -> HttpResponse:
             if s and not s.get("DELETE")
         ]
         try:
-            plan_services.plan_option_add(
-                actor=request.user, plan=plan, stages=specs, **form.cleaned_data
-            )
+            plan_option_add(actor=request.user, plan=plan, stages=specs, **form.cleaned_data)
         except JourneyError as exc:
             form.add_error(None, str(exc))
         else:
@@ -189,7 +195,7 @@ def plan_propose_view(request: HttpRequest, plan_id: int) -> HttpResponse:
     return _run(
         request,
         plan,
-        lambda: plan_services.plan_propose(actor=request.user, plan=plan),
+        lambda: plan_propose(actor=request.user, plan=plan),
         _("The plan is proposed to the patient."),
     )
 
@@ -202,7 +208,7 @@ def plan_choose_view(request: HttpRequest, plan_id: int) -> HttpResponse:
     return _run(
         request,
         plan,
-        lambda: plan_services.plan_choose_option(actor=request.user, plan=plan, option=option),
+        lambda: plan_choose_option(actor=request.user, plan=plan, option=option),
         _("The patient's decision is recorded."),
     )
 
@@ -216,7 +222,7 @@ def plan_abandon_view(request: HttpRequest, plan_id: int) -> HttpResponse:
     return _run(
         request,
         plan,
-        lambda: plan_services.plan_abandon(actor=request.user, plan=plan, reason=reason),
+        lambda: plan_abandon(actor=request.user, plan=plan, reason=reason),
         _("The plan is closed as abandoned."),
     )
 
@@ -234,7 +240,7 @@ def plan_change_doctor_view(request: HttpRequest, plan_id: int) -> HttpResponse:
     return _run(
         request,
         plan,
-        lambda: plan_services.plan_change_lead_doctor(
+        lambda: plan_change_lead_doctor(
             actor=request.user,
             plan=plan,
             doctor=form.cleaned_data["doctor"],
@@ -249,9 +255,7 @@ def plan_change_doctor_view(request: HttpRequest, plan_id: int) -> HttpResponse:
 def note_add_view(request: HttpRequest, patient_id: int) -> HttpResponse:
     patient = _patient_or_404(request, patient_id)
     try:
-        plan_services.journey_note_add(
-            actor=request.user, patient=patient, text=request.POST.get("text", "")
-        )
+        journey_note_add(actor=request.user, patient=patient, text=request.POST.get("text", ""))
     except JourneyError as exc:
         messages.error(request, str(exc))
     return redirect("journeys:timeline", patient_id=patient.pk)
@@ -281,11 +285,7 @@ def visit_complete_view(request: HttpRequest, visit_id: int) -> HttpResponse:
             obj=visit,
             details={"page": "visit completion"},
         )
-    plan = (
-        visit.stage.option.plan
-        if visit.stage_id
-        else plan_services.active_plan(patient_id=visit.patient_id)
-    )
+    plan = visit.stage.option.plan if visit.stage_id else active_plan(patient_id=visit.patient_id)
     stages = (
         Stage.objects.filter(option_id=plan.chosen_option_id, status=Stage.Status.PLANNED)
         if plan is not None and plan.chosen_option_id
@@ -294,7 +294,7 @@ def visit_complete_view(request: HttpRequest, visit_id: int) -> HttpResponse:
     form = VisitCompleteForm(request.POST or None, visit=visit, stages=stages)
     if request.method == "POST" and form.is_valid():
         try:
-            plan_services.visit_complete(
+            visit_complete(
                 actor=request.user,
                 visit=visit,
                 next_step=form.next_step_value(),

@@ -14,7 +14,7 @@ from clinic_crm.staff.roles import Role
 from journeys.errors import JourneyError
 from journeys.models import Visit
 from journeys.services.visit_undo import visit_status_undo
-from journeys.views import scheduling as scheduling_views
+from journeys.views.visits import visit_or_404, visit_panel
 
 
 class UndoForm(forms.Form):
@@ -32,15 +32,13 @@ UNDONE_NOTICE = {
 @require_POST
 @role_required(Role.ADMINISTRATOR)
 def visit_undo_view(request: HttpRequest, visit_id: int) -> HttpResponse:
-    visit = scheduling_views._visit_or_404(request, visit_id, change=True)
+    visit = visit_or_404(request, visit_id, change=True)
     form = UndoForm(request.POST)
     if not form.is_valid():
-        return scheduling_views._panel(request, visit, error=_("Reload the visit and try again."))
+        return visit_panel(request, visit, error=_("Reload the visit and try again."))
     undone = visit.status
     try:
         visit_status_undo(actor=request.user, visit=visit, step_id=form.cleaned_data["step"])
     except JourneyError as exc:
-        return scheduling_views._panel(request, visit, error=str(exc), changed=True)
-    return scheduling_views._panel(
-        request, visit, notice=str(UNDONE_NOTICE.get(undone, "")), changed=True
-    )
+        return visit_panel(request, visit, error=str(exc), changed=True)
+    return visit_panel(request, visit, notice=str(UNDONE_NOTICE.get(undone, "")), changed=True)

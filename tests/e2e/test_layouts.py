@@ -11,7 +11,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from journeys.models import Visit
-from journeys.services.scheduling import visit_mark_no_show
+from journeys.services.visit_status import visit_mark_no_show
 from tests.e2e.conftest import log_in, use_language
 from tests.journeys.factories import clinic_visit
 from tests.journeys.test_visit_completion import accepted_plan

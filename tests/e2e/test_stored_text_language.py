@@ -13,7 +13,7 @@ from django.utils import timezone, translation
 from playwright.sync_api import expect
 
 from clinic_crm.staff.roles import Role
-from journeys.services.scheduling import visit_mark_no_show
+from journeys.services.visit_status import visit_mark_no_show
 from tests.e2e.conftest import log_in, use_language
 from tests.journeys.factories import clinic_visit
 from tests.journeys.test_visit_completion import accepted_plan

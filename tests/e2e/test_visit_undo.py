@@ -11,7 +11,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from journeys.models import Stage, Task, Visit
-from journeys.services.scheduling import branch_zone
+from journeys.services.availability import branch_zone
 from tests.e2e.conftest import log_in
 from tests.journeys.factories import clinic_visit
 from tests.journeys.test_visit_completion import accepted_plan

@@ -12,13 +12,12 @@ from django.utils import timezone, translation
 
 from journeys.models import Stage, Task, Visit
 from journeys.selectors import routing_queue
-from journeys.services.scheduling import (
-    visit_book,
+from journeys.services.visit_status import (
     visit_cancel,
     visit_mark_no_show,
-    visit_move,
     visit_reschedule_request,
 )
+from journeys.services.visits import visit_book, visit_move
 from journeys.services.waitlist import slot_offers_expire
 from journeys.services.worklist import worklist_rules_run
 from tests.conftest import verified_client_for

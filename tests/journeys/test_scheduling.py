@@ -1,6 +1,6 @@
-"""Booking, moving, cancelling and the status steps of visits (journeys.services.scheduling)
-and free slots (journeys.selectors_slots), against the real PostgreSQL and its exclusion
-constraint."""
+"""Booking, moving, cancelling and the status steps of visits (journeys.services: visits,
+visit_status, availability) and free slots (journeys.selectors_slots), against the real
+PostgreSQL and its exclusion constraint."""
 
 from __future__ import annotations
 
@@ -15,17 +15,16 @@ from clinic_crm.staff.roles import Role
 from journeys.errors import JourneyError
 from journeys.models import Handoff, JourneyEvent, ScheduleException, Stage, Visit
 from journeys.selectors_slots import free_slots, next_free_slots
-from journeys.services import scheduling
-from journeys.services.scheduling import (
-    visit_book,
+from journeys.services import availability
+from journeys.services.visit_status import (
     visit_cancel,
     visit_confirm,
     visit_mark_arrived,
     visit_mark_no_show,
-    visit_move,
     visit_start,
     visit_transition,
 )
+from journeys.services.visits import visit_book, visit_move
 from tests.factories import PatientFactory, SpecialtyFactory
 from tests.journeys.factories import (
     HandoffFactory,
@@ -88,7 +87,7 @@ def test_booking_in_a_far_time_zone_uses_the_branchs_wall_clock(make_staff):
     clinic = make_clinic(make_staff, time_zone="Asia/Vladivostok")
     day = future_day()
     visit = book(clinic, clinic.at(day, "08:00"))
-    assert timezone.localtime(visit.starts_at, scheduling.branch_zone(clinic.branch)).hour == 8
+    assert timezone.localtime(visit.starts_at, availability.branch_zone(clinic.branch)).hour == 8
     with pytest.raises(JourneyError, match="08:00–20:00"):
         # 07:30 in Vladivostok is 00:30 in Moscow: outside the hours there.
         book(clinic, clinic.at(day, "07:30"))
@@ -239,14 +238,14 @@ def test_a_lost_race_on_the_constraint_gives_the_same_friendly_message(clinic, m
     and the insert), the constraint refuses the row and the service says the same thing."""
     day = future_day()
     first = book(clinic, clinic.at(day, "10:00"))
-    real_conflict = scheduling._doctor_conflict
+    real_conflict = availability.doctor_conflict
     calls = []
 
     def miss_once(**kwargs):
         calls.append(kwargs)
         return None if len(calls) == 1 else real_conflict(**kwargs)
 
-    monkeypatch.setattr(scheduling, "_doctor_conflict", miss_once)
+    monkeypatch.setattr(availability, "doctor_conflict", miss_once)
     with pytest.raises(JourneyError, match="already has a visit 10:00–10:30"):
         book(clinic, clinic.at(day, "10:00"), patient=PatientFactory())
     assert list(Visit.objects.all()) == [first]
@@ -608,7 +607,7 @@ def test_next_free_slots_scans_forward_past_full_days(clinic):
     )
     assert len(slots) == 5
     assert all(
-        timezone.localtime(s.starts_at, scheduling.branch_zone(clinic.branch)).date()
+        timezone.localtime(s.starts_at, availability.branch_zone(clinic.branch)).date()
         == day + timedelta(days=3)
         for s in slots
     )

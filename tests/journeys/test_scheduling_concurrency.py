@@ -11,8 +11,10 @@ from django.db import connection
 
 from journeys.errors import JourneyError
 from journeys.models import JourneyEvent, Visit
-from journeys.services import scheduling
-from journeys.services.scheduling import visit_book, visit_confirm
+from journeys.services import availability
+from journeys.services import visits as visit_services
+from journeys.services.visit_status import visit_confirm
+from journeys.services.visits import visit_book
 from tests.factories import PatientFactory
 from tests.journeys.test_scheduling_fixtures import future_day, make_clinic
 
@@ -84,21 +86,21 @@ def test_when_both_bookings_pass_the_check_the_constraint_refuses_one(make_staff
     clinic = make_clinic(make_staff)
     when = clinic.at(future_day(), "10:00")
     both_checked = threading.Barrier(2, timeout=15)
-    real_check = scheduling._check_slot
+    real_check = visit_services.slot_check
 
     def check_then_wait(**kwargs):
         real_check(**kwargs)
         both_checked.wait()
 
-    monkeypatch.setattr(scheduling, "_check_slot", check_then_wait)
+    monkeypatch.setattr(visit_services, "slot_check", check_then_wait)
     violations = []
-    real_is_overlap = scheduling._is_overlap_violation
+    real_is_overlap = availability._is_overlap_violation
 
     def spy(error):
         violations.append(real_is_overlap(error))
         return violations[-1]
 
-    monkeypatch.setattr(scheduling, "_is_overlap_violation", spy)
+    monkeypatch.setattr(availability, "_is_overlap_violation", spy)
 
     visits, errors = _outcome(
         run_together(

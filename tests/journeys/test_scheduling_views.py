@@ -11,7 +11,7 @@ from django.urls import reverse
 from clinic_crm.audit.models import AuditAction, AuditEvent
 from clinic_crm.staff.roles import Role
 from journeys.models import Visit
-from journeys.services.scheduling import visit_book
+from journeys.services.visits import visit_book
 from tests.conftest import verified_client_for
 from tests.factories import BranchFactory, PatientFactory
 from tests.journeys.factories import VisitFactory

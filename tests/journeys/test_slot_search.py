@@ -15,7 +15,8 @@ from django.utils import timezone
 
 from journeys.models import ScheduleException, Visit
 from journeys.selectors_slots import DEFAULT_SEARCH_DAYS, MAX_SEARCH_DAYS, slot_search
-from journeys.services.scheduling import branch_zone, visit_book
+from journeys.services.availability import branch_zone
+from journeys.services.visits import visit_book
 from tests.factories import BranchFactory, PatientFactory, SpecialtyFactory
 from tests.journeys.factories import (
     PlanOptionFactory,

@@ -10,16 +10,13 @@ from django.utils import timezone
 from journeys.errors import JourneyError
 from journeys.models import Handoff, JourneyEvent, Stage, TreatmentPlan, Visit
 from journeys.services.plans import (
-    BookNextVisit,
-    FinishCare,
-    HandOff,
     StageSpec,
     plan_choose_option,
     plan_create,
     plan_option_add,
     plan_propose,
-    visit_complete,
 )
+from journeys.services.visit_completion import BookNextVisit, FinishCare, HandOff, visit_complete
 from tests.journeys.factories import VisitFactory
 
 pytestmark = pytest.mark.django_db
@@ -229,7 +226,7 @@ def test_booking_a_handoff_visit_completes_it_on_completion(clinic):
             due_date=timezone.localdate() + timedelta(days=5),
         ),
     )
-    from journeys.services.scheduling import visit_book
+    from journeys.services.visits import visit_book
 
     follow = visit_book(
         actor=clinic.admin,

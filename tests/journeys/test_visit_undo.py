@@ -17,8 +17,7 @@ from journeys import texts
 from journeys.errors import JourneyError
 from journeys.models import Handoff, JourneyEvent, Stage, Task, Visit
 from journeys.selectors import routing_queue
-from journeys.services.scheduling import (
-    visit_book,
+from journeys.services.visit_status import (
     visit_confirm,
     visit_mark_arrived,
     visit_mark_no_show,
@@ -26,6 +25,7 @@ from journeys.services.scheduling import (
     visit_transition,
 )
 from journeys.services.visit_undo import visit_status_undo, visit_undo_offer
+from journeys.services.visits import visit_book
 from tests.conftest import verified_client_for
 from tests.factories import BranchFactory
 from tests.journeys.factories import HandoffFactory, clinic_visit

@@ -8,7 +8,7 @@ from django.utils import timezone
 from journeys.models import Handoff, Stage, Task, TreatmentPlan, Visit
 from journeys.selectors import routing_queue
 from journeys.selectors_worklist import worklist
-from journeys.services.plans import handoff_create
+from journeys.services.handoffs import handoff_create
 from journeys.services.worklist import health_score, worklist_rules_run
 from tests.factories import BranchFactory
 from tests.journeys.factories import HandoffFactory, VisitFactory

@@ -51,7 +51,7 @@ def consent(patient, kind="reminders", channel="any", granted=True, at=None):
 
 
 def book(clinic, *, starts_at, patient=None, stage=None):
-    from journeys.services.scheduling import visit_book
+    from journeys.services.visits import visit_book
 
     return visit_book(
         actor=clinic.admin,

@@ -8,7 +8,8 @@ from django.db import transaction
 
 from clinic_crm.messaging.models import Message, MessageKind, SuppressReason
 from journeys.services.messages import visit_messages_sync
-from journeys.services.scheduling import visit_cancel, visit_move, visit_transition
+from journeys.services.visit_status import visit_cancel, visit_transition
+from journeys.services.visits import visit_move
 from tests.messaging.conftest import book
 
 pytestmark = pytest.mark.django_db

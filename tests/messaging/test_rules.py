@@ -18,8 +18,8 @@ from clinic_crm.messaging.rules import messaging_rules_run, rule_greetings
 from journeys.models import JourneyEvent, Stage, Task, TreatmentPlan, Visit
 from journeys.patient_links import feel_link_url
 from journeys.services.messages import rule_reactivation, rule_recalls, rule_stage_materials
-from journeys.services.plans import FinishCare, visit_complete
-from journeys.services.scheduling import visit_transition
+from journeys.services.visit_completion import FinishCare, visit_complete
+from journeys.services.visit_status import visit_transition
 from tests.factories import PatientFactory
 from tests.journeys.factories import HandoffFactory, VisitFactory
 from tests.journeys.test_visit_completion import accepted_plan
@@ -90,7 +90,7 @@ def test_booking_a_handoff_with_a_new_doctor_introduces_them(clinic, morning, pr
     handoff = HandoffFactory(
         patient=clinic.patient, from_doctor=clinic.doctor, to_specialty=clinic.surgery
     )
-    from journeys.services.scheduling import visit_book
+    from journeys.services.visits import visit_book
 
     visit = visit_book(
         actor=clinic.admin,

@@ -10,7 +10,7 @@ from clinic_crm.audit.models import AuditEvent
 from clinic_crm.messaging.models import Message
 from journeys.models import Task, Visit
 from journeys.patient_links import visit_link_url
-from journeys.services.scheduling import visit_move
+from journeys.services.visits import visit_move
 from tests.messaging.conftest import book
 
 pytestmark = pytest.mark.django_db
