@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import astuple
-from typing import TypeVar
+from datetime import datetime
+from typing import TypeVar, cast
+from uuid import UUID
 
 from django.conf import settings
 from django.core.cache import cache
@@ -20,7 +22,9 @@ from .filters import Filters
 T = TypeVar("T")
 
 
-def remembered(kind: str, version, key: tuple, compute: Callable[[], T]) -> T:
+def remembered(
+    kind: str, version: UUID | None, key: tuple[object, ...], compute: Callable[[], T]
+) -> T:
     """What ``compute`` returns for ``key``, kept in the cache until what it reads
     changes: ``version`` is that data's (RollupState.version for the rollups,
     cohorts_version for the cohort figures), renewed by every transaction that writes
@@ -36,7 +40,9 @@ def remembered(kind: str, version, key: tuple, compute: Callable[[], T]) -> T:
     except RedisError:
         return compute()
     if hit is not None:
-        return hit
+        # The name holds the kind, the version and the key: what is kept under it is
+        # what this very ``compute`` returned for them.
+        return cast(T, hit)
     value = compute()
     try:
         cache.set(name, value, seconds)
@@ -55,7 +61,7 @@ def kept_figures(
     rather than the unfiltered ones."""
     figures = remembered(
         "figures",
-        state and state.version,
+        state.version if state is not None else None,
         astuple(filters),
         lambda: dashboard_figures(filters),
     )
@@ -63,14 +69,14 @@ def kept_figures(
         return figures, dict.fromkeys(CohortFigure.Metric.values, formulas.EMPTY)
     cohorts = remembered(
         "cohorts",
-        state and state.cohorts_version,
+        state.cohorts_version if state is not None else None,
         (filters.start, filters.end, filters.branch_id, filters.doctor_id),  # what it reads
         lambda: cohort_figures(filters),
     )
     return figures, cohorts
 
 
-def rollup_state() -> tuple[RollupState | None, object]:
+def rollup_state() -> tuple[RollupState | None, datetime | None]:
     """The rollups' state row and their "as of": the later of the last rebuild and the
     last refresh."""
     state = RollupState.objects.filter(pk=1).first()

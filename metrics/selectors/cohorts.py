@@ -43,7 +43,7 @@ def cohort_figures(filters: Filters) -> dict[str, formulas.Figure]:
         .annotate(hits=Sum("hits"), n=Sum("n"), total=Sum("total"), total_sq=Sum("total_sq"))
     )
     found = {row["metric"]: row for row in sums}
-    result = {}
+    result: dict[str, formulas.Figure] = {}
     for metric in CohortFigure.Metric.values:
         row = found.get(metric, {"hits": 0, "n": 0, "total": 0, "total_sq": 0})
         if metric in _MEANS:

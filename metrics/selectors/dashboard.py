@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.conf import settings
 
@@ -16,7 +17,7 @@ from ..trend import AUTO, Trend, nps_trend
 from .caching import kept_figures, rollup_state
 from .figures import Figures, csi_aspects
 from .filters import Filters, this_week
-from .league import league_rows
+from .league import LeagueRow, league_rows
 from .reasons import top_reasons
 from .recovery import recovery_tasks
 
@@ -39,18 +40,18 @@ class DashboardPage:
     period: str  # the series asked for: "auto", "week" or "month"
     figures: Figures
     trend: Trend
-    cohorts: dict
+    cohorts: dict[str, formulas.Figure]
     csi: formulas.Figure
-    aspects: list
-    doctors: list
+    aspects: list[AspectRow]
+    doctors: list[LeagueRow]
     doctors_more: int  # ranked doctors beyond the ones listed
-    branches: list
-    reasons: list
+    branches: list[LeagueRow]
+    reasons: list[tuple[str, int]]  # (reason, answers naming it)
     recovery_open: int
     recovery_overdue: int
     min_sample: int
-    as_of: object
-    cohorts_as_of: object
+    as_of: datetime | None
+    cohorts_as_of: datetime | None
 
 
 def dashboard_page(
@@ -78,7 +79,11 @@ def dashboard_page(
         if pk in attributes
     ]
     places = formulas.importance_satisfaction_quadrant(
-        [(a.key, a.importance, a.satisfaction.value) for a in aspects if not a.satisfaction.empty]
+        [
+            (a.key, a.importance, a.satisfaction.value)
+            for a in aspects
+            if a.satisfaction.value is not None  # what Figure.empty tests
+        ]
     )
     for aspect in aspects:
         aspect.place = places.get(aspect.key, "")

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 
 from django.db import connection
 
@@ -38,7 +39,7 @@ class Totals:
     negative: int = 0
     negative_contacted_in_time: int = 0
     # aspect id → (answers, total, total_sq)
-    attributes: dict = field(default_factory=dict)
+    attributes: dict[int, tuple[int, int, int]] = field(default_factory=dict)
 
     @property
     def nps(self) -> formulas.NpsFigure:
@@ -107,7 +108,7 @@ def _boundary_on_or_before(day: date) -> date:
     return max(day - timedelta(days=day.weekday()), day.replace(day=1))
 
 
-def _rollup_sources(filters: Filters) -> tuple[str, str, dict]:
+def _rollup_sources(filters: Filters) -> tuple[str, str, dict[str, date]]:
     """Whole buckets inside the period from the period rollups, the days at its edges
     from the daily ones."""
     start, end = filters.start, filters.end + timedelta(days=1)
@@ -157,7 +158,9 @@ def dashboard_figures(filters: Filters, *, source: str = "rollups") -> Figures:
         )
         for row in cursor.fetchall():
             g_week, g_month, g_doctor, g_branch, week, month, doctor, branch, *values = row
-            totals = Totals(**{n: v or 0 for n, v in zip(COUNTS, values, strict=True)})
+            # A database row's sums: ints, and a Decimal for the revenue.
+            counts: dict[str, Any] = {n: v or 0 for n, v in zip(COUNTS, values, strict=True)}
+            totals = Totals(**counts)
             if not g_week:
                 figures.weeks[week] = totals
             elif not g_month:
@@ -189,7 +192,7 @@ def dashboard_figures(filters: Filters, *, source: str = "rollups") -> Figures:
     return figures
 
 
-def csi_aspects() -> tuple[dict, dict[int, float]]:
+def csi_aspects() -> tuple[dict[int, CsiAttribute], dict[int, float]]:
     """The CSI aspects by id, and their importance weights."""
     attributes = {a.pk: a for a in CsiAttribute.objects.all()}
     return attributes, {pk: float(a.importance) for pk, a in attributes.items()}

@@ -24,9 +24,12 @@ class Filters:
         month, branch and doctor, not per specialty or stage."""
         return self.specialty_id is None and self.stage_kind is None
 
-    def where(self) -> tuple[str, dict]:
+    def where(self) -> tuple[str, dict[str, date | int | str]]:
         clauses = ["day >= %(start)s", "day < %(end)s"]
-        params: dict = {"start": self.start, "end": self.end + timedelta(days=1)}
+        params: dict[str, date | int | str] = {
+            "start": self.start,
+            "end": self.end + timedelta(days=1),
+        }
         for name in ("branch_id", "doctor_id", "specialty_id", "stage_kind"):
             if getattr(self, name) is not None:
                 clauses.append(f"{name} = %({name})s")

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TypeVar
 
 from .. import formulas
 from .figures import Totals
+
+# A doctor's id (None: visits without one) or a branch's.
+K = TypeVar("K", bound=int | None)
 
 
 @dataclass
@@ -17,7 +22,9 @@ class LeagueRow:
     shown: bool  # at or above the minimum sample
 
 
-def league_rows(groups: dict, names: dict, min_sample: int) -> list[LeagueRow]:
+def league_rows(
+    groups: Mapping[K, Totals], names: Mapping[K, str], min_sample: int
+) -> list[LeagueRow]:
     rows = [
         LeagueRow(
             pk=pk,

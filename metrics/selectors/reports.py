@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
+from typing import TYPE_CHECKING
 
 from django.db.models import Count, F, Q
 from django.utils.translation import gettext as _
@@ -18,6 +19,9 @@ from .caching import kept_figures, rollup_state
 from .figures import Figures, csi_aspects
 from .filters import Filters, this_week
 from .reasons import top_reasons
+
+if TYPE_CHECKING:
+    from clinic_crm.staff.models import User
 
 
 @dataclass
@@ -34,13 +38,13 @@ class StaffReport:
     filters: Filters  # the branch's
     branch_name: str
     figures: Figures
-    cohorts: dict
+    cohorts: dict[str, formulas.Figure]
     csi: formulas.Figure
-    reasons: list
-    scorecard: list  # ScoreRow
+    reasons: list[tuple[str, int]]  # (reason, answers naming it)
+    scorecard: list[ScoreRow]
     scorecard_kind: str  # "doctor", "curator" or ""
     min_sample: int
-    as_of: object
+    as_of: datetime | None
 
 
 def _curator_figures(user_id: int, filters: Filters) -> dict[str, formulas.Figure]:
@@ -69,17 +73,18 @@ def _curator_figures(user_id: int, filters: Filters) -> dict[str, formulas.Figur
     }
 
 
-def staff_report(user, filters: Filters) -> StaffReport:
+def staff_report(user: User, filters: Filters) -> StaffReport:
     """The branch's figures for anyone on its staff (no one else's personal figures),
     and the reader's own scorecard against the branch: a doctor's from the rollups with
     a doctor filter, a curator's from their tasks."""
-    branch_id = getattr(getattr(user, "profile", None), "branch_id", None)
+    branch_id: int | None = getattr(getattr(user, "profile", None), "branch_id", None)
     branch_filters = Filters(start=filters.start, end=filters.end, branch_id=branch_id)
     state, as_of = rollup_state()
     figures, cohorts = kept_figures(branch_filters, state)
     _attributes, weights = csi_aspects()
     totals = figures.totals
-    scorecard, kind = [], ""
+    scorecard: list[ScoreRow] = []
+    kind = ""
     if user.has_role("doctor"):
         kind = "doctor"
         mine_filters = Filters(start=filters.start, end=filters.end, doctor_id=user.pk)
@@ -96,18 +101,18 @@ def staff_report(user, filters: Filters) -> StaffReport:
         ]
     elif user.has_role("curator"):
         kind = "curator"
-        mine = _curator_figures(user.pk, filters)
+        my_tasks = _curator_figures(user.pk, filters)
         scorecard = [
             ScoreRow(
                 _("Unhappy patients called back within 24 h"),
-                mine["recovery"],
+                my_tasks["recovery"],
                 totals.contacted_within_sla,
                 " %",
                 0,
             ),
             ScoreRow(
                 _("Stalled journeys brought back on track"),
-                mine["stalled"],
+                my_tasks["stalled"],
                 formulas.EMPTY,
                 " %",
                 0,
@@ -115,7 +120,9 @@ def staff_report(user, filters: Filters) -> StaffReport:
         ]
     return StaffReport(
         filters=branch_filters,
-        branch_name=Branch.objects.filter(pk=branch_id).values_list("name", flat=True).first()
+        # Without a branch, filter(pk=None) is Django's IS NULL match (no row, so "All
+        # branches"); django-stubs' lookup check wants a str or int.
+        branch_name=Branch.objects.filter(pk=branch_id).values_list("name", flat=True).first()  # type: ignore[misc]
         or _("All branches"),
         figures=figures,
         cohorts=cohorts,
