@@ -75,6 +75,7 @@ lint: install-test
 	$(VENV)/bin/ruff format --check .
 	$(PY) manage.py makemigrations --check --dry-run
 	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy
 
 # Dependency audit; needs the advisory services of PyPI and npm (not reachable on every
 # network: then it says "NOT checked" and exits 3).
