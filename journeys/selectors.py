@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 from clinic_crm.messaging.selectors import patient_messages
 from patients.models import Patient
 
-from .models import Handoff, JourneyEvent, PlanOption, Stage, TreatmentPlan, Visit
+from .models import Handoff, JourneyEvent, LinkAnswer, PlanOption, Stage, TreatmentPlan, Visit
 
 if TYPE_CHECKING:
     from clinic_crm.messaging.models import Message
@@ -296,3 +296,11 @@ def routing_queue(
     ]
     items.sort(key=lambda item: (item.due, item.reason))
     return items[:limit]
+
+
+def link_answer_find(*, link: str, visit: Visit) -> LinkAnswer | None:
+    """The answer already given through this visit's link (as sent for its current
+    start), if any."""
+    return LinkAnswer.objects.filter(
+        link=link, visit=visit, visit_starts_at=visit.starts_at
+    ).first()

@@ -9,10 +9,10 @@ from django.db.models import Count, QuerySet
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from .models import LinkAnswer, Message
+from .models import Message
 
 if TYPE_CHECKING:
-    from journeys.models import Visit
+    pass
 
 PATIENT_MESSAGES_SHOWN = 20
 
@@ -24,14 +24,6 @@ def patient_messages(*, patient_id: int, limit: int = PATIENT_MESSAGES_SHOWN) ->
         .defer("body")
         .order_by("-scheduled_for", "-id")[:limit]
     )
-
-
-def link_answer_find(*, link: str, visit: Visit) -> LinkAnswer | None:
-    """The answer already given through this visit's link (as sent for its current
-    start), if any."""
-    return LinkAnswer.objects.filter(
-        link=link, visit=visit, visit_starts_at=visit.starts_at
-    ).first()
 
 
 def _day_bounds(date_from: date | None, date_to: date | None) -> tuple[datetime, datetime]:

@@ -1,6 +1,7 @@
 """The journeys' models, by responsibility (the same names as in services, selectors and
 views): availability, plans, visits, handoffs, events, worklist, waitlist, checklists."""
 
+from .answers import LinkAnswer
 from .availability import ScheduleException, Weekday, WorkingHours
 from .checklists import ChecklistCompletion, ChecklistItem, ChecklistTemplate
 from .events import JourneyEvent
@@ -11,6 +12,7 @@ from .waitlist import WaitlistEntry
 from .worklist import Task
 
 __all__ = [
+    "LinkAnswer",
     "ChecklistCompletion",
     "ChecklistItem",
     "ChecklistTemplate",

@@ -1,6 +1,6 @@
 """A patient's answers from the links in their messages (no account): the reminder's
 "confirm, cancel or ask to reschedule" and the follow-up's "how do you feel?". Each link
-takes one answer (messaging's LinkAnswer row, claimed in the transaction of the change)."""
+takes one answer (a LinkAnswer row, claimed in the transaction of the change)."""
 
 from __future__ import annotations
 
@@ -11,11 +11,10 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from clinic_crm.messaging.models import LinkAnswer
 from clinic_crm.messaging.services.inbound import patient_text_clean
 
 from ..errors import JourneyError
-from ..models import JourneyEvent, Stage, Task, Visit
+from ..models import JourneyEvent, LinkAnswer, Stage, Task, Visit
 from .events import journey_event_record
 from .visit_status import visit_cancel, visit_confirm, visit_reschedule_request
 from .worklist import task_open_once

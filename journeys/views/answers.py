@@ -11,16 +11,15 @@ from django.views.decorators.csrf import csrf_exempt
 
 from clinic_crm.audit.models import AuditAction
 from clinic_crm.audit.services import audit_record
-from clinic_crm.messaging.models import LinkAnswer
-from clinic_crm.messaging.selectors import link_answer_find
 from clinic_crm.messaging.services.inbound import AnswerTextInvalid
 from clinic_crm.staff.access import public
 from patients.models import Patient
 from patients.zones import patient_zone
 
 from ..errors import JourneyError
-from ..models import Visit
+from ..models import LinkAnswer, Visit
 from ..patient_links import VisitLinkProblem, feel_link_target, visit_link_target
+from ..selectors import link_answer_find
 from ..services.answers import (
     FEEL_COMMENT_MAX_LENGTH,
     VISIT_ANSWERS,

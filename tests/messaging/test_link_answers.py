@@ -12,8 +12,7 @@ from datetime import timedelta
 import pytest
 from django.db import connection
 
-from clinic_crm.messaging.models import LinkAnswer
-from journeys.models import JourneyEvent, Task, Visit
+from journeys.models import JourneyEvent, LinkAnswer, Task, Visit
 from journeys.patient_links import feel_link_url, visit_link_url
 from journeys.services import answers
 from journeys.services.visits import visit_move
