@@ -5,7 +5,8 @@ from celery.signals import worker_ready
 from django.core.cache import cache
 from django.utils import timezone
 
-from .services.dispatch import messages_dispatch, messages_next_takeover
+from .services.claims import messages_next_takeover
+from .services.dispatch import messages_dispatch
 
 logger = logging.getLogger(__name__)
 

@@ -269,7 +269,7 @@ def _dead_worker(message, *, sent: bool, backend_channel="sms"):
     sending, the attempt mark (and, if the request got out, the provider's copy)."""
     from clinic_crm.messaging.backends import backend_for
     from clinic_crm.messaging.backends.base import OutboundMessage
-    from clinic_crm.messaging.services.dispatch import messages_claim
+    from clinic_crm.messaging.services.claims import messages_claim
 
     messages_claim(limit=10)
     if sent:
