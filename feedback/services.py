@@ -15,7 +15,6 @@ from django.utils.translation import gettext as _
 
 from clinic_crm.signals import counted_change
 from journeys.models import JourneyEvent, Stage, Task, Visit
-from journeys.services.availability import branch_zone
 from journeys.services.events import journey_event_record
 from journeys.services.worklist import task_open_once
 
@@ -68,7 +67,7 @@ def visit_grouping(visit: Visit) -> Grouping:
     else:
         kind = StageKind.SIGNIFICANT if stage.significant else StageKind.STAGE
     return Grouping(
-        day=visit.starts_at.astimezone(branch_zone(visit.branch)).date(),
+        day=visit.starts_at.astimezone(visit.branch.zone).date(),
         branch_id=visit.branch_id,
         doctor_id=visit.doctor_id,
         specialty_id=visit.service.specialty_id,

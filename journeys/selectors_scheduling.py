@@ -18,7 +18,7 @@ from django.utils import timezone
 from clinic_crm.catalogue.models import Branch, Service
 from clinic_crm.staff.roles import Role
 from journeys.models import ScheduleException, Visit, WorkingHours
-from journeys.services.availability import branch_zone, local_datetime
+from journeys.services.availability import local_datetime
 
 if TYPE_CHECKING:
     from clinic_crm.staff.models import User
@@ -121,7 +121,7 @@ def _schedule(
         for day in days:
             if day.weekday() == block.weekday:
                 cell(block.doctor, day).hours.append(block)
-    zone = branch_zone(branch)
+    zone = branch.zone
     for visit in visits:
         cell(visit.doctor, timezone.localtime(visit.starts_at, zone).date()).visits.append(visit)
     if doctors:
@@ -140,7 +140,7 @@ def calendar_day(*, branch: Branch, day: date) -> CalendarDay:
     hours, the day off if any, and the visits (patient and service loaded)."""
     doctors, cells = _schedule(branch=branch, days=[day])
     columns = [cells[(doc.pk, day)] for doc in sorted(doctors.values(), key=_doctor_sort_key)]
-    return CalendarDay(branch=branch, day=day, zone=branch_zone(branch), columns=columns)
+    return CalendarDay(branch=branch, day=day, zone=branch.zone, columns=columns)
 
 
 def calendar_week(*, branch: Branch, week_start: date, doctor: User | None = None) -> CalendarWeek:
@@ -154,7 +154,7 @@ def calendar_week(*, branch: Branch, week_start: date, doctor: User | None = Non
         )
         for doc in sorted(doctors.values(), key=_doctor_sort_key)
     ]
-    return CalendarWeek(branch=branch, days=days, zone=branch_zone(branch), rows=rows)
+    return CalendarWeek(branch=branch, days=days, zone=branch.zone, rows=rows)
 
 
 def doctors_at(*, branch: Branch | None = None) -> QuerySet[User]:
@@ -182,4 +182,4 @@ def visits_for_panel() -> QuerySet[Visit]:
 
 
 def local_now(branch: Branch) -> datetime:
-    return timezone.localtime(timezone.now(), branch_zone(branch))
+    return timezone.localtime(timezone.now(), branch.zone)

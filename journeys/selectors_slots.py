@@ -19,7 +19,7 @@ from django.utils import timezone
 from clinic_crm.catalogue.models import Branch, Service, Specialty
 from clinic_crm.staff.roles import Role
 from journeys.models import ScheduleException, Visit, WorkingHours
-from journeys.services.availability import branch_zone, local_datetime
+from journeys.services.availability import local_datetime
 
 if TYPE_CHECKING:
     from clinic_crm.staff.models import User
@@ -115,7 +115,7 @@ def _read_schedule(
     ).exclude(status__in=Visit.CANCELLED)
     if ignore_visit_id is not None:
         visits = visits.exclude(pk=ignore_visit_id)
-    zone = branch_zone(branch)
+    zone = branch.zone
     for doctor_id, starts_at, ends_at in visits.values_list("doctor_id", "starts_at", "ends_at"):
         day = timezone.localtime(starts_at, zone).date()
         while day <= timezone.localtime(ends_at, zone).date():

@@ -36,13 +36,9 @@ DEADLOCK_DETECTED = "40P01"
 SAVE_ATTEMPTS = 3
 
 
-def branch_zone(branch: Branch) -> ZoneInfo:
-    return branch.zone
-
-
 def local_datetime(branch: Branch, day: date, at: time) -> datetime:
     """A wall-clock time at the branch as an aware datetime."""
-    return datetime.combine(day, at, tzinfo=branch_zone(branch))
+    return datetime.combine(day, at, tzinfo=branch.zone)
 
 
 def doctor_name(doctor: User) -> str:
@@ -85,7 +81,7 @@ def slot_check(
     taken by another visit of the doctor or the patient."""
     if timezone.is_naive(starts_at):
         raise JourneyError(_("The visit time must include a time zone."))
-    zone = branch_zone(branch)
+    zone = branch.zone
     name = doctor_name(doctor)
     if not doctor.is_active or not doctor.has_role(Role.DOCTOR):
         raise JourneyError(
@@ -211,6 +207,4 @@ def visit_save_refusing_overlap(visit: Visit, *, save: Callable[[], None]) -> No
             _("Dr %(doctor)s was booked for that time a moment ago; choose another time.")
             % {"doctor": doctor_name(visit.doctor)}
         ) from lost_race
-    raise JourneyError(
-        _overlap_message(conflict, visit.doctor, branch_zone(visit.branch))
-    ) from lost_race
+    raise JourneyError(_overlap_message(conflict, visit.doctor, visit.branch.zone)) from lost_race

@@ -34,7 +34,6 @@ from journeys.texts_builtin import TaskText, moment
 if TYPE_CHECKING:
     from clinic_crm.staff.models import User
 from .availability import (
-    branch_zone,
     hour_minute,
 )
 from .visits import actor_or_none, visit_changed
@@ -112,7 +111,7 @@ def _transition(
 
 
 def _visit_local_day(visit: Visit) -> date:
-    return timezone.localtime(visit.starts_at, branch_zone(visit.branch)).date()
+    return timezone.localtime(visit.starts_at, visit.branch.zone).date()
 
 
 @transaction.atomic
@@ -126,7 +125,7 @@ def visit_transition(*, actor: User | None, visit: Visit, to_status: str) -> Vis
     _check_allowed(visit.status, to_status)
     now = timezone.now()
     if to_status in (S.ARRIVED, S.IN_PROGRESS):
-        today = timezone.localtime(now, branch_zone(visit.branch)).date()
+        today = timezone.localtime(now, visit.branch.zone).date()
         visit_day = _visit_local_day(visit)
         if visit_day != today:
             raise JourneyError(
@@ -136,7 +135,7 @@ def visit_transition(*, actor: User | None, visit: Visit, to_status: str) -> Vis
     if to_status == S.NO_SHOW and visit.starts_at > now:
         raise JourneyError(
             _("The visit starts at %(time)s; a no-show can be marked only after that.")
-            % {"time": hour_minute(visit.starts_at, branch_zone(visit.branch))}
+            % {"time": hour_minute(visit.starts_at, visit.branch.zone)}
         )
     # What a no-show gives back (the stage to book, the handoff open), so that undoing
     # it (journeys.services.visit_undo) puts back exactly what was there.

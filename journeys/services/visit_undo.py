@@ -43,7 +43,6 @@ from clinic_crm.messaging.services.outbox import visit_messages_unsuppress
 from journeys import access
 from journeys.errors import JourneyError
 from journeys.models import Handoff, JourneyEvent, Stage, Task, Visit
-from journeys.services.availability import branch_zone
 from journeys.services.events import journey_event_record
 from journeys.services.visits import _locked, visit_changed
 from journeys.services.worklist import task_close
@@ -157,7 +156,7 @@ def _refusal(visit: Visit, offer: UndoOffer | None, step_id: int | None, now: da
             "Someone changed this visit a moment ago: it is now %(status)s. Reload and check."
         ) % {"status": visit.get_status_display().lower()}
     if offer.until <= now:
-        zone = branch_zone(visit.branch)
+        zone = visit.branch.zone
         return _(
             "“%(status)s” was marked at %(time)s; it could be undone only until %(until)s."
         ) % {

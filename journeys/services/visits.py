@@ -39,7 +39,6 @@ if TYPE_CHECKING:
     from clinic_crm.staff.models import User
     from patients.models import Patient
 from .availability import (
-    branch_zone,
     slot_check,
     visit_save_refusing_overlap,
 )
@@ -91,7 +90,7 @@ def visit_changed(visit: Visit) -> None:
 
 def _visit_data(visit: Visit) -> dict[str, str | int]:
     """What the timeline needs to show a visit; times at the branch, with their offset."""
-    zone = branch_zone(visit.branch)
+    zone = visit.branch.zone
     return {
         "starts_at": timezone.localtime(visit.starts_at, zone).isoformat(),
         "ends_at": timezone.localtime(visit.ends_at, zone).isoformat(),
@@ -102,7 +101,7 @@ def _visit_data(visit: Visit) -> dict[str, str | int]:
 
 
 def _summary(visit: Visit) -> str:
-    local = timezone.localtime(visit.starts_at, branch_zone(visit.branch))
+    local = timezone.localtime(visit.starts_at, visit.branch.zone)
     return f"{visit.service} · {visit.doctor} · {visit.branch} · {local:%d.%m.%Y %H:%M}"
 
 

@@ -19,7 +19,6 @@ from journeys import selectors_scheduling as selectors
 from journeys import selectors_slots as slot_selectors
 from journeys.forms_slots import SlotSearchForm
 from journeys.models import Handoff, Stage
-from journeys.services.availability import branch_zone
 from journeys.views.scheduling import (
     MAX_ID,
     WRITE_ROLES,
@@ -129,7 +128,7 @@ def _slot_rows(form: SlotSearchForm, found, booking_params: dict) -> dict:
     once per slot, in the branch's time zone (a month of a specialty is thousands of
     buttons; in a template loop each URL and time format costs many times more)."""
     data = form.cleaned_data
-    zone = branch_zone(data["branch"])
+    zone = data["branch"].zone
     book_url = (
         reverse("journeys:visit_book")
         + "?"

@@ -38,7 +38,6 @@ from journeys.forms_scheduling import (
     end_preview,
 )
 from journeys.models import Visit
-from journeys.services.availability import branch_zone
 from journeys.services.visit_status import visit_cancel, visit_transition
 from journeys.services.visit_undo import visit_undo_offer
 from journeys.services.visits import visit_book, visit_move
@@ -88,7 +87,7 @@ def visit_or_404(request: HttpRequest, visit_id: int, *, change: bool = False) -
 
 
 def _panel_context(request: HttpRequest, visit: Visit, **extra) -> dict:
-    zone = branch_zone(visit.branch)
+    zone = visit.branch.zone
     now = timezone.now()
     local_today = timezone.localtime(now, zone).date()
     visit_day = timezone.localtime(visit.starts_at, zone).date()
@@ -303,7 +302,7 @@ def visit_status_view(request: HttpRequest, visit_id: int) -> HttpResponse:
 
 
 def _move_form_response(request: HttpRequest, visit: Visit, form: MoveForm) -> HttpResponse:
-    zone = branch_zone(visit.branch)
+    zone = visit.branch.zone
     data = form.data if form.is_bound else form.initial
     day = safe_date(data.get("date")) or timezone.localtime(visit.starts_at, zone).date()
     doctor = next(
@@ -340,7 +339,7 @@ def _move_form_response(request: HttpRequest, visit: Visit, form: MoveForm) -> H
 def visit_move_view(request: HttpRequest, visit_id: int) -> HttpResponse:
     visit = visit_or_404(request, visit_id, change=True)
     if request.method == "GET":
-        local = timezone.localtime(visit.starts_at, branch_zone(visit.branch))
+        local = timezone.localtime(visit.starts_at, visit.branch.zone)
         initial = {
             "date": local.date().isoformat(),
             "time": local.strftime("%H:%M"),
@@ -367,7 +366,7 @@ def visit_move_view(request: HttpRequest, visit_id: int) -> HttpResponse:
             form.add_error(None, str(exc))
             return _move_form_response(request, visit, form)
         visit.refresh_from_db()
-        zone = branch_zone(visit.branch)
+        zone = visit.branch.zone
         return partial(
             request,
             "journeys/scheduling_move_confirm.html",
@@ -411,7 +410,7 @@ def visit_cancel_view(request: HttpRequest, visit_id: int) -> HttpResponse:
             form.add_error(None, str(exc))
         else:
             return visit_panel(request, visit, notice=_("The visit is cancelled."), changed=True)
-    zone = branch_zone(visit.branch)
+    zone = visit.branch.zone
     return partial(
         request,
         "journeys/scheduling_cancel_form.html",

@@ -11,7 +11,6 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from journeys.models import Stage, Task, Visit
-from journeys.services.availability import branch_zone
 from tests.e2e.conftest import log_in
 from tests.journeys.factories import clinic_visit
 from tests.journeys.test_visit_completion import accepted_plan
@@ -86,4 +85,4 @@ def test_a_no_show_is_undone_and_the_patient_leaves_the_queue_and_the_worklist(
 
 
 def _branch_day(visit: Visit) -> str:
-    return timezone.localtime(visit.starts_at, branch_zone(visit.branch)).date().isoformat()
+    return timezone.localtime(visit.starts_at, visit.branch.zone).date().isoformat()

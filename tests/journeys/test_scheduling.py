@@ -87,7 +87,7 @@ def test_booking_in_a_far_time_zone_uses_the_branchs_wall_clock(make_staff):
     clinic = make_clinic(make_staff, time_zone="Asia/Vladivostok")
     day = future_day()
     visit = book(clinic, clinic.at(day, "08:00"))
-    assert timezone.localtime(visit.starts_at, availability.branch_zone(clinic.branch)).hour == 8
+    assert timezone.localtime(visit.starts_at, clinic.branch.zone).hour == 8
     with pytest.raises(JourneyError, match="08:00–20:00"):
         # 07:30 in Vladivostok is 00:30 in Moscow: outside the hours there.
         book(clinic, clinic.at(day, "07:30"))
@@ -607,7 +607,7 @@ def test_next_free_slots_scans_forward_past_full_days(clinic):
     )
     assert len(slots) == 5
     assert all(
-        timezone.localtime(s.starts_at, availability.branch_zone(clinic.branch)).date()
+        timezone.localtime(s.starts_at, clinic.branch.zone).date()
         == day + timedelta(days=3)
         for s in slots
     )

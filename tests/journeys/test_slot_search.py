@@ -15,7 +15,6 @@ from django.utils import timezone
 
 from journeys.models import ScheduleException, Visit
 from journeys.selectors_slots import DEFAULT_SEARCH_DAYS, MAX_SEARCH_DAYS, slot_search
-from journeys.services.availability import branch_zone
 from journeys.services.visits import visit_book
 from tests.factories import BranchFactory, PatientFactory, SpecialtyFactory
 from tests.journeys.factories import (
@@ -61,7 +60,7 @@ def test_every_slot_of_the_day_is_found_up_to_the_end_of_the_working_hours(clini
         branch=clinic.branch, service=clinic.service, first_day=day, last_day=day + timedelta(6)
     )
     assert [d.day for d in found.days] == [day + timedelta(n) for n in range(7)]
-    zone = branch_zone(clinic.branch)
+    zone = clinic.branch.zone
     for slot_day in found.days:
         (row,) = slot_day.doctors
         starts = [f"{timezone.localtime(s.starts_at, zone):%H:%M}" for s in row.slots]
@@ -100,7 +99,7 @@ def test_next_available_is_the_first_free_slot_of_each_doctor(make_staff, clinic
     found = slot_search(
         branch=clinic.branch, service=clinic.service, first_day=day, last_day=day + timedelta(13)
     )
-    zone = branch_zone(clinic.branch)
+    zone = clinic.branch.zone
     first = {n.doctor.pk: timezone.localtime(n.slot.starts_at, zone) for n in found.next_available}
     assert first[clinic.doctor.pk].date() == day
     assert f"{first[clinic.doctor.pk]:%H:%M}" == "08:30"
@@ -133,7 +132,7 @@ def test_the_part_of_the_day_bounds_the_starts(clinic):
         starts_from=time(17, 0),
         starts_before=None,
     )
-    zone = branch_zone(clinic.branch)
+    zone = clinic.branch.zone
     starts = [
         f"{timezone.localtime(s.starts_at, zone):%H:%M}" for s in found.days[0].doctors[0].slots
     ]
@@ -320,7 +319,7 @@ def test_times_in_the_wrong_order_get_a_message(clinic):
 
 
 def test_a_range_starting_in_the_past_shows_only_what_is_left(clinic):
-    today = timezone.localdate(timezone.now(), branch_zone(clinic.branch))
+    today = timezone.localdate(timezone.now(), clinic.branch.zone)
     body = _search(
         client_for(clinic.admin),
         clinic,
@@ -406,7 +405,7 @@ def test_busy_times_are_read_in_one_pass_yet_every_clash_is_seen(clinic):
     from journeys.models import Visit
 
     day = future_day()
-    zone = branch_zone(clinic.branch)
+    zone = clinic.branch.zone
 
     def at(d, hh, mm):
         return timezone.make_aware(timezone.datetime.combine(d, time(hh, mm)), zone)
