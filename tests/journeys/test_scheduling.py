@@ -607,7 +607,6 @@ def test_next_free_slots_scans_forward_past_full_days(clinic):
     )
     assert len(slots) == 5
     assert all(
-        timezone.localtime(s.starts_at, clinic.branch.zone).date()
-        == day + timedelta(days=3)
+        timezone.localtime(s.starts_at, clinic.branch.zone).date() == day + timedelta(days=3)
         for s in slots
     )
