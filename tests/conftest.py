@@ -225,6 +225,17 @@ def verified_client_for(user) -> Client:
     return client
 
 
+# What the Django test client sends for an htmx request: ``client.get(url, **HTMX)``.
+HTMX = {"HTTP_HX_REQUEST": "true"}
+
+
+def client_for(user, language: str = "en") -> Client:
+    """``verified_client_for`` whose pages are in ``language`` (the language cookie)."""
+    client = verified_client_for(user)
+    client.cookies["django_language"] = language
+    return client
+
+
 def password_only_client_for(user) -> Client:
     client = Client()
     assert (
@@ -232,6 +243,12 @@ def password_only_client_for(user) -> Client:
         == 302
     )
     return client
+
+
+@pytest.fixture
+def manager(make_staff):
+    """A manager at the default branch, with a confirmed authenticator."""
+    return make_staff(Role.MANAGER)
 
 
 @pytest.fixture

@@ -1,11 +1,12 @@
 """No URL gives staff data to anyone short of a verified second factor."""
 
 import pytest
-from django.urls import URLPattern, URLResolver, get_resolver
+from django.urls import get_resolver
 
 from clinic_crm.staff.roles import Role
 from tests.conftest import password_only_client_for, verified_client_for
 from tests.factories import PatientFactory
+from tests.helpers import walk_urls
 
 pytestmark = pytest.mark.django_db
 
@@ -32,15 +33,6 @@ SAMPLE_VALUES = {
 }
 
 
-def _walk(patterns, prefix="", namespace=""):
-    for entry in patterns:
-        if isinstance(entry, URLResolver):
-            ns = f"{namespace}{entry.namespace}:" if entry.namespace else namespace
-            yield from _walk(entry.url_patterns, prefix + str(entry.pattern), ns)
-        elif isinstance(entry, URLPattern):
-            yield prefix + str(entry.pattern), f"{namespace}{entry.name or ''}"
-
-
 def _concrete(route: str) -> str:
     """Turns a route (path converters or regex) into a URL with sample values."""
     import re
@@ -56,7 +48,7 @@ def _concrete(route: str) -> str:
 
 def all_protected_urls(skip=frozenset()):
     urls = []
-    for route, name in _walk(get_resolver().url_patterns):
+    for route, name in walk_urls(get_resolver().url_patterns):
         if name in PUBLIC_URL_NAMES or name in skip:
             continue
         urls.append(_concrete(route))

@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from clinic_crm.staff.roles import Role
 from tests.conftest import verified_client_for
-from tests.test_access import _walk
+from tests.helpers import walk_urls
 from tests.worlds import World, fingerprint
 
 pytestmark = pytest.mark.django_db
@@ -176,7 +176,7 @@ KWARG_OBJECTS = {"patient_id", "plan_id", "visit_id", "task_id", "message_id", "
 def _object_urls() -> dict[str, str]:
     """Every named route with an int id, by name (the admin's are swept separately)."""
     routes = {}
-    for route, name in _walk(get_resolver().url_patterns):
+    for route, name in walk_urls(get_resolver().url_patterns):
         if "<int:" in route and not route.startswith("admin/"):
             routes[name] = route
     return routes

@@ -20,7 +20,7 @@ from clinic_crm.messaging.links import optout_url
 from clinic_crm.staff.roles import Role
 from journeys.patient_links import calendar_path, feel_link_url, visit_link_url
 from tests.conftest import verified_client_for
-from tests.test_access import _walk
+from tests.helpers import walk_urls
 
 pytestmark = pytest.mark.django_db
 
@@ -87,7 +87,7 @@ _FIELD_NAME = re.compile(r'<(?:input|select|textarea)[^>]*\bname="([^"]+)"', re.
 
 
 def _routes():
-    for route, name in _walk(get_resolver().url_patterns):
+    for route, name in walk_urls(get_resolver().url_patterns):
         if route.startswith("admin/"):
             continue
         yield route, name

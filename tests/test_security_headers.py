@@ -18,8 +18,7 @@ from clinic_crm.staff.access import public
 from clinic_crm.staff.roles import Role
 from journeys.patient_links import calendar_path
 from tests.conftest import PASSWORD, verified_client_for
-from tests.journeys.factories import VisitFactory
-from tests.journeys.test_visit_completion import accepted_plan, tomorrow_at
+from tests.journeys.factories import VisitFactory, accepted_plan, tomorrow_at
 
 pytestmark = pytest.mark.django_db
 

@@ -20,8 +20,7 @@ from journeys.services.visit_status import visit_mark_no_show
 from journeys.services.worklist import rule_handoffs_not_booked, rule_stalled_journeys
 from journeys.texts_builtin import TaskText
 from tests.conftest import verified_client_for
-from tests.journeys.factories import HandoffFactory, VisitFactory, clinic_visit
-from tests.journeys.test_visit_completion import accepted_plan
+from tests.journeys.factories import HandoffFactory, VisitFactory, accepted_plan, clinic_visit
 
 pytestmark = pytest.mark.django_db
 

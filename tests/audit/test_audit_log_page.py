@@ -34,11 +34,6 @@ pytestmark = pytest.mark.django_db
 URL = "/audit/"
 
 
-@pytest.fixture
-def manager(make_staff):
-    return make_staff(Role.MANAGER)
-
-
 def page_for(user, language="en", **params):
     client = verified_client_for(user)
     client.cookies["django_language"] = language

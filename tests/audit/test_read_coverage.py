@@ -17,7 +17,7 @@ from clinic_crm.audit.models import AuditAction, AuditEvent
 from clinic_crm.staff.roles import Role
 from journeys.patient_links import calendar_path, feel_link_url, visit_link_url
 from tests.conftest import verified_client_for
-from tests.test_access import _walk
+from tests.helpers import walk_urls
 
 pytestmark = pytest.mark.django_db
 
@@ -172,7 +172,9 @@ POST_ONLY = {
 
 
 def test_every_page_is_classified():
-    names = {name for route, name in _walk(get_resolver().url_patterns) if "admin/" not in route}
+    names = {
+        name for route, name in walk_urls(get_resolver().url_patterns) if "admin/" not in route
+    }
     assert names == set(READS) | NO_PATIENT_DATA | POST_ONLY
 
 

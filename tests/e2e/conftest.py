@@ -3,6 +3,7 @@
 import os
 import re
 import shutil
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -136,3 +137,13 @@ def wait_for_value(page, script: str, *, timeout_ms: int = 15_000):
             return value
         page.wait_for_timeout(50)
     raise AssertionError(f"still false after {timeout_ms} ms: {script} ({last_error})")
+
+
+def zone_where_it_is_late_morning() -> str:
+    """A fixed-offset zone in which it is 11:xx now, so that the test always has free time
+    left today between the working hours 08:00–20:00, whenever it runs."""
+    offset = 11 - datetime.now(UTC).hour  # -12 … +11
+    if offset == 0:
+        return "Etc/GMT"
+    # POSIX-style names: Etc/GMT-3 is three hours *ahead* of UTC.
+    return f"Etc/GMT{'-' if offset > 0 else '+'}{abs(offset)}"

@@ -3,7 +3,7 @@ through the modal, marks the patient's arrival and cancels another visit, and th
 never reloads (a marker set on ``window`` survives all of it)."""
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -12,21 +12,11 @@ from playwright.sync_api import expect
 from clinic_crm.staff.roles import Role
 from journeys.models import Visit
 from tests.conftest import PASSWORD, current_totp
-from tests.e2e.conftest import log_in, use_language
+from tests.e2e.conftest import log_in, use_language, zone_where_it_is_late_morning
 from tests.factories import BranchFactory, PatientFactory, SpecialtyFactory
 from tests.journeys.factories import ServiceFactory, VisitFactory, full_week
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-
-def _zone_where_it_is_late_morning() -> str:
-    """A fixed-offset zone in which it is 11:xx now, so that the test always has free time
-    left today between the working hours 08:00–20:00, whenever it runs."""
-    offset = 11 - datetime.now(UTC).hour  # -12 … +11
-    if offset == 0:
-        return "Etc/GMT"
-    # POSIX-style names: Etc/GMT-3 is three hours *ahead* of UTC.
-    return f"Etc/GMT{'-' if offset > 0 else '+'}{abs(offset)}"
 
 
 def _log_in(page, user):
@@ -50,7 +40,7 @@ def _close_modal(page):
 def test_administrator_books_marks_arrival_and_cancels_without_reloading(
     page, make_staff, screenshot
 ):
-    zone = _zone_where_it_is_late_morning()
+    zone = zone_where_it_is_late_morning()
     branch = BranchFactory(name="Main street", time_zone=zone)
     specialty = SpecialtyFactory(name="Therapy")
     service = ServiceFactory(specialty=specialty, name="Consultation", duration_minutes=30)
@@ -156,7 +146,7 @@ def test_administrator_books_marks_arrival_and_cancels_without_reloading(
 def test_administrator_finds_a_slot_and_navigates_days_without_reloading(
     page, make_staff, screenshot
 ):
-    zone = _zone_where_it_is_late_morning()
+    zone = zone_where_it_is_late_morning()
     branch = BranchFactory(name="North", time_zone=zone)
     specialty = SpecialtyFactory(name="Orthodontics")
     service = ServiceFactory(specialty=specialty, name="Check-up", duration_minutes=45)

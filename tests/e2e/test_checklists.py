@@ -11,16 +11,16 @@ from playwright.sync_api import expect
 
 from journeys.models import ChecklistCompletion, Visit
 from tests.e2e.conftest import log_in
-from tests.journeys.factories import VisitFactory
-from tests.journeys.test_checklists import (
+from tests.journeys.factories import (
     COMMUNICATION,
     MOSCOW,
     READINESS,
+    VisitFactory,
+    accepted_plan,
     items_of,
     make_template,
     moscow,
 )
-from tests.journeys.test_visit_completion import accepted_plan
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

@@ -19,12 +19,16 @@ from feedback.services import survey_response_record
 from journeys.models import Handoff, Stage, Task, Visit
 from metrics.cohorts import cohorts_snapshot
 from metrics.rollups import rollups_refresh
-from tests.e2e.conftest import POLICY_COMPLAINT, REPORT_VIOLATIONS, SCREENSHOTS, log_in
-from tests.e2e.test_calendar import _zone_where_it_is_late_morning
+from tests.e2e.conftest import (
+    POLICY_COMPLAINT,
+    REPORT_VIOLATIONS,
+    SCREENSHOTS,
+    log_in,
+    zone_where_it_is_late_morning,
+)
 from tests.factories import PatientFactory
-from tests.journeys.factories import clinic_visit
-from tests.journeys.test_visit_completion import accepted_plan
-from tests.metrics.test_dashboard import answered_visits
+from tests.journeys.factories import accepted_plan, clinic_visit
+from tests.metrics.factories import answered_visits
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -82,7 +86,7 @@ def day(clinic, settings):
     """The clinic of ``clinic`` where it is late morning now (so the day has time left to
     book and time past for a no-show, whenever the test runs): patient A's plan waits for
     its first stage, patient B was due 40 minutes ago for a booked stage of theirs."""
-    zone = _zone_where_it_is_late_morning()
+    zone = zone_where_it_is_late_morning()
     settings.TIME_ZONE = zone  # the clinic's day (doctor's home) is the branch's day
     clinic.branch.time_zone = zone
     clinic.branch.save()

@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 
 from metrics.cohorts import cohorts_snapshot
 from tests.e2e.conftest import log_in
-from tests.metrics.test_dashboard import answered_visits
+from tests.metrics.factories import answered_visits
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

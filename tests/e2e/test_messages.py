@@ -98,8 +98,7 @@ def test_patient_stops_a_kind_of_message_from_its_link(page, clinic, screenshot)
 def test_patient_confirms_the_visit_from_the_reminder_link(page, clinic, screenshot):
     from journeys.models import Visit
     from journeys.patient_links import visit_link_url
-    from tests.journeys.factories import VisitFactory
-    from tests.journeys.test_visit_completion import tomorrow_at
+    from tests.journeys.factories import VisitFactory, tomorrow_at
 
     clinic.branch.directions = "Парковка во дворе."
     clinic.branch.save()

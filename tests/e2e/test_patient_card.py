@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 
 from journeys.models import Stage, Visit
 from tests.e2e.conftest import log_in, use_language
-from tests.journeys.test_visit_completion import accepted_plan, tomorrow_at
+from tests.journeys.factories import accepted_plan, tomorrow_at
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

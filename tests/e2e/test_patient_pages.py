@@ -8,7 +8,7 @@ from clinic_crm.audit.models import AuditEvent
 from journeys.patient_links import calendar_path
 from tests.e2e.conftest import log_in
 from tests.factories import PatientFactory
-from tests.journeys.test_visit_completion import accepted_plan
+from tests.journeys.factories import accepted_plan
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

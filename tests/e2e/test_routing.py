@@ -11,8 +11,7 @@ from playwright.sync_api import expect
 from journeys.models import Stage, Visit
 from tests.e2e.conftest import log_in
 from tests.factories import PatientFactory
-from tests.journeys.factories import VisitFactory
-from tests.journeys.test_visit_completion import accepted_plan, tomorrow_at
+from tests.journeys.factories import VisitFactory, accepted_plan, tomorrow_at
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

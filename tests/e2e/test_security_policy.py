@@ -19,9 +19,8 @@ from journeys.patient_links import calendar_path
 from tests.conftest import PASSWORD
 from tests.e2e.conftest import log_in
 from tests.factories import PatientFactory
-from tests.journeys.factories import VisitFactory
-from tests.journeys.test_visit_completion import accepted_plan, tomorrow_at
-from tests.metrics.test_dashboard import answered_visits
+from tests.journeys.factories import VisitFactory, accepted_plan, tomorrow_at
+from tests.metrics.factories import answered_visits
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

@@ -15,8 +15,7 @@ from playwright.sync_api import expect
 from clinic_crm.staff.roles import Role
 from journeys.services.visit_status import visit_mark_no_show
 from tests.e2e.conftest import log_in, use_language
-from tests.journeys.factories import clinic_visit
-from tests.journeys.test_visit_completion import accepted_plan
+from tests.journeys.factories import accepted_plan, clinic_visit
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

@@ -12,8 +12,7 @@ from playwright.sync_api import expect
 
 from journeys.models import Stage, Task, Visit
 from tests.e2e.conftest import log_in
-from tests.journeys.factories import clinic_visit
-from tests.journeys.test_visit_completion import accepted_plan
+from tests.journeys.factories import accepted_plan, clinic_visit
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

@@ -15,8 +15,7 @@ from clinic_crm.staff.roles import Role
 from journeys.models import Stage, Task
 from tests.e2e.conftest import log_in
 from tests.factories import PatientFactory
-from tests.journeys.factories import clinic_visit
-from tests.journeys.test_visit_completion import accepted_plan
+from tests.journeys.factories import accepted_plan, clinic_visit
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

@@ -3,8 +3,7 @@ the visit panel and on the completion page, and the managers' completion rates."
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, timedelta
 
 import pytest
 from django.urls import reverse
@@ -13,36 +12,22 @@ from django.utils import timezone
 from clinic_crm.audit.models import AuditAction, AuditEvent
 from clinic_crm.staff.roles import Role
 from journeys.errors import JourneyError
-from journeys.models import ChecklistCompletion, ChecklistItem, ChecklistTemplate, Visit
+from journeys.models import ChecklistCompletion, ChecklistTemplate, Visit
 from journeys.selectors_checklists import checklist_completion_rates, visit_checklists
 from journeys.services.checklists import checklist_item_toggle
-from tests.conftest import verified_client_for
+from tests.conftest import HTMX, client_for
 from tests.factories import BranchFactory, PatientFactory
-from tests.journeys.factories import ServiceFactory, VisitFactory
+from tests.journeys.factories import (
+    COMMUNICATION,
+    READINESS,
+    ServiceFactory,
+    VisitFactory,
+    items_of,
+    make_template,
+    moscow,
+)
 
 pytestmark = pytest.mark.django_db
-
-MOSCOW = ZoneInfo("Europe/Moscow")
-HTMX = {"HTTP_HX_REQUEST": "true"}
-READINESS = ["Reminder confirmed", "Preparation instructions sent", "Card and X-rays ready"]
-COMMUNICATION = [
-    "Introduced myself and explained the plan for today",
-    "Explained the result in plain words and what comes next",
-    "Asked whether there are questions",
-    "Agreed the next step",
-]
-
-
-def make_template(name, audience, texts, services=()):
-    template = ChecklistTemplate.objects.create(name=name, audience=audience)
-    template.services.set(services)
-    for position, text in enumerate(texts, start=1):
-        ChecklistItem.objects.create(template=template, position=position, text=text)
-    return template
-
-
-def items_of(template):
-    return list(template.items.order_by("position"))
 
 
 @pytest.fixture
@@ -78,16 +63,6 @@ def visit_for(clinic, *, starts_at=None, status=Visit.Status.SCHEDULED, **overri
     if status == Visit.Status.COMPLETED:
         fields.setdefault("completed_at", fields["ends_at"])
     return VisitFactory(**fields)
-
-
-def moscow(day: date, hour: int, minute: int = 0) -> datetime:
-    return datetime.combine(day, time(hour, minute), tzinfo=MOSCOW)
-
-
-def client_for(user):
-    client = verified_client_for(user)
-    client.cookies["django_language"] = "en"
-    return client
 
 
 # --- ticking ----------------------------------------------------------------------------

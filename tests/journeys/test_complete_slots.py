@@ -17,8 +17,7 @@ from clinic_crm.audit.models import AuditAction, AuditEvent
 from clinic_crm.staff.roles import Role
 from journeys.models import Stage, Visit
 from tests.conftest import verified_client_for
-from tests.journeys.factories import full_week
-from tests.journeys.test_visit_completion import accepted_plan, arrived_visit
+from tests.journeys.factories import accepted_plan, arrived_visit, full_week
 
 pytestmark = pytest.mark.django_db
 

@@ -22,8 +22,7 @@ from journeys.services.waitlist import slot_offers_expire
 from journeys.services.worklist import worklist_rules_run
 from tests.conftest import verified_client_for
 from tests.factories import PatientFactory
-from tests.journeys.factories import VisitFactory, clinic_visit
-from tests.journeys.test_visit_completion import accepted_plan
+from tests.journeys.factories import VisitFactory, accepted_plan, clinic_visit
 
 pytestmark = pytest.mark.django_db
 

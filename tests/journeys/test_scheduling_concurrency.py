@@ -7,7 +7,6 @@ from __future__ import annotations
 import threading
 
 import pytest
-from django.db import connection
 
 from journeys.errors import JourneyError
 from journeys.models import JourneyEvent, Visit
@@ -16,33 +15,10 @@ from journeys.services import visits as visit_services
 from journeys.services.visit_status import visit_confirm
 from journeys.services.visits import visit_book
 from tests.factories import PatientFactory
-from tests.journeys.test_scheduling_fixtures import future_day, make_clinic
+from tests.helpers import run_together
+from tests.journeys.factories import future_day, make_clinic
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def run_together(*calls):
-    """Runs the calls in parallel threads released by one barrier; returns each call's
-    result or the exception it raised."""
-    barrier = threading.Barrier(len(calls), timeout=15)
-    results: list = [None] * len(calls)
-
-    def worker(index, call):
-        try:
-            barrier.wait()
-            results[index] = call()
-        except Exception as exc:  # noqa: BLE001 - the test inspects it
-            results[index] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(n, call)) for n, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    assert not any(thread.is_alive() for thread in threads)
-    return results
 
 
 def _booking(clinic, patient, when):

@@ -12,25 +12,11 @@ from clinic_crm.audit.models import AuditAction, AuditEvent
 from clinic_crm.staff.roles import Role
 from journeys.models import Visit
 from journeys.services.visits import visit_book
-from tests.conftest import verified_client_for
+from tests.conftest import HTMX, client_for
 from tests.factories import BranchFactory, PatientFactory
-from tests.journeys.factories import VisitFactory
-from tests.journeys.test_scheduling_fixtures import future_day, make_clinic, make_doctor
+from tests.journeys.factories import VisitFactory, future_day, make_doctor
 
 pytestmark = pytest.mark.django_db
-
-HTMX = {"HTTP_HX_REQUEST": "true"}
-
-
-@pytest.fixture
-def clinic(make_staff):
-    return make_clinic(make_staff)
-
-
-def client_for(user, language="en"):
-    client = verified_client_for(user)
-    client.cookies["django_language"] = language
-    return client
 
 
 def calendar_url(clinic, day):
@@ -64,10 +50,10 @@ def booked(clinic, day, hhmm="10:00", patient=None):
 # --- the day and week calendars ---------------------------------------------------------
 
 
-def test_administrator_sees_doctors_as_columns_with_visits_and_free_cells(clinic):
+def test_administrator_sees_doctors_as_columns_with_visits_and_free_cells(scheduling_clinic):
     day = future_day()
-    booked(clinic, day, "10:00")
-    response = client_for(clinic.admin).get(calendar_url(clinic, day))
+    booked(scheduling_clinic, day, "10:00")
+    response = client_for(scheduling_clinic.admin).get(calendar_url(scheduling_clinic, day))
 
     assert response.status_code == 200
     page = response.content.decode()
@@ -79,47 +65,54 @@ def test_administrator_sees_doctors_as_columns_with_visits_and_free_cells(clinic
     assert reverse("journeys:visit_book") in page
 
 
-def test_day_calendar_shows_a_day_off_and_no_free_cells(clinic):
+def test_day_calendar_shows_a_day_off_and_no_free_cells(scheduling_clinic):
     day = future_day()
-    clinic.doctor.schedule_exceptions.create(starts_on=day, ends_on=day, kind="sick")
-    page = client_for(clinic.admin).get(calendar_url(clinic, day)).content.decode()
+    scheduling_clinic.doctor.schedule_exceptions.create(starts_on=day, ends_on=day, kind="sick")
+    page = (
+        client_for(scheduling_clinic.admin)
+        .get(calendar_url(scheduling_clinic, day))
+        .content.decode()
+    )
     assert "Sick day" in page
     assert 'data-testid="free-cell"' not in page
 
 
 @pytest.mark.parametrize(("doctors", "visits_each"), [(3, 5), (8, 20)])
 def test_day_calendar_costs_the_same_queries_for_any_number_of_doctors_and_visits(
-    make_staff, clinic, doctors, visits_each, django_assert_max_num_queries
+    make_staff, scheduling_clinic, doctors, visits_each, django_assert_max_num_queries
 ):
     day = future_day()
-    team = [clinic.doctor] + [
+    team = [scheduling_clinic.doctor] + [
         make_doctor(
-            make_staff, branch=clinic.branch, specialty=clinic.specialty, last_name=f"Doctor{n}"
+            make_staff,
+            branch=scheduling_clinic.branch,
+            specialty=scheduling_clinic.specialty,
+            last_name=f"Doctor{n}",
         )
         for n in range(doctors - 1)
     ]
     for doctor in team:
         for k in range(visits_each):
-            start = clinic.at(day, "08:00") + timedelta(minutes=30 * k)
+            start = scheduling_clinic.at(day, "08:00") + timedelta(minutes=30 * k)
             VisitFactory(
                 doctor=doctor,
-                branch=clinic.branch,
-                service=clinic.service,
+                branch=scheduling_clinic.branch,
+                service=scheduling_clinic.service,
                 starts_at=start,
                 ends_at=start + timedelta(minutes=30),
             )
-    client = client_for(clinic.admin)
+    client = client_for(scheduling_clinic.admin)
     # Eleven reads and the audit row naming the patients shown.
     with django_assert_max_num_queries(12):
-        response = client.get(calendar_url(clinic, day))
+        response = client.get(calendar_url(scheduling_clinic, day))
     assert response.content.decode().count('data-testid="visit-block"') == doctors * visits_each
     with django_assert_max_num_queries(12):
-        client.get(calendar_url(clinic, day), HTTP_HX_TARGET="calendar-grid", **HTMX)
+        client.get(calendar_url(scheduling_clinic, day), HTTP_HX_TARGET="calendar-grid", **HTMX)
 
 
-def test_grid_refresh_over_htmx_is_a_partial(clinic):
-    response = client_for(clinic.admin).get(
-        calendar_url(clinic, future_day()), HTTP_HX_TARGET="calendar-grid", **HTMX
+def test_grid_refresh_over_htmx_is_a_partial(scheduling_clinic):
+    response = client_for(scheduling_clinic.admin).get(
+        calendar_url(scheduling_clinic, future_day()), HTTP_HX_TARGET="calendar-grid", **HTMX
     )
     body = response.content.decode()
     assert "<html" not in body
@@ -127,10 +120,10 @@ def test_grid_refresh_over_htmx_is_a_partial(clinic):
     assert "HX-Request" in response["Vary"]
 
 
-def test_day_navigation_over_htmx_swaps_only_the_calendar_body(clinic):
+def test_day_navigation_over_htmx_swaps_only_the_calendar_body(scheduling_clinic):
     day = future_day()
-    response = client_for(clinic.admin).get(
-        calendar_url(clinic, day + timedelta(days=1)),
+    response = client_for(scheduling_clinic.admin).get(
+        calendar_url(scheduling_clinic, day + timedelta(days=1)),
         HTTP_HX_TARGET="calendar-body",
         HTTP_HX_BOOSTED="true",
         **HTMX,
@@ -141,11 +134,14 @@ def test_day_navigation_over_htmx_swaps_only_the_calendar_body(clinic):
     assert 'id="calendar-grid"' in body
 
 
-def test_week_calendar_lists_each_doctors_days(clinic, django_assert_max_num_queries):
+def test_week_calendar_lists_each_doctors_days(scheduling_clinic, django_assert_max_num_queries):
     day = future_day()
-    booked(clinic, day, "11:00")
-    client = client_for(clinic.admin)
-    url = f"{reverse('journeys:calendar_week')}?branch={clinic.branch.pk}&date={day:%Y-%m-%d}"
+    booked(scheduling_clinic, day, "11:00")
+    client = client_for(scheduling_clinic.admin)
+    url = (
+        f"{reverse('journeys:calendar_week')}"
+        f"?branch={scheduling_clinic.branch.pk}&date={day:%Y-%m-%d}"
+    )
     with django_assert_max_num_queries(13):  # with the audit row of the patients shown
         response = client.get(url)
     page = response.content.decode()
@@ -154,10 +150,10 @@ def test_week_calendar_lists_each_doctors_days(clinic, django_assert_max_num_que
     assert "11:00 Ivanov Pavel" in page
 
 
-def test_doctor_reads_the_calendar_of_their_branch_without_booking(clinic, make_staff):
-    booked(clinic, future_day())
-    client = client_for(clinic.doctor)
-    page = client.get(calendar_url(clinic, future_day())).content.decode()
+def test_doctor_reads_the_calendar_of_their_branch_without_booking(scheduling_clinic, make_staff):
+    booked(scheduling_clinic, future_day())
+    client = client_for(scheduling_clinic.doctor)
+    page = client.get(calendar_url(scheduling_clinic, future_day())).content.decode()
     assert 'data-testid="visit-block"' in page
     assert 'data-testid="free-cell"' not in page
 
@@ -166,15 +162,15 @@ def test_doctor_reads_the_calendar_of_their_branch_without_booking(clinic, make_
     assert client.get(url).status_code == 404  # another branch's calendar: no such page
 
 
-def test_manager_reads_and_curator_cannot_open_the_calendar(clinic, make_staff):
-    url = calendar_url(clinic, future_day())
+def test_manager_reads_and_curator_cannot_open_the_calendar(scheduling_clinic, make_staff):
+    url = calendar_url(scheduling_clinic, future_day())
     assert client_for(make_staff(Role.MANAGER)).get(url).status_code == 200
     assert client_for(make_staff(Role.CURATOR)).get(url).status_code == 403
 
 
-def test_a_password_only_session_does_not_reach_the_calendar(clinic, client):
-    client.force_login(clinic.admin)
-    response = client.get(calendar_url(clinic, future_day()))
+def test_a_password_only_session_does_not_reach_the_calendar(scheduling_clinic, client):
+    client.force_login(scheduling_clinic.admin)
+    response = client.get(calendar_url(scheduling_clinic, future_day()))
     assert response.status_code == 302
     assert "/accounts/" in response["Location"]
 
@@ -182,13 +178,13 @@ def test_a_password_only_session_does_not_reach_the_calendar(clinic, client):
 # --- booking ----------------------------------------------------------------------------
 
 
-def test_booking_form_is_prefilled_from_the_clicked_cell_and_shows_the_end(clinic):
+def test_booking_form_is_prefilled_from_the_clicked_cell_and_shows_the_end(scheduling_clinic):
     day = future_day()
     url = (
-        f"{reverse('journeys:visit_book')}?branch={clinic.branch.pk}&doctor={clinic.doctor.pk}"
-        f"&date={day:%Y-%m-%d}&time=10:15&service={clinic.service.pk}"
+        f"{reverse('journeys:visit_book')}?branch={scheduling_clinic.branch.pk}&doctor={scheduling_clinic.doctor.pk}"
+        f"&date={day:%Y-%m-%d}&time=10:15&service={scheduling_clinic.service.pk}"
     )
-    response = client_for(clinic.admin).get(url, **HTMX)
+    response = client_for(scheduling_clinic.admin).get(url, **HTMX)
     body = response.content.decode()
     assert "<html" not in body
     assert 'value="10:15"' in body
@@ -196,10 +192,10 @@ def test_booking_form_is_prefilled_from_the_clicked_cell_and_shows_the_end(clini
     assert "10:45" in body  # the computed end of a 30-minute service
 
 
-def test_administrator_books_over_htmx_and_gets_a_partial(clinic):
+def test_administrator_books_over_htmx_and_gets_a_partial(scheduling_clinic):
     day = future_day()
-    response = client_for(clinic.admin).post(
-        reverse("journeys:visit_book"), book_data(clinic, day), **HTMX
+    response = client_for(scheduling_clinic.admin).post(
+        reverse("journeys:visit_book"), book_data(scheduling_clinic, day), **HTMX
     )
 
     assert response.status_code == 200
@@ -209,16 +205,21 @@ def test_administrator_books_over_htmx_and_gets_a_partial(clinic):
     assert "The visit is booked." in body
     assert response["HX-Trigger"] == "visits-changed"
     visit = Visit.objects.get()
-    assert visit.starts_at == clinic.at(day, "10:00")
-    assert visit.booked_by == clinic.admin
+    assert visit.starts_at == scheduling_clinic.at(day, "10:00")
+    assert visit.booked_by == scheduling_clinic.admin
 
 
-def test_an_overlapping_booking_shows_the_message_in_the_form_and_saves_nothing(clinic):
+def test_an_overlapping_booking_shows_the_message_in_the_form_and_saves_nothing(scheduling_clinic):
     day = future_day()
-    booked(clinic, day, "10:00")
-    response = client_for(clinic.admin).post(
+    booked(scheduling_clinic, day, "10:00")
+    response = client_for(scheduling_clinic.admin).post(
         reverse("journeys:visit_book"),
-        book_data(clinic, day, "10:15", patient=PatientFactory(home_branch=clinic.branch).pk),
+        book_data(
+            scheduling_clinic,
+            day,
+            "10:15",
+            patient=PatientFactory(home_branch=scheduling_clinic.branch).pk,
+        ),
         **HTMX,
     )
     body = response.content.decode()
@@ -229,84 +230,90 @@ def test_an_overlapping_booking_shows_the_message_in_the_form_and_saves_nothing(
     assert Visit.objects.count() == 1
 
 
-def test_a_booking_in_the_past_or_outside_hours_is_explained(clinic):
-    client = client_for(clinic.admin)
+def test_a_booking_in_the_past_or_outside_hours_is_explained(scheduling_clinic):
+    client = client_for(scheduling_clinic.admin)
     url = reverse("journeys:visit_book")
-    body = client.post(url, book_data(clinic, future_day(-2)), **HTMX).content.decode()
+    body = client.post(url, book_data(scheduling_clinic, future_day(-2)), **HTMX).content.decode()
     assert "already passed" in body
-    body = client.post(url, book_data(clinic, future_day(), "19:45"), **HTMX).content.decode()
+    body = client.post(
+        url, book_data(scheduling_clinic, future_day(), "19:45"), **HTMX
+    ).content.decode()
     assert "08:00–20:00" in body
     assert not Visit.objects.exists()
 
 
-def test_a_booking_without_a_patient_asks_for_one(clinic):
-    data = book_data(clinic, future_day())
+def test_a_booking_without_a_patient_asks_for_one(scheduling_clinic):
+    data = book_data(scheduling_clinic, future_day())
     del data["patient"]
     body = (
-        client_for(clinic.admin).post(reverse("journeys:visit_book"), data, **HTMX).content.decode()
+        client_for(scheduling_clinic.admin)
+        .post(reverse("journeys:visit_book"), data, **HTMX)
+        .content.decode()
     )
     assert "choose them in the list" in body
     assert not Visit.objects.exists()
 
 
-def test_a_doctor_cannot_book(clinic):
-    client = client_for(clinic.doctor)
+def test_a_doctor_cannot_book(scheduling_clinic):
+    client = client_for(scheduling_clinic.doctor)
     assert client.get(reverse("journeys:visit_book"), **HTMX).status_code == 403
-    response = client.post(reverse("journeys:visit_book"), book_data(clinic, future_day()), **HTMX)
+    response = client.post(
+        reverse("journeys:visit_book"), book_data(scheduling_clinic, future_day()), **HTMX
+    )
     assert response.status_code == 403
     assert not Visit.objects.exists()
 
 
-def test_patient_search_offers_patients_with_birth_dates(clinic):
-    PatientFactory(last_name="Ivanova", first_name="Olga", home_branch=clinic.branch)
+def test_patient_search_offers_patients_with_birth_dates(scheduling_clinic):
+    PatientFactory(last_name="Ivanova", first_name="Olga", home_branch=scheduling_clinic.branch)
     PatientFactory(last_name="Ivanenko", first_name="Oleg", home_branch=BranchFactory())
-    response = client_for(clinic.admin).get(
+    response = client_for(scheduling_clinic.admin).get(
         reverse("journeys:scheduling_patient_search"), {"patient_q": "Ivan"}, **HTMX
     )
     body = response.content.decode()
     assert body.count('data-testid="patient-option"') == 2  # not the other branch's
     assert "Ivanenko" not in body
-    assert clinic.patient.birth_date.strftime("%d.%m.%Y") in body
+    assert scheduling_clinic.patient.birth_date.strftime("%d.%m.%Y") in body
 
 
 # --- the visit panel and its actions ----------------------------------------------------
 
 
-def test_opening_a_visit_panel_is_audited_as_a_read_of_the_patient(clinic):
-    visit = booked(clinic, future_day())
-    response = client_for(clinic.admin).get(
+def test_opening_a_visit_panel_is_audited_as_a_read_of_the_patient(scheduling_clinic):
+    visit = booked(scheduling_clinic, future_day())
+    response = client_for(scheduling_clinic.admin).get(
         reverse("journeys:visit_detail_partial", args=[visit.pk]), **HTMX
     )
     assert response.status_code == 200
     assert "<html" not in response.content.decode()
     read = AuditEvent.objects.get(action=AuditAction.READ)
-    assert read.patient_id == clinic.patient.pk
+    assert read.patient_id == scheduling_clinic.patient.pk
     assert read.object_id == str(visit.pk)
-    assert read.actor == clinic.admin
+    assert read.actor == scheduling_clinic.admin
 
 
-def test_doctor_sees_the_panel_without_action_buttons(clinic):
-    visit = booked(clinic, future_day())
+def test_doctor_sees_the_panel_without_action_buttons(scheduling_clinic):
+    visit = booked(scheduling_clinic, future_day())
     body = (
-        client_for(clinic.doctor)
+        client_for(scheduling_clinic.doctor)
         .get(reverse("journeys:visit_detail_partial", args=[visit.pk]), **HTMX)
         .content.decode()
     )
     assert 'data-testid="visit-panel"' in body
     assert "visit-action-" not in body
     assert (
-        client_for(clinic.doctor)
+        client_for(scheduling_clinic.doctor)
         .post(reverse("journeys:visit_status", args=[visit.pk]), {"action": "confirm"}, **HTMX)
         .status_code
         == 403
     )
 
 
-def test_marking_arrival_over_htmx(clinic, time_machine):
+def test_marking_arrival_over_htmx(scheduling_clinic, time_machine):
     day = future_day()
-    visit = booked(clinic, day, "10:00")
-    time_machine.move_to(clinic.at(day, "09:45"), tick=False)
-    client = client_for(clinic.admin)
+    visit = booked(scheduling_clinic, day, "10:00")
+    time_machine.move_to(scheduling_clinic.at(day, "09:45"), tick=False)
+    client = client_for(scheduling_clinic.admin)
     panel = client.get(reverse("journeys:visit_detail_partial", args=[visit.pk]), **HTMX)
     assert 'data-testid="visit-action-arrive"' in panel.content.decode()
     assert 'data-testid="visit-action-no_show"' not in panel.content.decode()
@@ -322,9 +329,9 @@ def test_marking_arrival_over_htmx(clinic, time_machine):
     assert visit.status == Visit.Status.ARRIVED
 
 
-def test_a_no_show_before_the_start_is_explained_in_the_panel(clinic):
-    visit = booked(clinic, future_day(), "10:00")
-    response = client_for(clinic.admin).post(
+def test_a_no_show_before_the_start_is_explained_in_the_panel(scheduling_clinic):
+    visit = booked(scheduling_clinic, future_day(), "10:00")
+    response = client_for(scheduling_clinic.admin).post(
         reverse("journeys:visit_status", args=[visit.pk]), {"action": "no_show"}, **HTMX
     )
     assert "a no-show can be marked only after that" in response.content.decode()
@@ -332,10 +339,10 @@ def test_a_no_show_before_the_start_is_explained_in_the_panel(clinic):
     assert visit.status == Visit.Status.SCHEDULED
 
 
-def test_cancelling_needs_a_reason_then_frees_the_slot(clinic):
+def test_cancelling_needs_a_reason_then_frees_the_slot(scheduling_clinic):
     day = future_day()
-    visit = booked(clinic, day, "10:00")
-    client = client_for(clinic.admin)
+    visit = booked(scheduling_clinic, day, "10:00")
+    client = client_for(scheduling_clinic.admin)
     url = reverse("journeys:visit_cancel", args=[visit.pk])
 
     form = client.get(url, **HTMX).content.decode()
@@ -350,15 +357,15 @@ def test_cancelling_needs_a_reason_then_frees_the_slot(clinic):
     assert response["HX-Trigger"] == "visits-changed"
     visit.refresh_from_db()
     assert visit.status == Visit.Status.CANCELLED_BY_CLINIC
-    page = client.get(calendar_url(clinic, day)).content.decode()
+    page = client.get(calendar_url(scheduling_clinic, day)).content.decode()
     assert 'data-testid="visit-block"' not in page
 
 
-def test_moving_offers_free_times_and_moves_over_htmx(clinic):
+def test_moving_offers_free_times_and_moves_over_htmx(scheduling_clinic):
     day = future_day()
-    visit = booked(clinic, day, "10:00")
-    booked(clinic, day, "11:00", patient=PatientFactory())
-    client = client_for(clinic.admin)
+    visit = booked(scheduling_clinic, day, "10:00")
+    booked(scheduling_clinic, day, "11:00", patient=PatientFactory())
+    client = client_for(scheduling_clinic.admin)
     url = reverse("journeys:visit_move", args=[visit.pk])
 
     form = client.get(url, **HTMX).content.decode()
@@ -367,32 +374,38 @@ def test_moving_offers_free_times_and_moves_over_htmx(clinic):
     assert 'data-time="11:00"' not in form  # taken by the other patient
 
     refused = client.post(
-        url, {"date": f"{day:%Y-%m-%d}", "time": "11:15", "doctor": clinic.doctor.pk}, **HTMX
+        url,
+        {"date": f"{day:%Y-%m-%d}", "time": "11:15", "doctor": scheduling_clinic.doctor.pk},
+        **HTMX,
     ).content.decode()
     assert "already has a visit 11:00–11:30" in refused
 
-    wanted = {"date": f"{day:%Y-%m-%d}", "time": "12:00", "doctor": clinic.doctor.pk}
+    wanted = {"date": f"{day:%Y-%m-%d}", "time": "12:00", "doctor": scheduling_clinic.doctor.pk}
     asked = client.post(url, wanted, **HTMX).content.decode()
     assert 'data-testid="move-confirm"' in asked  # old → new, asked once
     assert "10:00" in asked
     assert "12:00" in asked
     visit.refresh_from_db()
-    assert visit.starts_at == clinic.at(day, "10:00")  # nothing moved yet
+    assert visit.starts_at == scheduling_clinic.at(day, "10:00")  # nothing moved yet
     response = client.post(url, {**wanted, "confirmed": "1"}, **HTMX)
     assert "The visit is moved." in response.content.decode()
     visit.refresh_from_db()
-    assert visit.starts_at == clinic.at(day, "12:00")
+    assert visit.starts_at == scheduling_clinic.at(day, "12:00")
 
 
 # --- slot search ------------------------------------------------------------------------
 
 
-def test_slot_search_lists_the_nearest_free_slots_with_booking_links(clinic):
+def test_slot_search_lists_the_nearest_free_slots_with_booking_links(scheduling_clinic):
     day = future_day()
-    clinic.doctor.schedule_exceptions.create(starts_on=day, ends_on=day)
-    client = client_for(clinic.admin)
+    scheduling_clinic.doctor.schedule_exceptions.create(starts_on=day, ends_on=day)
+    client = client_for(scheduling_clinic.admin)
     url = reverse("journeys:slot_search")
-    params = {"branch": clinic.branch.pk, "service": clinic.service.pk, "date": f"{day:%Y-%m-%d}"}
+    params = {
+        "branch": scheduling_clinic.branch.pk,
+        "service": scheduling_clinic.service.pk,
+        "date": f"{day:%Y-%m-%d}",
+    }
 
     page = client.get(url, params)
     assert page.status_code == 200
@@ -407,23 +420,27 @@ def test_slot_search_lists_the_nearest_free_slots_with_booking_links(clinic):
     assert f"date={next_day:%Y-%m-%d}&amp;time=08%3A00" in body  # the day off is skipped
 
 
-def test_slot_search_is_for_administrators(clinic):
-    assert client_for(clinic.doctor).get(reverse("journeys:slot_search")).status_code == 403
+def test_slot_search_is_for_administrators(scheduling_clinic):
+    assert (
+        client_for(scheduling_clinic.doctor).get(reverse("journeys:slot_search")).status_code == 403
+    )
 
 
-def test_arrival_long_before_the_visit_asks_first(clinic, time_machine):
+def test_arrival_long_before_the_visit_asks_first(scheduling_clinic, time_machine):
     from django.conf import settings
 
     day = future_day()
-    visit = booked(clinic, day, "09:00")
+    visit = booked(scheduling_clinic, day, "09:00")
     url = reverse("journeys:visit_detail_partial", args=[visit.pk])
-    early = clinic.at(day, "09:00") - timedelta(minutes=settings.VISIT_EARLY_ARRIVAL_MINUTES + 30)
+    early = scheduling_clinic.at(day, "09:00") - timedelta(
+        minutes=settings.VISIT_EARLY_ARRIVAL_MINUTES + 30
+    )
     time_machine.move_to(early, tick=False)
-    client = client_for(clinic.admin)
+    client = client_for(scheduling_clinic.admin)
     panel = client.get(url, **HTMX).content.decode()
     assert 'data-testid="visit-action-arrive" hx-confirm=' in panel
     assert "Mark arrival anyway?" in panel
-    time_machine.move_to(clinic.at(day, "08:45"), tick=False)
-    panel = client_for(clinic.admin).get(url, **HTMX).content.decode()
+    time_machine.move_to(scheduling_clinic.at(day, "08:45"), tick=False)
+    panel = client_for(scheduling_clinic.admin).get(url, **HTMX).content.decode()
     assert 'data-testid="visit-action-arrive"' in panel
     assert "Mark arrival anyway?" not in panel

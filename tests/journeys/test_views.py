@@ -11,8 +11,7 @@ from journeys.models import TreatmentPlan, Visit
 from journeys.patient_links import calendar_path
 from journeys.services.plans import journey_note_add
 from tests.conftest import verified_client_for
-from tests.journeys.factories import VisitFactory
-from tests.journeys.test_visit_completion import accepted_plan, arrived_visit, tomorrow_at
+from tests.journeys.factories import VisitFactory, accepted_plan, arrived_visit, tomorrow_at
 
 pytestmark = pytest.mark.django_db
 

@@ -9,60 +9,11 @@ from django.utils import timezone
 
 from journeys.errors import JourneyError
 from journeys.models import Handoff, JourneyEvent, Stage, TreatmentPlan, Visit
-from journeys.services.plans import (
-    StageSpec,
-    plan_choose_option,
-    plan_create,
-    plan_option_add,
-    plan_propose,
-)
 from journeys.services.visit_completion import BookNextVisit, FinishCare, HandOff, visit_complete
-from tests.journeys.factories import VisitFactory
+from tests.journeys.factories import VisitFactory, accepted_plan, arrived_visit, tomorrow_at
 
 pytestmark = pytest.mark.django_db
 MSK = ZoneInfo("Europe/Moscow")
-
-
-def tomorrow_at(hour):
-    return datetime.combine(timezone.localdate() + timedelta(days=1), time(hour), tzinfo=MSK)
-
-
-def accepted_plan(c, stages=3):
-    plan = plan_create(
-        actor=c.doctor,
-        patient=c.patient,
-        title="Braces",
-        branch=c.branch,
-        lead_doctor=c.doctor,
-        curator=c.curator,
-    )
-    option = plan_option_add(
-        actor=c.doctor,
-        plan=plan,
-        title="Metal",
-        cost_estimate=Decimal("1000"),
-        stages=[
-            StageSpec(title=f"Step {i}", specialty=c.ortho, service=c.service, offset_days=0)
-            for i in range(stages)
-        ],
-    )
-    plan_propose(actor=c.doctor, plan=plan)
-    plan_choose_option(actor=c.doctor, plan=plan, option=option)
-    return plan, list(option.stages.order_by("position"))
-
-
-def arrived_visit(c, stage=None):
-    start = timezone.now() - timedelta(minutes=20)
-    return VisitFactory(
-        patient=c.patient,
-        doctor=c.doctor,
-        branch=c.branch,
-        service=c.service,
-        stage=stage,
-        starts_at=start,
-        ends_at=start + timedelta(minutes=30),
-        status=Visit.Status.ARRIVED,
-    )
 
 
 def test_visit_cannot_be_completed_without_a_next_step(clinic):

@@ -28,9 +28,8 @@ from journeys.services.visit_undo import visit_status_undo, visit_undo_offer
 from journeys.services.visits import visit_book
 from tests.conftest import verified_client_for
 from tests.factories import BranchFactory
-from tests.journeys.factories import HandoffFactory, clinic_visit
-from tests.journeys.test_scheduling_concurrency import run_together
-from tests.journeys.test_visit_completion import accepted_plan
+from tests.helpers import run_together
+from tests.journeys.factories import HandoffFactory, accepted_plan, clinic_visit
 
 pytestmark = pytest.mark.django_db
 

@@ -8,8 +8,7 @@ from django.utils import timezone
 from journeys.models import Stage, Task, Visit, WaitlistEntry
 from journeys.services.waitlist import freed_slot_offer, slot_candidates
 from tests.factories import PatientFactory
-from tests.journeys.factories import VisitFactory
-from tests.journeys.test_visit_completion import accepted_plan, tomorrow_at
+from tests.journeys.factories import VisitFactory, accepted_plan, tomorrow_at
 
 pytestmark = pytest.mark.django_db
 

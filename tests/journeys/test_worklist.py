@@ -11,8 +11,7 @@ from journeys.selectors_worklist import worklist
 from journeys.services.handoffs import handoff_create
 from journeys.services.worklist import health_score, worklist_rules_run
 from tests.factories import BranchFactory
-from tests.journeys.factories import HandoffFactory, VisitFactory
-from tests.journeys.test_visit_completion import accepted_plan, tomorrow_at
+from tests.journeys.factories import HandoffFactory, VisitFactory, accepted_plan, tomorrow_at
 
 pytestmark = pytest.mark.django_db
 

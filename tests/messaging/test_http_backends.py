@@ -32,7 +32,7 @@ from clinic_crm.messaging.backends.telegram import TelegramBackend
 from tests.messaging.fake_provider import FakeProvider
 
 TOKEN = "123456789:AAF-secret_Token-value"
-CLIENT_TIMEOUT = 0.3  # the fake hangs 1 s in "timeout" mode
+CLIENT_TIMEOUT = 0.3  # the fake (tests/messaging/conftest.py) hangs 1 s in "timeout" mode
 
 
 def sms(message_id: int = 42, body: str = "Приём завтра в 10:00") -> OutboundMessage:
@@ -62,13 +62,6 @@ def closed_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeProvider]:
-    with FakeProvider() as provider:
-        provider.hang_seconds = 1.0
-        yield provider
 
 
 @pytest.fixture

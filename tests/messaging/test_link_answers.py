@@ -16,8 +16,7 @@ from journeys.models import JourneyEvent, LinkAnswer, Task, Visit
 from journeys.patient_links import feel_link_url, visit_link_url
 from journeys.services import answers
 from journeys.services.visits import visit_move
-from tests.journeys.factories import VisitFactory
-from tests.journeys.test_visit_completion import accepted_plan
+from tests.journeys.factories import VisitFactory, accepted_plan
 from tests.messaging.conftest import book
 
 

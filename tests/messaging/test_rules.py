@@ -21,8 +21,7 @@ from journeys.services.messages import rule_reactivation, rule_recalls, rule_sta
 from journeys.services.visit_completion import FinishCare, visit_complete
 from journeys.services.visit_status import visit_transition
 from tests.factories import PatientFactory
-from tests.journeys.factories import HandoffFactory, VisitFactory
-from tests.journeys.test_visit_completion import accepted_plan
+from tests.journeys.factories import HandoffFactory, VisitFactory, accepted_plan
 from tests.messaging.conftest import book, consent
 
 pytestmark = pytest.mark.django_db

@@ -1,8 +1,7 @@
 """The managers' loyalty dashboard: who may see it, what it shows, how it hides small
 samples, and that it costs the same queries whatever the data size."""
 
-from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
+from datetime import UTC, date, datetime
 
 import pytest
 from django.db import connection
@@ -10,51 +9,19 @@ from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 
 from clinic_crm.staff.roles import Role
-from feedback.services import survey_response_record
-from journeys.models import Visit
 from metrics.cohorts import cohorts_snapshot
 from metrics.models import MetricsSettings
-from metrics.rollups import rollups_refresh
 from tests.conftest import verified_client_for
-from tests.factories import PatientFactory
+from tests.metrics.factories import DASHBOARD_URL, answered_visits
 
 pytestmark = pytest.mark.django_db
 
-URL = "/metrics/dashboard/?start=2026-09-01&end=2026-10-31"
 DAY_BEFORE = date(2026, 10, 4)
-
-
-def answered_visits(
-    clinic, survey, count, *, score=10, doctor=None, day=date(2026, 10, 5), comment=""
-):
-    for n in range(count):
-        starts = datetime.combine(day, datetime.min.time(), tzinfo=UTC) + timedelta(hours=n % 12)
-        starts += timedelta(days=n // 12)
-        visit = Visit.objects.create(
-            patient=PatientFactory(home_branch=clinic.branch),
-            doctor=doctor or clinic.doctor,
-            branch=clinic.branch,
-            service=clinic.service,
-            starts_at=starts,
-            ends_at=starts + timedelta(minutes=30),
-            status="completed",
-            price_charged=Decimal(3000),
-        )
-        survey_response_record(
-            survey=survey,
-            visit=visit,
-            channel="sms",
-            nps_score=score,
-            answers={"communication": 5, "waiting": 2 if score < 7 else 4},
-            comment=comment,
-            submitted_at=starts + timedelta(hours=20),
-        )
-    rollups_refresh()
 
 
 @pytest.mark.parametrize("role", [Role.DOCTOR, Role.CURATOR, Role.ADMINISTRATOR])
 def test_only_managers_open_the_dashboard(make_staff, role):
-    response = verified_client_for(make_staff(role)).get(URL)
+    response = verified_client_for(make_staff(role)).get(DASHBOARD_URL)
     assert response.status_code == 403
 
 
@@ -62,7 +29,7 @@ def test_the_dashboard_shows_the_periods_figures_with_samples(clinic, visit_surv
     answered_visits(clinic, visit_survey, 30, score=10)
     answered_visits(clinic, visit_survey, 10, score=3, day=date(2026, 10, 20))
     cohorts_snapshot()
-    response = verified_client_for(clinic.manager).get(URL, HTTP_ACCEPT_LANGUAGE="en")
+    response = verified_client_for(clinic.manager).get(DASHBOARD_URL, HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 200
     page = response.context["page"]
     # 30 promoters and 10 detractors of 40: 75 % − 25 % = +50.
@@ -86,13 +53,13 @@ def test_the_dashboard_shows_the_periods_figures_with_samples(clinic, visit_surv
 def test_a_doctor_below_the_minimum_sample_is_not_ranked(clinic, visit_survey):
     answered_visits(clinic, visit_survey, 31, score=9)
     answered_visits(clinic, visit_survey, 5, score=2, doctor=clinic.surgeon, day=date(2026, 9, 7))
-    response = verified_client_for(clinic.manager).get(URL)
+    response = verified_client_for(clinic.manager).get(DASHBOARD_URL)
     rows = {r.pk: r for r in response.context["page"].doctors}
     assert rows[clinic.doctor.pk].shown
     assert not rows[clinic.surgeon.pk].shown
     assert 'data-testid="hidden-figure"' in response.content.decode()
     MetricsSettings.objects.filter(pk=1).update(min_sample=5)
-    response = verified_client_for(clinic.manager).get(URL)
+    response = verified_client_for(clinic.manager).get(DASHBOARD_URL)
     assert all(r.shown for r in response.context["page"].doctors)
 
 
@@ -106,13 +73,13 @@ def test_this_weeks_top_reasons_follow_the_filters(clinic, visit_survey, time_ma
     # An answer from before this week counts in the period's figures, not in its reasons.
     answered_visits(clinic, visit_survey, 1, score=2, comment="Дорого", day=date(2026, 9, 7))
     client = verified_client_for(clinic.manager)
-    page = client.get(URL, HTTP_ACCEPT_LANGUAGE="en").context["page"]
+    page = client.get(DASHBOARD_URL, HTTP_ACCEPT_LANGUAGE="en").context["page"]
     assert page.reasons == [("Long wait", 3), ("Price and payment", 3)]
-    body = client.get(URL, HTTP_ACCEPT_LANGUAGE="ru").content.decode()
+    body = client.get(DASHBOARD_URL, HTTP_ACCEPT_LANGUAGE="ru").content.decode()
     assert "Долгое ожидание" in body
-    page = client.get(f"{URL}&doctor={clinic.surgeon.pk}", HTTP_ACCEPT_LANGUAGE="en").context[
-        "page"
-    ]
+    page = client.get(
+        f"{DASHBOARD_URL}&doctor={clinic.surgeon.pk}", HTTP_ACCEPT_LANGUAGE="en"
+    ).context["page"]
     assert page.reasons == [("Price and payment", 1)]
 
 
@@ -132,13 +99,13 @@ def test_the_dashboard_costs_the_same_queries_for_more_data(clinic, visit_survey
     client = verified_client_for(clinic.manager)
     answered_visits(clinic, visit_survey, 3)
     cohorts_snapshot()
-    client.get(URL)  # sessions, settings rows: first-request costs
+    client.get(DASHBOARD_URL)  # sessions, settings rows: first-request costs
 
     def queries_computed_then_kept():
         with CaptureQueriesContext(connection) as computed:
-            first = client.get(URL)
+            first = client.get(DASHBOARD_URL)
         with CaptureQueriesContext(connection) as kept:
-            again = client.get(URL)
+            again = client.get(DASHBOARD_URL)
         assert again.context["page"].figures == first.context["page"].figures
         return first, len(computed.captured_queries), len(kept.captured_queries)
 
@@ -173,7 +140,7 @@ def test_the_dashboard_costs_the_same_queries_for_more_data(clinic, visit_survey
 )
 def test_with_the_cache_down_the_dashboard_computes_its_figures(clinic, visit_survey):
     answered_visits(clinic, visit_survey, 3)
-    response = verified_client_for(clinic.manager).get(URL)
+    response = verified_client_for(clinic.manager).get(DASHBOARD_URL)
     assert response.status_code == 200
     assert response.context["page"].figures.totals.nps.n == 3
 
@@ -181,7 +148,9 @@ def test_with_the_cache_down_the_dashboard_computes_its_figures(clinic, visit_su
 def test_the_doctor_filter_lists_doctors_escaped_with_the_chosen_one_selected(clinic):
     clinic.surgeon.last_name = "<b>Хирург</b>"
     clinic.surgeon.save()
-    response = verified_client_for(clinic.manager).get(f"{URL}&doctor={clinic.surgeon.pk}")
+    response = verified_client_for(clinic.manager).get(
+        f"{DASHBOARD_URL}&doctor={clinic.surgeon.pk}"
+    )
     body = response.content.decode()
     assert f'<option value="{clinic.surgeon.pk}" selected>' in body
     assert "&lt;b&gt;Хирург&lt;/b&gt;" in body
@@ -194,7 +163,7 @@ def test_a_long_league_lists_the_best_and_says_how_many_more(clinic, visit_surve
     monkeypatch.setattr(dashboard, "LEAGUE_ROWS", 1)
     answered_visits(clinic, visit_survey, 3)
     answered_visits(clinic, visit_survey, 2, doctor=clinic.surgeon, day=date(2026, 9, 14))
-    response = verified_client_for(clinic.manager).get(URL, HTTP_ACCEPT_LANGUAGE="en")
+    response = verified_client_for(clinic.manager).get(DASHBOARD_URL, HTTP_ACCEPT_LANGUAGE="en")
     assert len(response.context["page"].doctors) == 1
     assert response.context["page"].doctors_more == 1
     assert 'data-testid="league-more"' in response.content.decode()
@@ -211,7 +180,7 @@ def test_csv_export_has_what_is_shown_keeps_small_samples_hidden_and_is_audited(
     answered_visits(clinic, visit_survey, 30, score=10)
     answered_visits(clinic, visit_survey, 4, score=1, doctor=clinic.surgeon, day=date(2026, 9, 7))
     client = verified_client_for(clinic.manager)
-    response = client.get(URL.replace("/dashboard/", "/dashboard/export.csv"))
+    response = client.get(DASHBOARD_URL.replace("/dashboard/", "/dashboard/export.csv"))
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/csv")
     assert "loyalty-2026-09-01-2026-10-31.csv" in response["Content-Disposition"]
@@ -240,6 +209,6 @@ def test_branch_only_figures_say_so_under_a_doctor_filter(clinic, visit_survey):
     cohorts_snapshot()
     client = verified_client_for(clinic.manager)
     client.cookies["django_language"] = "en"
-    body = client.get(f"{URL}&doctor={clinic.doctor.pk}").content.decode()
+    body = client.get(f"{DASHBOARD_URL}&doctor={clinic.doctor.pk}").content.decode()
     assert body.count("kept per branch, not per doctor") == 2
-    assert "kept per branch" not in client.get(URL).content.decode()
+    assert "kept per branch" not in client.get(DASHBOARD_URL).content.decode()

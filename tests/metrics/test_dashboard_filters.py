@@ -2,8 +2,7 @@
 recovery calls included — a filter that leaves nothing says so instead of drawing, and
 the page costs the same queries whatever the filter and the data."""
 
-from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
+from datetime import date, timedelta
 
 import pytest
 from django.db import connection
@@ -13,13 +12,13 @@ from django.utils import timezone
 from clinic_crm.staff.roles import Role
 from feedback.models import Survey
 from feedback.services import survey_response_record
-from journeys.models import Task, Visit
+from journeys.models import Task
 from metrics.cohorts import cohorts_snapshot
-from metrics.rollups import rollups_refresh
 from metrics.selectors import Filters, recovery_tasks
 from tests.conftest import verified_client_for
 from tests.factories import BranchFactory, PatientFactory, SpecialtyFactory
 from tests.journeys.factories import ServiceFactory
+from tests.metrics.factories import answer
 
 pytestmark = pytest.mark.django_db
 
@@ -44,35 +43,6 @@ def north(make_staff):
     n.doctor.profile.save()
     n.empty = BranchFactory(name="Empty", time_zone="Europe/Moscow")
     return n
-
-
-def answer(survey, *, branch, doctor, service, count, score, day=date(2026, 10, 5)):
-    """``count`` completed visits at ``branch`` answered with ``score``; the responses."""
-    responses = []
-    for n in range(count):
-        starts = datetime.combine(day, datetime.min.time(), tzinfo=UTC) + timedelta(hours=8 + n)
-        visit = Visit.objects.create(
-            patient=PatientFactory(home_branch=branch),
-            doctor=doctor,
-            branch=branch,
-            service=service,
-            starts_at=starts,
-            ends_at=starts + timedelta(minutes=30),
-            status="completed",
-            price_charged=Decimal(2000),
-        )
-        responses.append(
-            survey_response_record(
-                survey=survey,
-                visit=visit,
-                channel="sms",
-                nps_score=score,
-                answers={"communication": 4, "waiting": 4},
-                submitted_at=starts + timedelta(hours=2),
-            )
-        )
-    rollups_refresh()
-    return responses
 
 
 def block(body: str, testid: str) -> str:

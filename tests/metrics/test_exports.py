@@ -9,7 +9,7 @@ import pytest
 
 from feedback.models import ReasonTag
 from tests.conftest import verified_client_for
-from tests.metrics.test_dashboard import URL, answered_visits
+from tests.metrics.factories import DASHBOARD_URL, answered_visits
 
 pytestmark = pytest.mark.django_db
 
@@ -18,7 +18,7 @@ FORMULA = '=HYPERLINK("http://x")'
 
 def _export_rows(clinic):
     response = verified_client_for(clinic.manager).get(
-        URL.replace("/dashboard/", "/dashboard/export.csv")
+        DASHBOARD_URL.replace("/dashboard/", "/dashboard/export.csv")
     )
     assert response.status_code == 200
     return list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))

@@ -21,7 +21,7 @@ from metrics.trend import (
     nps_trend,
 )
 from tests.conftest import verified_client_for
-from tests.metrics.test_dashboard_filters import answer
+from tests.metrics.factories import answer
 
 OCT = (date(2026, 10, 5), date(2026, 11, 1))  # four whole weeks, Monday to Sunday
 

@@ -9,7 +9,7 @@ from clinic_crm.staff.roles import Role
 from journeys.models import Task
 from tests.conftest import verified_client_for
 from tests.factories import BranchFactory
-from tests.metrics.test_dashboard import answered_visits
+from tests.metrics.factories import answered_visits
 
 pytestmark = pytest.mark.django_db
 

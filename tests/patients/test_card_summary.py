@@ -26,9 +26,9 @@ from tests.journeys.factories import (
     PlanOptionFactory,
     StageFactory,
     TreatmentPlanFactory,
+    accepted_plan,
     clinic_visit,
 )
-from tests.journeys.test_visit_completion import accepted_plan
 from tests.patients.factories import ConsentRecordFactory
 
 pytestmark = pytest.mark.django_db

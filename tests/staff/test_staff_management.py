@@ -33,11 +33,6 @@ RU = {"HTTP_ACCEPT_LANGUAGE": "ru"}
 
 
 @pytest.fixture
-def manager(make_staff):
-    return make_staff(Role.MANAGER)
-
-
-@pytest.fixture
 def manager_client(manager):
     return verified_client_for(manager)
 
