@@ -7,7 +7,7 @@ class JourneysConfig(AppConfig):
     verbose_name = _("Patient journeys")
 
     def ready(self) -> None:
-        from . import access, audit, texts_builtin
+        from . import access, audit, message_texts, texts_builtin
 
         # Care in the journeys' data opens a patient's record (patients.access).
         access.register()
@@ -15,6 +15,8 @@ class JourneysConfig(AppConfig):
         audit.register()
         # Stored tasks and events are written in the reader's language (journeys.texts).
         texts_builtin.register()
+        # The template variables and built-in wording of the journeys' messages.
+        message_texts.register()
 
         from .services import departures, messages
 

@@ -152,32 +152,6 @@ class Message(models.Model):
     delivery = models.CharField(
         _("delivery"), max_length=16, choices=Delivery.choices, blank=True, default=""
     )
-    # Indexed by the partial message_visit (most messages have no visit).
-    visit = models.ForeignKey(
-        "journeys.Visit",
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="messages",
-        verbose_name=_("visit"),
-        db_index=False,
-    )
-    plan = models.ForeignKey(
-        "journeys.TreatmentPlan",
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="messages",
-        verbose_name=_("plan"),
-    )
-    stage = models.ForeignKey(
-        "journeys.Stage",
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="messages",
-        verbose_name=_("stage"),
-    )
     # Template variables that no row holds (a holiday's name), kept for re-rendering.
     context = models.JSONField(_("extra template data"), default=dict, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
@@ -206,9 +180,6 @@ class Message(models.Model):
                 fields=["closed_at"],
                 name="message_closed",
                 condition=models.Q(closed_at__isnull=False),
-            ),
-            models.Index(
-                fields=["visit"], name="message_visit", condition=models.Q(visit__isnull=False)
             ),
         ]
         constraints = [

@@ -1,4 +1,4 @@
-"""Turning a template and the facts of a patient's journey into a message's text.
+"""Turning a template and the facts a message is about into its text.
 
 Templates are Django templates that managers may edit, so they are compiled and rendered
 in a sandbox (``sandbox.py``: the documented variables, the ``if`` tag and a few text
@@ -13,40 +13,32 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
-from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.template import Context, TemplateSyntaxError
-from django.utils import formats, translation
+from django.utils import translation
 from django.utils.translation import gettext as _
 
-from patients.zones import patient_zone
+from patients.models import Patient
 
 from .caching import shortly_cached
 from .models import MessageKind, MessageTemplate
-from .sandbox import SandboxEngine, SandboxTemplate, TemplateRefused
+from .sandbox import SandboxEngine, SandboxTemplate, TemplateRefused, allowed_lookups
 
 logger = logging.getLogger("clinic_crm.messaging")
 
 # What a template may use. Each name maps to the attributes it offers; ``None`` means a
-# plain string. Kept in one place: the editor lists it, the check enforces it.
+# plain string. Kept in one place: the editor lists it, the check enforces it. Messaging
+# offers the patient and its own links; the layers that plan messages add theirs
+# (``message_texts_register``).
 TEMPLATE_VARIABLES: dict[str, tuple[str, ...] | None] = {
     "patient": ("first_name", "middle_name", "last_name", "full_name", "greeting_name"),
-    "doctor": ("name", "bio", "specialty"),
-    "branch": ("name", "address", "directions"),
-    "service": ("name", "preparation", "what_to_expect", "duration_minutes"),
-    "visit": ("date", "time", "weekday"),
-    "stage": ("title", "purpose", "materials"),
-    "plan": ("title",),
-    "calendar_url": None,
-    "confirm_url": None,
     "optout_url": None,
     "clinic_name": None,
     "holiday": None,
-    "feel_url": None,
 }
 
 _MARK = "\x00{}\x00"
@@ -105,85 +97,6 @@ class Wording:
 # Built-in wording per kind and language (and "sms" when SMS needs a shorter one). A
 # manager's MessageTemplate row of the same kind, language and channel replaces it.
 DEFAULT_TEMPLATES: dict[tuple[str, str, str], Wording] = {
-    (MessageKind.REMINDER, "ru", ""): Wording(
-        "Напоминание о визите {{ visit.date }} в {{ visit.time }}",
-        "{{ patient.greeting_name }}, ждём вас {{ visit.weekday }}, {{ visit.date }} "
-        "в {{ visit.time }}.\n"
-        "Врач: {{ doctor.name }}{% if doctor.specialty %}, {{ doctor.specialty }}{% endif %}."
-        "{% if doctor.bio %}\n{{ doctor.bio }}{% endif %}\n"
-        "{% if stage.purpose %}Зачем этот визит: {{ stage.purpose }}\n{% endif %}"
-        "{% if service.preparation %}Как подготовиться: {{ service.preparation }}\n{% endif %}"
-        "Адрес: {{ branch.address }}."
-        "{% if branch.directions %} {{ branch.directions }}{% endif %}\n"
-        "{% if confirm_url %}Подтвердить, отменить или перенести: {{ confirm_url }}\n{% endif %}"
-        "{% if calendar_url %}Ваш план лечения: {{ calendar_url }}{% endif %}",
-    ),
-    (MessageKind.REMINDER, "ru", "sms"): Wording(
-        "",
-        "{{ patient.greeting_name }}, ждём вас {{ visit.date }} в {{ visit.time }}, "
-        "{{ branch.address }}, врач {{ doctor.name }}."
-        "{% if confirm_url %} Подтвердить/перенести: {{ confirm_url }}{% endif %}",
-    ),
-    (MessageKind.REMINDER, "en", ""): Wording(
-        "Your visit on {{ visit.date }} at {{ visit.time }}",
-        "{{ patient.greeting_name }}, we look forward to seeing you on {{ visit.weekday }}, "
-        "{{ visit.date }} at {{ visit.time }}.\n"
-        "Your doctor: {{ doctor.name }}{% if doctor.specialty %}, {{ doctor.specialty }}"
-        "{% endif %}.{% if doctor.bio %}\n{{ doctor.bio }}{% endif %}\n"
-        "{% if stage.purpose %}Why you come that day: {{ stage.purpose }}\n{% endif %}"
-        "{% if service.preparation %}How to prepare: {{ service.preparation }}\n{% endif %}"
-        "Address: {{ branch.address }}."
-        "{% if branch.directions %} {{ branch.directions }}{% endif %}\n"
-        "{% if confirm_url %}Confirm, cancel or ask to reschedule: {{ confirm_url }}\n"
-        "{% endif %}{% if calendar_url %}Your treatment plan: {{ calendar_url }}{% endif %}",
-    ),
-    (MessageKind.REMINDER, "en", "sms"): Wording(
-        "",
-        "{{ patient.greeting_name }}, see you on {{ visit.date }} at {{ visit.time }}, "
-        "{{ branch.address }}, with {{ doctor.name }}."
-        "{% if confirm_url %} Confirm/reschedule: {{ confirm_url }}{% endif %}",
-    ),
-    (MessageKind.FOLLOW_UP, "ru", ""): Wording(
-        "Как вы себя чувствуете?",
-        "{{ patient.greeting_name }}, вчера вы были у врача {{ doctor.name }}"
-        "{% if service.name %} ({{ service.name }}){% endif %}. Как вы себя чувствуете? "
-        "{% if feel_url %}Ответьте одним нажатием: {{ feel_url }} — {% endif %}"
-        "если что-то беспокоит, мы перезвоним.",
-    ),
-    (MessageKind.FOLLOW_UP, "en", ""): Wording(
-        "How do you feel?",
-        "{{ patient.greeting_name }}, yesterday you saw {{ doctor.name }}"
-        "{% if service.name %} ({{ service.name }}){% endif %}. How do you feel? "
-        "{% if feel_url %}Answer with one tap: {{ feel_url }} — {% endif %}"
-        "if anything worries you, we will call you back.",
-    ),
-    (MessageKind.RECALL, "ru", ""): Wording(
-        "Пора на контрольный осмотр",
-        "{{ patient.greeting_name }}, подошло время контрольного осмотра"
-        "{% if plan.title %} после лечения «{{ plan.title }}»{% endif %}. "
-        "Запишитесь, чтобы сохранить результат.{% if calendar_url %} {{ calendar_url }}"
-        "{% endif %}{% if optout_url %}\nНе присылать такие напоминания: {{ optout_url }}"
-        "{% endif %}",
-    ),
-    (MessageKind.RECALL, "en", ""): Wording(
-        "Time for your check-up",
-        "{{ patient.greeting_name }}, it is time for your check-up"
-        "{% if plan.title %} after “{{ plan.title }}”{% endif %}. Book it to keep the "
-        "result.{% if calendar_url %} {{ calendar_url }}{% endif %}"
-        "{% if optout_url %}\nNo more of these: {{ optout_url }}{% endif %}",
-    ),
-    (MessageKind.REACTIVATION, "ru", ""): Wording(
-        "Давно не виделись",
-        "{{ patient.greeting_name }}, вы давно не были у нас. Профилактический осмотр "
-        "раз в год помогает не пропустить важное — будем рады записать вас."
-        "{% if optout_url %}\nОтписаться: {{ optout_url }}{% endif %}",
-    ),
-    (MessageKind.REACTIVATION, "en", ""): Wording(
-        "It has been a while",
-        "{{ patient.greeting_name }}, it has been a while since your last visit. A yearly "
-        "check-up keeps small things small; we will be glad to book you."
-        "{% if optout_url %}\nUnsubscribe: {{ optout_url }}{% endif %}",
-    ),
     (MessageKind.BIRTHDAY, "ru", ""): Wording(
         "С днём рождения!",
         "{{ patient.greeting_name }}, поздравляем с днём рождения! Здоровья вам. "
@@ -206,30 +119,6 @@ DEFAULT_TEMPLATES: dict[tuple[str, str, str], Wording] = {
         "greetings{% endif %} from {{ clinic_name }}!"
         "{% if optout_url %}\nUnsubscribe: {{ optout_url }}{% endif %}",
     ),
-    (MessageKind.EDUCATION, "ru", ""): Wording(
-        "{{ stage.title }}: что важно знать",
-        "{{ patient.greeting_name }}, скоро этап «{{ stage.title }}». {{ stage.purpose }}"
-        "\n{{ stage.materials }}{% if calendar_url %}\nВаш план: {{ calendar_url }}{% endif %}"
-        "{% if optout_url %}\nНе присылать материалы: {{ optout_url }}{% endif %}",
-    ),
-    (MessageKind.EDUCATION, "en", ""): Wording(
-        "{{ stage.title }}: what to know",
-        "{{ patient.greeting_name }}, “{{ stage.title }}” is coming up. {{ stage.purpose }}"
-        "\n{{ stage.materials }}{% if calendar_url %}\nYour plan: {{ calendar_url }}{% endif %}"
-        "{% if optout_url %}\nNo more materials: {{ optout_url }}{% endif %}",
-    ),
-    (MessageKind.NEW_DOCTOR, "ru", ""): Wording(
-        "Знакомьтесь: {{ doctor.name }}",
-        "{{ patient.greeting_name }}, {{ visit.date }} в {{ visit.time }} вас примет "
-        "{{ doctor.name }}{% if doctor.specialty %}, {{ doctor.specialty }}{% endif %}."
-        "{% if doctor.bio %}\n{{ doctor.bio }}{% endif %}\nАдрес: {{ branch.address }}.",
-    ),
-    (MessageKind.NEW_DOCTOR, "en", ""): Wording(
-        "Meet {{ doctor.name }}",
-        "{{ patient.greeting_name }}, on {{ visit.date }} at {{ visit.time }} you will see "
-        "{{ doctor.name }}{% if doctor.specialty %}, {{ doctor.specialty }}{% endif %}."
-        "{% if doctor.bio %}\n{{ doctor.bio }}{% endif %}\nAddress: {{ branch.address }}.",
-    ),
     (MessageKind.SURVEY, "ru", ""): Wording(
         "Как прошёл визит?",
         "{{ patient.greeting_name }}, оцените, пожалуйста, визит — это займёт минуту.",
@@ -239,6 +128,22 @@ DEFAULT_TEMPLATES: dict[tuple[str, str, str], Wording] = {
         "{{ patient.greeting_name }}, please rate your visit; it takes a minute.",
     ),
 }
+
+
+def message_texts_register(
+    *,
+    variables: dict[str, tuple[str, ...] | None],
+    examples: dict[str, Any],
+    wordings: dict[tuple[str, str, str], Wording],
+) -> None:
+    """What a layer that plans messages adds to every template: its variables (with the
+    editor's example values) and the built-in wording of its kinds. Registered in
+    ``AppConfig.ready``, before any template is compiled."""
+    TEMPLATE_VARIABLES.update(variables)
+    EXAMPLE_CONTEXT.update(examples)
+    DEFAULT_TEMPLATES.update(wordings)
+    _ENGINE.allowed = allowed_lookups(TEMPLATE_VARIABLES)
+    _compiled.cache_clear()
 
 
 def _usable(row: MessageTemplate) -> bool:
@@ -297,80 +202,27 @@ def absolute_url(path: str) -> str:
     return settings.PUBLIC_BASE_URL.rstrip("/") + path
 
 
-def _person_name(user) -> str:
-    if user is None:
-        return ""
-    return str(user)
+def greeting_name(patient: Patient) -> str:
+    """ "Анна Сергеевна" reads right in Russian; the first name alone in English."""
+    middle = patient.middle_name if patient.preferred_language == "ru" else ""
+    return " ".join(part for part in (patient.first_name, middle) if part)
 
 
-def journey_context(
-    *, patient, visit=None, stage=None, plan=None, doctor=None, links: dict | None = None
-) -> dict[str, Any]:
-    """Plain data for a template from the journey's rows. Dates and times are shown in
-    the patient's time zone and language."""
-    zone = patient_zone(patient)
-    doctor = doctor if doctor is not None else getattr(visit, "doctor", None)
-    profile = getattr(doctor, "profile", None) if doctor is not None else None
-    branch = getattr(visit, "branch", None) or getattr(plan, "branch", None)
-    service = getattr(visit, "service", None)
-    stage = stage if stage is not None else getattr(visit, "stage", None)
-    context: dict[str, Any] = {
+def patient_context(patient: Patient) -> dict[str, Any]:
+    """Plain data for a template about the patient and the clinic; the layer that plans a
+    message adds the facts of what it is about."""
+    return {
         "patient": {
             "first_name": patient.first_name,
             "middle_name": patient.middle_name,
             "last_name": patient.last_name,
             "full_name": patient.full_name,
-            # "Анна Сергеевна" reads right in Russian; the first name alone in English.
-            "greeting_name": " ".join(
-                part
-                for part in (
-                    patient.first_name,
-                    patient.middle_name if patient.preferred_language == "ru" else "",
-                )
-                if part
-            ),
+            "greeting_name": greeting_name(patient),
         },
-        "doctor": {
-            "name": _person_name(doctor),
-            "bio": getattr(profile, "short_bio", "") or "",
-            "specialty": str(getattr(getattr(profile, "specialty", None), "name", "") or ""),
-        },
-        "branch": {
-            "name": getattr(branch, "name", ""),
-            "address": getattr(branch, "address", ""),
-            "directions": getattr(branch, "directions", ""),
-        },
-        "service": {
-            "name": getattr(service, "name", ""),
-            "preparation": getattr(service, "preparation", ""),
-            "what_to_expect": getattr(service, "what_to_expect", ""),
-            "duration_minutes": str(getattr(service, "duration_minutes", "") or ""),
-        },
-        "stage": {
-            "title": getattr(stage, "title", ""),
-            "purpose": getattr(stage, "purpose", ""),
-            "materials": getattr(stage, "materials", ""),
-        },
-        "plan": {"title": getattr(plan, "title", "")},
         "clinic_name": settings.CLINIC_NAME,
         "holiday": "",
-        "feel_url": "",
-        "calendar_url": "",
-        "confirm_url": "",
         "optout_url": "",
     }
-    if visit is not None:
-        local: datetime = visit.starts_at.astimezone(zone)
-        with translation.override(patient.preferred_language or "ru"):
-            context["visit"] = {
-                "date": formats.date_format(local, "DATE_FORMAT"),
-                "time": local.strftime("%H:%M"),
-                "weekday": formats.date_format(local, "l").lower(),
-            }
-    else:
-        context["visit"] = {"date": "", "time": "", "weekday": ""}
-    context.update(links or {})
-    return context
 
 
 EXAMPLE_CONTEXT: dict[str, Any] = {
@@ -381,33 +233,7 @@ EXAMPLE_CONTEXT: dict[str, Any] = {
         "full_name": "Иванова Анна Сергеевна",
         "greeting_name": "Анна Сергеевна",
     },
-    "doctor": {
-        "name": "Ирина Волкова",
-        "bio": "Ортодонт, 12 лет лечит брекетами взрослых.",
-        "specialty": "Ортодонтия",
-    },
-    "branch": {
-        "name": "Центральный",
-        "address": "Москва, Тверская, 7",
-        "directions": "Парковка во дворе, въезд с Газетного переулка.",
-    },
-    "service": {
-        "name": "Коррекция брекет-системы",
-        "preparation": "Почистите зубы перед визитом.",
-        "what_to_expect": "Врач заменит дуги, это займёт полчаса.",
-        "duration_minutes": "30",
-    },
-    "visit": {"date": "2 декабря 2026", "time": "11:00", "weekday": "среда"},
-    "stage": {
-        "title": "Активация брекетов",
-        "purpose": "Подтянуть дуги, чтобы зубы продолжали двигаться.",
-        "materials": "После активации зубы могут ныть 2–3 дня — это нормально.",
-    },
-    "plan": {"title": "Лечение брекетами"},
-    "calendar_url": "https://crm.example/p/calendar/…/",
-    "confirm_url": "https://crm.example/p/visit/…/",
     "optout_url": "https://crm.example/p/optout/…/",
-    "feel_url": "https://crm.example/p/feel/…/",
     "holiday": "Новый год",
     "clinic_name": "Клиника",
 }

@@ -1,11 +1,13 @@
 """The journeys' models, by responsibility (the same names as in services, selectors and
-views): availability, plans, visits, handoffs, events, worklist, waitlist, checklists."""
+views): availability, plans, visits, handoffs, events, worklist, waitlist, checklists,
+and the messages about them."""
 
 from .answers import LinkAnswer
 from .availability import ScheduleException, Weekday, WorkingHours
 from .checklists import ChecklistCompletion, ChecklistItem, ChecklistTemplate
 from .events import JourneyEvent
 from .handoffs import Handoff
+from .messages import JourneyMessage
 from .plans import PlanOption, Stage, TreatmentPlan
 from .visits import TsTzRange, Visit
 from .waitlist import WaitlistEntry
@@ -18,6 +20,7 @@ __all__ = [
     "ChecklistTemplate",
     "Handoff",
     "JourneyEvent",
+    "JourneyMessage",
     "PlanOption",
     "ScheduleException",
     "Stage",

@@ -4,13 +4,17 @@ Planned in the transaction of the change that causes them: a booked or moved vis
 reminders (and "meet your new doctor" after a handoff), a completed visit's "how do you
 feel?". Every morning (messaging's daily run, which these rules join by registration):
 check-up invitations, reactivation of dormant patients, a stage's materials before it.
-Messaging asks, by registration too, for the links a message carries (the patient's
-calendar, the reminder's answer page) and whether a reminder is still timely.
+Each message about a visit, plan or stage is noted in ``JourneyMessage`` as it is
+planned. Messaging asks, by registration too, for the links every message carries (the
+patient's calendar), the facts of a stored message it renders again for another channel,
+and whether a batch's reminders are still timely.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Q
@@ -27,13 +31,15 @@ from clinic_crm.messaging.rules import (
     local_moment,
     not_before_now,
 )
-from clinic_crm.messaging.services.compose import message_links_register
+from clinic_crm.messaging.services.compose import message_facts_register, message_links_register
 from clinic_crm.messaging.services.guards import Timeliness, kind_guard_register
-from clinic_crm.messaging.services.outbox import message_plan, visit_messages_suppress
+from clinic_crm.messaging.services.outbox import dispatch_soon, message_plan
 from clinic_crm.messaging.services.reach import patient_inactive
+from patients.models import Patient
 from patients.zones import patient_zone
 
-from ..models import Stage, TreatmentPlan, Visit
+from ..message_texts import journey_facts
+from ..models import JourneyMessage, Stage, TreatmentPlan, Visit
 from ..patient_links import calendar_path, feel_link_url, visit_link_url
 from ..selectors import recall_answered, visit_recalls_due
 
@@ -41,6 +47,80 @@ from ..selectors import recall_answered, visit_recalls_due
 def _latest_useful(visit: Visit, config: MessagingSettings) -> datetime:
     """A reminder later than this is no use (the patient can no longer act on it)."""
     return visit.starts_at - timedelta(minutes=config.reminder_min_lead_minutes)
+
+
+# --- The outbox rows of a journey ----------------------------------------------------
+
+
+def _facts(
+    *,
+    kind: str,
+    patient: Patient,
+    visit: Visit | None,
+    stage: Stage | None,
+    plan: TreatmentPlan | None,
+) -> dict[str, Any]:
+    facts = journey_facts(patient=patient, visit=visit, stage=stage, plan=plan)
+    if kind == MessageKind.REMINDER and visit is not None:
+        facts["confirm_url"] = visit_link_url(visit=visit)
+    return facts
+
+
+@transaction.atomic(savepoint=False)  # part of the caller's transaction: no savepoint
+def journey_message_plan(
+    *,
+    patient: Patient,
+    kind: str,
+    key: str,
+    scheduled_for: datetime,
+    visit: Visit | None = None,
+    plan: TreatmentPlan | None = None,
+    stage: Stage | None = None,
+    context: dict[str, Any] | None = None,
+) -> Message:
+    """Plans one message about a visit, plan or stage (``message_plan``: once per key) and
+    notes what it is about, in the same transaction."""
+    message = message_plan(
+        patient=patient,
+        kind=kind,
+        key=key,
+        scheduled_for=scheduled_for,
+        facts=_facts(kind=kind, patient=patient, visit=visit, stage=stage, plan=plan),
+        context=context,
+    )
+    if visit is not None or plan is not None or stage is not None:
+        JourneyMessage.objects.bulk_create(
+            [JourneyMessage(message=message, visit=visit, plan=plan, stage=stage)],
+            ignore_conflicts=True,  # planned before: the row is there
+        )
+    return message
+
+
+def visit_messages_suppress(*, visit: Visit, reason: str, keep_keys: Iterable[str] = ()) -> int:
+    """Suppresses the visit's messages that have not gone out yet (a moved, cancelled or
+    finished visit). Rows already being sent are left to their dispatcher."""
+    return (
+        Message.objects.filter(journey__visit=visit, status=Message.Status.PENDING)
+        .exclude(idempotency_key__in=list(keep_keys))
+        .update(
+            status=Message.Status.SUPPRESSED, suppressed_reason=reason, closed_at=timezone.now()
+        )
+    )
+
+
+def visit_messages_unsuppress(*, visit: Visit, reason: str, since: datetime) -> int:
+    """Puts back the visit's messages suppressed for ``reason`` from ``since`` on: the
+    change that stopped them was undone (an arrival marked by mistake). They wait for the
+    dispatcher again, whose guards still judge them (a reminder too late is not sent)."""
+    restored = Message.objects.filter(
+        journey__visit=visit,
+        status=Message.Status.SUPPRESSED,
+        suppressed_reason=reason,
+        closed_at__gte=since,
+    ).update(status=Message.Status.PENDING, suppressed_reason="", closed_at=None)
+    if restored:
+        dispatch_soon()
+    return restored
 
 
 # --- Planned with a visit change (same transaction) ------------------------------------
@@ -77,7 +157,7 @@ def visit_reminders_plan(*, visit: Visit) -> list[Message]:
                 continue
             at, sent_now = now, True
         planned.append(
-            message_plan(
+            journey_message_plan(
                 patient=visit.patient,
                 kind=MessageKind.REMINDER,
                 key=f"reminder:visit:{visit.pk}:{label}:{stamp}",
@@ -121,7 +201,7 @@ def visit_follow_up_plan(
         return None
     zone = patient_zone(visit.patient)
     next_day = visit.starts_at.astimezone(zone).date() + timedelta(days=1)
-    return message_plan(
+    return journey_message_plan(
         patient=visit.patient,
         kind=MessageKind.FOLLOW_UP,
         key=f"follow_up:visit:{visit.pk}",
@@ -152,7 +232,7 @@ def visit_new_doctor_plan(
     )
     if seen_before:
         return None
-    return message_plan(
+    return journey_message_plan(
         patient=visit.patient,
         kind=MessageKind.NEW_DOCTOR,
         key=f"new_doctor:visit:{visit.pk}",
@@ -182,7 +262,7 @@ def rule_recalls(*, today: date | None = None) -> RulePlanned:
         .order_by("recall_due_on", "id")[:RULE_BATCH]
     )
     for plan in plans:
-        message_plan(
+        journey_message_plan(
             patient=plan.patient,
             kind=MessageKind.RECALL,
             key=f"recall:plan:{plan.pk}:{plan.recall_due_on:%Y%m%d}",
@@ -197,7 +277,7 @@ def rule_recalls(*, today: date | None = None) -> RulePlanned:
         .order_by("recall_due_on", "id")[:RULE_BATCH]
     )
     for visit in visits:
-        message_plan(
+        journey_message_plan(
             patient=visit.patient,
             kind=MessageKind.RECALL,
             key=f"recall:visit:{visit.pk}:{visit.recall_due_on:%Y%m%d}",
@@ -234,7 +314,7 @@ def rule_reactivation(*, today: date | None = None) -> RulePlanned:
         .values_list("patient_id", "id")
     )
     for patient in patients:
-        message_plan(
+        journey_message_plan(
             patient=patient,
             kind=MessageKind.REACTIVATION,
             key=f"reactivation:{patient.pk}:after:{last_visits.get(patient.pk)}",
@@ -286,7 +366,7 @@ def rule_stage_materials(*, today: date | None = None) -> RulePlanned:
         send_on = day - timedelta(days=stage.materials_days_before)
         if send_on > today:
             continue
-        message_plan(
+        journey_message_plan(
             patient=patient,
             kind=MessageKind.EDUCATION,
             key=f"education:stage:{stage.pk}",
@@ -302,29 +382,60 @@ def rule_stage_materials(*, today: date | None = None) -> RulePlanned:
 # --- What messaging asks the journeys (registered in JourneysConfig.ready) ---------------
 
 
-def reminder_timeliness(message: Message, config: MessagingSettings) -> Timeliness:
+def reminder_timeliness(
+    messages: list[Message], config: MessagingSettings
+) -> dict[int, Timeliness]:
     """A reminder is moot once its visit is cancelled or over, and too late once the
-    patient could no longer act on it."""
-    visit = message.visit
-    if visit is None:
-        return Timeliness()
-    if visit.status in Visit.CANCELLED:
-        return Timeliness(moot=SuppressReason.VISIT_CANCELLED)
-    if visit.status not in Visit.UPCOMING:
-        return Timeliness(moot=SuppressReason.VISIT_OVER)
-    return Timeliness(latest_useful=_latest_useful(visit, config))
+    patient could no longer act on it. One query for the batch's reminders."""
+    visits = {
+        row.message_id: row.visit
+        for row in JourneyMessage.objects.filter(
+            message__in=[m.pk for m in messages], visit__isnull=False
+        ).select_related("visit")
+    }
+    answers: dict[int, Timeliness] = {}
+    for message_id, visit in visits.items():
+        if visit is None:
+            continue
+        if visit.status in Visit.CANCELLED:
+            answers[message_id] = Timeliness(moot=SuppressReason.VISIT_CANCELLED)
+        elif visit.status not in Visit.UPCOMING:
+            answers[message_id] = Timeliness(moot=SuppressReason.VISIT_OVER)
+        else:
+            answers[message_id] = Timeliness(latest_useful=_latest_useful(visit, config))
+    return answers
 
 
 def journey_message_links(message: Message) -> dict[str, str]:
-    """Every message links to the patient's calendar; a reminder to its answer page."""
-    links = {"calendar_url": absolute_url(calendar_path(patient_id=message.patient_id))}
-    if message.kind == MessageKind.REMINDER and message.visit is not None:
-        links["confirm_url"] = visit_link_url(visit=message.visit)
-    return links
+    """Every message links to the patient's calendar."""
+    return {"calendar_url": absolute_url(calendar_path(patient_id=message.patient_id))}
+
+
+def journey_message_facts(message: Message) -> dict[str, Any]:
+    """The facts of a stored message about a visit, plan or stage, read again (it is
+    rendered for another channel): one query; {} for a message that is not a journey's."""
+    row = (
+        JourneyMessage.objects.filter(message_id=message.pk)
+        .select_related(
+            "visit__doctor__profile__specialty",
+            "visit__branch",
+            "visit__service",
+            "visit__stage",
+            "plan__branch",
+            "stage",
+        )
+        .first()
+    )
+    if row is None:
+        return {}
+    return _facts(
+        kind=message.kind, patient=message.patient, visit=row.visit, stage=row.stage, plan=row.plan
+    )
 
 
 def register() -> None:
     message_links_register(journey_message_links)
+    message_facts_register(journey_message_facts)
     kind_guard_register(MessageKind.REMINDER, reminder_timeliness)
     for rule in (rule_recalls, rule_reactivation, rule_stage_materials):
         daily_rule_register(rule)

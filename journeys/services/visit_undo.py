@@ -39,11 +39,11 @@ from django.utils.translation import gettext as _
 from clinic_crm.audit.models import AuditAction
 from clinic_crm.audit.services import audit_record
 from clinic_crm.messaging.models import SuppressReason
-from clinic_crm.messaging.services.outbox import visit_messages_unsuppress
 from journeys import access
 from journeys.errors import JourneyError
 from journeys.models import Handoff, JourneyEvent, Stage, Task, Visit
 from journeys.services.events import journey_event_record
+from journeys.services.messages import visit_messages_unsuppress
 from journeys.services.visits import _locked, visit_changed
 from journeys.services.worklist import task_close
 

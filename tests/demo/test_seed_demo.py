@@ -22,7 +22,7 @@ def test_seed_demo_makes_journeys_in_every_state(capsys):
     from patients.selectors import has_consent
 
     upcoming = Visit.objects.filter(status="scheduled").select_related("patient")
-    assert Message.objects.filter(kind="reminder", visit__in=upcoming).exists()
+    assert Message.objects.filter(kind="reminder", journey__visit__in=upcoming).exists()
     assert sum(has_consent(v.patient, "reminders", "sms") for v in upcoming) > len(upcoming) / 2
     # The dashboards have figures at once: rollups and the cohort snapshot.
     from metrics.models import CohortFigure, DailyRollup

@@ -157,7 +157,7 @@ def test_a_clinic_day_from_booking_to_the_loyalty_dashboard(
     )
 
     # 2. The booking planned its reminder in the outbox (not sent here, not suppressed).
-    reminders = Message.objects.filter(visit=a_visit, kind="reminder")
+    reminders = Message.objects.filter(journey__visit=a_visit, kind="reminder")
     assert reminders.exists()
     assert set(reminders.values_list("status", flat=True)) == {Message.Status.PENDING}
 
@@ -177,7 +177,9 @@ def test_a_clinic_day_from_booking_to_the_loyalty_dashboard(
     expect(desk.locator(block.format(day.b_visit.pk))).to_have_attribute("data-status", "no_show")
     screenshot("day-3-arrived-and-no-show")
     # Arrived: the reminder has no reason to go out any more.
-    assert not Message.objects.filter(visit=a_visit, status=Message.Status.PENDING).exists()
+    assert not Message.objects.filter(
+        journey__visit=a_visit, status=Message.Status.PENDING
+    ).exists()
 
     # 4. The doctor opens A's visit from today's list and hands A off to the surgeon.
     doctor = colleague_page()

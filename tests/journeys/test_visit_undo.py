@@ -147,7 +147,7 @@ def test_undoing_arrival_puts_back_the_status_the_stage_and_the_reminders(clinic
         starts_at=_today_at(15),
         stage=stages[0],
     )
-    reminder = Message.objects.get(visit=visit)
+    reminder = Message.objects.get(journey__visit=visit)
     assert reminder.status == Message.Status.PENDING  # the 24 h reminder, due now
 
     time_machine.move_to(_today_at(9, 5), tick=False)

@@ -35,7 +35,7 @@ def _visit_tomorrow(clinic, morning, hour=11):
 def _due_reminder(clinic, morning, time_machine, hour=11):
     """A reminder planned for tomorrow's visit, and the clock moved to its time."""
     visit = _visit_tomorrow(clinic, morning, hour)
-    message = Message.objects.get(visit=visit)
+    message = Message.objects.get(journey__visit=visit)
     time_machine.move_to(message.scheduled_for, tick=False)
     return message
 
@@ -117,7 +117,7 @@ def test_quiet_hours_that_would_make_a_reminder_too_late_suppress_it(
     config.reminder_24h = False
     config.save()
     visit = book(clinic, starts_at=morning + timedelta(days=1, hours=-0.5))  # 09:30 Moscow
-    message = Message.objects.get(visit=visit)
+    message = Message.objects.get(journey__visit=visit)
     time_machine.move_to(message.scheduled_for, tick=False)  # 07:30 Moscow: quiet
     messages_dispatch()
     message.refresh_from_db()

@@ -35,7 +35,7 @@ def test_booking_plans_a_personal_reminder_a_day_before(clinic, morning, provide
     clinic.patient.save()
     visit = book(clinic, starts_at=_tomorrow(morning, 11))
 
-    message = Message.objects.get(visit=visit)
+    message = Message.objects.get(journey__visit=visit)
     assert message.kind == MessageKind.REMINDER
     assert message.status == Message.Status.PENDING
     assert message.scheduled_for == visit.starts_at - timedelta(hours=24)
@@ -60,7 +60,7 @@ def test_email_reminder_says_who_why_how_to_prepare_and_where_to_park(clinic, mo
     clinic.doctor.profile.short_bio = "Orthodontist, 12 years with braces for adults."
     clinic.doctor.profile.save()
     visit = book(clinic, starts_at=_tomorrow(morning, 11))
-    message = Message.objects.get(visit=visit)
+    message = Message.objects.get(journey__visit=visit)
     assert message.channel == "email"
     assert message.subject.startswith("Your visit on")
     for fact in (
@@ -92,16 +92,16 @@ def test_planning_again_writes_nothing_new(clinic, morning, providers):
     visit = book(clinic, starts_at=_tomorrow(morning, 11))
     visit_messages_sync(visit=visit)
     visit_messages_sync(visit=visit)
-    assert Message.objects.filter(visit=visit).count() == 1
+    assert Message.objects.filter(journey__visit=visit).count() == 1
 
 
 def test_moving_a_visit_replans_its_reminder(clinic, morning, providers):
     visit = book(clinic, starts_at=_tomorrow(morning, 11))
-    old = Message.objects.get(visit=visit)
+    old = Message.objects.get(journey__visit=visit)
     visit_move(actor=clinic.admin, visit=visit, starts_at=_tomorrow(morning, 15))
     old.refresh_from_db()
     assert (old.status, old.suppressed_reason) == ("suppressed", SuppressReason.VISIT_MOVED)
-    new = Message.objects.get(visit=visit, status="pending")
+    new = Message.objects.get(journey__visit=visit, status="pending")
     assert new.scheduled_for == visit.starts_at - timedelta(hours=24)
     assert "15:00" in new.body
 
@@ -112,31 +112,34 @@ def test_cancelling_and_arrival_suppress_what_is_no_longer_true(
     first = book(clinic, starts_at=_tomorrow(morning, 11))
     second = book(clinic, starts_at=_tomorrow(morning, 12))
     visit_cancel(actor=clinic.admin, visit=first, by_patient=True, reason="Feels better")
-    assert Message.objects.get(visit=first).suppressed_reason == SuppressReason.VISIT_CANCELLED
+    assert (
+        Message.objects.get(journey__visit=first).suppressed_reason
+        == SuppressReason.VISIT_CANCELLED
+    )
     visit_transition(actor=clinic.admin, visit=second, to_status="confirmed")
-    assert Message.objects.get(visit=second).status == "pending"  # still coming
+    assert Message.objects.get(journey__visit=second).status == "pending"  # still coming
     time_machine.move_to(second.starts_at - timedelta(minutes=10), tick=False)
     visit_transition(actor=clinic.admin, visit=second, to_status="arrived")
-    assert Message.objects.get(visit=second).suppressed_reason == SuppressReason.VISIT_OVER
+    assert Message.objects.get(journey__visit=second).suppressed_reason == SuppressReason.VISIT_OVER
 
 
 def test_a_visit_booked_for_this_afternoon_gets_its_reminder_now(clinic, morning, providers):
     visit = book(clinic, starts_at=morning + timedelta(hours=5))
-    message = Message.objects.get(visit=visit)
+    message = Message.objects.get(journey__visit=visit)
     assert message.scheduled_for == morning
     assert "reminder:visit" in message.idempotency_key
 
 
 def test_a_visit_within_the_hour_gets_no_reminder(clinic, morning, providers):
     visit = book(clinic, starts_at=morning + timedelta(minutes=40))
-    assert not Message.objects.filter(visit=visit).exists()
+    assert not Message.objects.filter(journey__visit=visit).exists()
 
 
 def test_patient_without_phone_email_or_telegram_gets_a_suppressed_row(clinic, morning, providers):
     clinic.patient.phone = ""
     clinic.patient.save()
     visit = book(clinic, starts_at=_tomorrow(morning, 11))
-    message = Message.objects.get(visit=visit)
+    message = Message.objects.get(journey__visit=visit)
     assert (message.status, message.suppressed_reason) == ("suppressed", "no_contact")
 
 
@@ -147,7 +150,9 @@ def test_two_hour_reminder_when_the_clinic_switches_it_on(clinic, morning, provi
     config.reminder_2h = True
     config.save()
     visit = book(clinic, starts_at=_tomorrow(morning, 11))
-    assert sorted(Message.objects.filter(visit=visit).values_list("scheduled_for", flat=True)) == [
+    assert sorted(
+        Message.objects.filter(journey__visit=visit).values_list("scheduled_for", flat=True)
+    ) == [
         visit.starts_at - timedelta(hours=24),
         visit.starts_at - timedelta(hours=2),
     ]

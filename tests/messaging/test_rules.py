@@ -43,15 +43,17 @@ def test_follow_up_the_next_day_after_a_flagged_service(clinic, morning, provide
     clinic.service.follow_up_next_day = True
     clinic.service.save()
     visit = _completed_visit(clinic, morning, time_machine)
-    follow_up = Message.objects.get(kind=MessageKind.FOLLOW_UP, visit=visit)
+    follow_up = Message.objects.get(kind=MessageKind.FOLLOW_UP, journey__visit=visit)
     assert follow_up.scheduled_for.isoformat() == "2026-12-02T08:00:00+00:00"  # 11:00 Moscow
     assert "/p/feel/" in follow_up.body
-    assert Message.objects.get(kind=MessageKind.REMINDER, visit=visit).status == "suppressed"
+    assert (
+        Message.objects.get(kind=MessageKind.REMINDER, journey__visit=visit).status == "suppressed"
+    )
 
 
 def test_no_follow_up_after_services_not_flagged(clinic, morning, providers, time_machine):
     visit = _completed_visit(clinic, morning, time_machine)
-    assert not Message.objects.filter(kind=MessageKind.FOLLOW_UP, visit=visit).exists()
+    assert not Message.objects.filter(kind=MessageKind.FOLLOW_UP, journey__visit=visit).exists()
 
 
 def test_not_well_opens_one_task_for_the_curator(clinic, client):
@@ -100,7 +102,7 @@ def test_booking_a_handoff_with_a_new_doctor_introduces_them(clinic, morning, pr
         starts_at=morning + timedelta(days=2),
         handoff=handoff,
     )
-    intro = Message.objects.get(kind=MessageKind.NEW_DOCTOR, visit=visit)
+    intro = Message.objects.get(kind=MessageKind.NEW_DOCTOR, journey__visit=visit)
     assert intro.scheduled_for == morning
     assert "Oral surgeon, 20 years." in intro.body
 
@@ -115,7 +117,7 @@ def test_check_up_invitation_when_due_and_nothing_booked(clinic, morning, provid
     assert rule_recalls().planned == 1
     rule_recalls()
     recall = Message.objects.get(kind=MessageKind.RECALL)
-    assert recall.plan == plan
+    assert recall.journey.plan == plan
     assert "/p/optout/" in recall.body
     Message.objects.all().delete()
     book(clinic, starts_at=morning + timedelta(days=3))  # booked: the check-up is answered
@@ -172,7 +174,7 @@ def test_stage_materials_go_out_days_before_the_stage(clinic, morning, providers
     )
     assert rule_stage_materials().planned == 1
     message = Message.objects.get(kind=MessageKind.EDUCATION)
-    assert message.stage_id == stages[0].pk
+    assert message.journey.stage_id == stages[0].pk
     assert "Take painkillers" in message.body
 
 

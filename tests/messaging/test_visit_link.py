@@ -26,7 +26,7 @@ def visit(clinic, morning, providers):
 
 
 def test_the_reminder_carries_the_link(visit, providers):
-    message = Message.objects.get(visit=visit, channel="sms")
+    message = Message.objects.get(journey__visit=visit, channel="sms")
     url = re.search(r"https://crm\.example/p/visit/\S+", message.body).group(0)
     assert url == visit_link_url(visit=visit)
 
@@ -40,7 +40,7 @@ def test_patient_confirms_from_the_link(client, visit):
     client.post(path, {"action": "confirm"})
     visit.refresh_from_db()
     assert visit.status == Visit.Status.CONFIRMED
-    assert Message.objects.get(visit=visit).status == "pending"  # still reminded
+    assert Message.objects.get(journey__visit=visit).status == "pending"  # still reminded
 
 
 def test_patient_cancels_and_the_reminder_is_suppressed(client, visit):
@@ -48,7 +48,7 @@ def test_patient_cancels_and_the_reminder_is_suppressed(client, visit):
     assert 'data-testid="visit-answer-done"' in response.content.decode()
     visit.refresh_from_db()
     assert visit.status == Visit.Status.CANCELLED_BY_PATIENT
-    assert Message.objects.get(visit=visit).suppressed_reason == "visit_cancelled"
+    assert Message.objects.get(journey__visit=visit).suppressed_reason == "visit_cancelled"
 
 
 def test_patient_asks_for_another_time(client, visit):

@@ -49,18 +49,6 @@ logger = logging.getLogger("clinic_crm.messaging")
 
 MAX_RETRY_DELAY = timedelta(hours=6)
 
-# What re-rendering a message for another channel reads; the dispatcher loads it only for
-# the few messages that fall back (the rendered text of the planned channel is stored).
-JOURNEY_ROWS = (
-    "patient",
-    "visit__doctor__profile__specialty",
-    "visit__branch",
-    "visit__service",
-    "visit__stage__option__plan",
-    "plan__branch",
-    "stage",
-)
-
 
 @dataclass
 class DispatchStats:
@@ -230,8 +218,9 @@ def _send_on_some_channel(
         backend = _backend(channel, backends)
         subject, body = message.subject, message.body
         if channel != message.channel:
-            full = Message.objects.select_related(*JOURNEY_ROWS).get(pk=message.pk)
-            subject, body = message_text(full, channel=channel)
+            # The planned channel's text is stored; another one is rendered again, with
+            # the facts of what the message is about asked again of the layer above.
+            subject, body = message_text(message, channel=channel)
         # A send is answered by the backend's send(): a SendResult, or the error it raised.
         result = cast(
             "SendResult | SendError",
@@ -343,9 +332,7 @@ def messages_deliver(
     up to MESSAGING_SEND_CONCURRENCY messages are made at once (``pool``), each group
     marked as started first."""
     messages = list(
-        Message.objects.filter(claim=claim, status=Message.Status.SENDING).select_related(
-            "patient", "visit"
-        )
+        Message.objects.filter(claim=claim, status=Message.Status.SENDING).select_related("patient")
     )
     stats = DispatchStats(claimed=len(claimed), lost=len(claimed) - len(messages))
     if not messages:

@@ -52,6 +52,8 @@ class SendBatch:
     consents: dict[int, dict[tuple[str, str], ConsentRecord]] = field(default_factory=dict)
     opted_out: set[tuple[int, str]] = field(default_factory=set)  # (patient id, kind)
     weekly: Counter[int] = field(default_factory=Counter)  # patient id -> sent this week
+    # message id -> its kind's timeliness, for kinds with a registered guard
+    timeliness: dict[int, Timeliness] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -64,13 +66,16 @@ class Timeliness:
     latest_useful: datetime | None = None
 
 
-KindGuard = Callable[[Message, MessagingSettings], Timeliness]
+KindGuard = Callable[[list[Message], MessagingSettings], dict[int, Timeliness]]
 _kind_guards: dict[str, KindGuard] = {}
 
 
 def kind_guard_register(kind: str, guard: KindGuard) -> None:
     """The layer that plans messages of ``kind`` judges, at sending time, whether they are
-    still timely (journeys: a reminder of a visit since cancelled). One guard per kind."""
+    still timely (journeys: a reminder of a visit since cancelled). One guard per kind;
+    it is given a batch's messages of its kind at once and answers ``{message id:
+    Timeliness}`` (leaving out a message means "timely"), in a constant number of
+    queries."""
     _kind_guards[kind] = guard
 
 
@@ -96,9 +101,8 @@ def message_guard(message: Message, now: datetime, batch: SendBatch) -> Outcome 
     if patient_inactive(patient):
         return suppress(SuppressReason.PATIENT_INACTIVE)
     latest_useful = None
-    kind_guard = _kind_guards.get(message.kind)
-    if kind_guard is not None:
-        timeliness = kind_guard(message, config)
+    timeliness = batch.timeliness.get(message.pk)
+    if timeliness is not None:
         if timeliness.moot:
             return suppress(timeliness.moot)
         latest_useful = timeliness.latest_useful
@@ -155,4 +159,8 @@ def send_batch_context(messages: list[Message]) -> SendBatch:
                 .annotate(n=Count("id"))
             )
         )
+    for kind, guard in _kind_guards.items():
+        of_kind = [m for m in messages if m.kind == kind]
+        if of_kind:
+            batch.timeliness.update(guard(of_kind, batch.config))
     return batch

@@ -1,10 +1,10 @@
-"""Writing the outbox. Planning (``message_plan``, ``visit_messages_suppress``) runs inside
-the caller's transaction, so a booking and its reminders commit or roll back together;
-a message due now asks for a dispatch once that transaction commits."""
+"""Writing the outbox. Planning (``message_plan``) runs inside the caller's transaction, so
+a booking and its reminders commit or roll back together; a message due now asks for a
+dispatch once that transaction commits (``dispatch_soon``)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -25,10 +25,9 @@ from .reach import channels_for, patient_inactive
 
 if TYPE_CHECKING:
     from clinic_crm.staff.models import User
-    from journeys.models import Stage, TreatmentPlan, Visit
 
 
-def _kick_dispatcher_after_commit() -> None:
+def dispatch_soon() -> None:
     """Asks for a dispatch once the transaction commits. Only a shortcut: when the broker
     is away the message waits for beat's next minute, and the change that wrote it stands."""
     queue_after_commit(tasks.messages_dispatch_task, "immediate dispatch")
@@ -41,14 +40,16 @@ def message_plan(
     kind: str,
     key: str,
     scheduled_for: datetime,
-    visit: Visit | None = None,
-    plan: TreatmentPlan | None = None,
-    stage: Stage | None = None,
+    facts: Mapping[str, Any] | None = None,
     context: dict[str, Any] | None = None,
 ) -> Message:
     """Writes one message into the outbox, once per ``key``: planning the same thing
     again returns the row already there. A patient who can't be reached gets the row
-    too, suppressed with the reason, so staff see why nothing went out."""
+    too, suppressed with the reason, so staff see why nothing went out.
+
+    ``facts`` are the template variables of what the message is about, from the layer
+    that plans it (not stored: its registered facts provider gives them again when the
+    message is re-rendered); ``context`` is extra data no row holds, stored with it."""
     existing = Message.objects.filter(idempotency_key=key).first()
     if existing is not None:
         return existing
@@ -61,9 +62,6 @@ def message_plan(
         scheduled_for=scheduled_for,
         due_at=scheduled_for,
         idempotency_key=key,
-        visit=visit,
-        plan=plan,
-        stage=stage,
         context=context or {},
     )
     if message.channel not in MessageChannel.values:
@@ -73,42 +71,17 @@ def message_plan(
         reason = SuppressReason.PATIENT_INACTIVE
     elif not channels:
         reason = SuppressReason.NO_CONTACT
-    message.subject, message.body = message_text(message, channel=message.channel)
+    message.subject, message.body = message_text(
+        message, channel=message.channel, facts=facts or {}
+    )
     if reason:
         message.status = Message.Status.SUPPRESSED
         message.suppressed_reason = reason
         message.closed_at = timezone.now()
     message.save()
     if not reason and scheduled_for <= timezone.now():
-        _kick_dispatcher_after_commit()
+        dispatch_soon()
     return message
-
-
-def visit_messages_suppress(*, visit: Visit, reason: str, keep_keys: Iterable[str] = ()) -> int:
-    """Suppresses the visit's messages that have not gone out yet (a moved, cancelled or
-    finished visit). Rows already being sent are left to their dispatcher."""
-    return (
-        Message.objects.filter(visit=visit, status=Message.Status.PENDING)
-        .exclude(idempotency_key__in=list(keep_keys))
-        .update(
-            status=Message.Status.SUPPRESSED, suppressed_reason=reason, closed_at=timezone.now()
-        )
-    )
-
-
-def visit_messages_unsuppress(*, visit: Visit, reason: str, since: datetime) -> int:
-    """Puts back the visit's messages suppressed for ``reason`` from ``since`` on: the
-    change that stopped them was undone (an arrival marked by mistake). They wait for the
-    dispatcher again, whose guards still judge them (a reminder too late is not sent)."""
-    restored = Message.objects.filter(
-        visit=visit,
-        status=Message.Status.SUPPRESSED,
-        suppressed_reason=reason,
-        closed_at__gte=since,
-    ).update(status=Message.Status.PENDING, suppressed_reason="", closed_at=None)
-    if restored:
-        _kick_dispatcher_after_commit()
-    return restored
 
 
 @transaction.atomic
@@ -121,6 +94,6 @@ def message_retry(*, message: Message, actor: User) -> Message:
         closed_at=None,
     )
     if updated:
-        _kick_dispatcher_after_commit()
+        dispatch_soon()
     message.refresh_from_db()
     return message
