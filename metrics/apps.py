@@ -18,3 +18,20 @@ class MetricsConfig(AppConfig):
         role_permissions_register(
             "metrics", {Role.MANAGER: ["view_metricssettings", "change_metricssettings"]}
         )
+
+        from clinic_crm.staff.navigation import nav_item_register
+
+        nav_item_register(
+            url_name="metrics:dashboard",
+            label=_("Loyalty"),
+            icon="graph-up",
+            roles=[Role.MANAGER],
+            order=60,
+        )
+        nav_item_register(
+            url_name="metrics:report",
+            label=_("Reports"),
+            icon="graph-up",
+            roles=[Role.ADMINISTRATOR, Role.DOCTOR, Role.CURATOR],
+            order=70,
+        )

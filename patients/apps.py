@@ -34,3 +34,39 @@ class PatientsConfig(AppConfig):
                 Role.MANAGER: [*readers, "merge_patient"],
             },
         )
+
+        from clinic_crm.staff.navigation import nav_item_register
+
+        nav_item_register(
+            url_name="patients:list",
+            label=_("Patients"),
+            icon="people",
+            roles=Role.values,
+            order=30,
+        )
+
+        from clinic_crm.staff.home import home_card_register
+
+        find = _("Find a patient by name or phone.")
+        home_card_register(
+            role=Role.ADMINISTRATOR,
+            url_name="patients:create",
+            title=_("New patient"),
+            text=_("Register a patient; duplicates are flagged."),
+            icon="person-plus",
+            order=30,
+        )
+        for role, order, text in (
+            (Role.ADMINISTRATOR, 40, find),
+            (Role.DOCTOR, 20, _("Open a patient's card and treatment timeline.")),
+            (Role.CURATOR, 30, find),
+            (Role.MANAGER, 50, find),
+        ):
+            home_card_register(
+                role=role,
+                url_name="patients:list",
+                title=_("Patients"),
+                text=text,
+                icon="people",
+                order=order,
+            )

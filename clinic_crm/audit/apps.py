@@ -21,3 +21,25 @@ class AuditConfig(AppConfig):
         from clinic_crm.staff.roles import Role, role_permissions_register
 
         role_permissions_register("audit", {Role.MANAGER: ["view_auditevent"]})
+
+        from clinic_crm.staff.navigation import nav_item_register
+
+        nav_item_register(
+            url_name="audit:list",
+            label=_("Audit log"),
+            icon="journal-text",
+            roles=[Role.MANAGER],
+            order=110,
+            management=True,
+        )
+
+        from clinic_crm.staff.home import home_card_register
+
+        home_card_register(
+            role=Role.MANAGER,
+            url_name="audit:list",
+            title=_("Audit log"),
+            text=_("Who opened or changed which record, and every login."),
+            icon="journal-text",
+            order=20,
+        )

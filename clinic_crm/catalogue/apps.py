@@ -22,3 +22,15 @@ class CatalogueConfig(AppConfig):
                 ),
             },
         )
+
+        from clinic_crm.staff.home import home_card_register
+
+        home_card_register(
+            role=Role.MANAGER,
+            url_name="admin:app_list",
+            url_args=("catalogue",),
+            title=_("Catalogue"),
+            text=_("Branches, specialties and services."),
+            icon="building",
+            order=30,
+        )

@@ -35,3 +35,14 @@ class MessagingConfig(AppConfig):
                 ]
             },
         )
+
+        from clinic_crm.staff.navigation import nav_item_register
+
+        nav_item_register(
+            url_name="messaging:outbox",
+            label=_("Messages"),
+            icon="envelope",
+            roles=[Role.MANAGER],
+            order=90,
+            management=True,
+        )

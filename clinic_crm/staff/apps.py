@@ -27,3 +27,29 @@ class StaffConfig(AppConfig):
         roles.role_permissions_register(
             "staff", {roles.Role.MANAGER: ["view_user", "reset_second_factor"]}
         )
+
+        from .navigation import nav_item_register
+
+        # Every app puts its pages in the navigation bar (clinic_crm.staff.navigation).
+        nav_item_register(
+            url_name="staff:home", label=_("Home"), icon="house", roles=roles.Role.values, order=10
+        )
+        nav_item_register(
+            url_name="staff:staff_list",
+            label=_("Staff"),
+            icon="person-badge",
+            roles=[roles.Role.MANAGER],
+            order=100,
+            management=True,
+        )
+
+        from .home import home_card_register
+
+        home_card_register(
+            role=roles.Role.MANAGER,
+            url_name="staff:staff_list",
+            title=_("Staff"),
+            text=_("Who works here, their roles and second-factor status."),
+            icon="person-badge",
+            order=10,
+        )

@@ -1,39 +1,7 @@
 from django.urls import reverse
-from django.utils.translation import gettext_lazy as _
 
+from .navigation import nav_items
 from .roles import Role
-
-# (url name, label, icon, roles that see it); the pages of MANAGEMENT sit in one menu so
-# that a manager's navigation fits a 1280 px laptop.
-MANAGEMENT = {"journeys:checklist_rates", "messaging:outbox", "staff:staff_list", "audit:list"}
-NAVIGATION = [
-    ("staff:home", _("Home"), "house", tuple(Role.values)),
-    (
-        "journeys:calendar_day",
-        _("Calendar"),
-        "calendar3",
-        (Role.ADMINISTRATOR, Role.DOCTOR, Role.MANAGER),
-    ),
-    ("patients:list", _("Patients"), "people", tuple(Role.values)),
-    (
-        "journeys:routing_queue",
-        _("Routing queue"),
-        "signpost-split",
-        (Role.ADMINISTRATOR, Role.CURATOR),
-    ),
-    ("journeys:worklist", _("Worklist"), "list-check", (Role.CURATOR,)),
-    ("metrics:dashboard", _("Loyalty"), "graph-up", (Role.MANAGER,)),
-    (
-        "metrics:report",
-        _("Reports"),
-        "graph-up",
-        (Role.ADMINISTRATOR, Role.DOCTOR, Role.CURATOR),
-    ),
-    ("journeys:checklist_rates", _("Checklists"), "ui-checks", (Role.MANAGER,)),
-    ("messaging:outbox", _("Messages"), "envelope", (Role.MANAGER,)),
-    ("staff:staff_list", _("Staff"), "person-badge", (Role.MANAGER,)),
-    ("audit:list", _("Audit log"), "journal-text", (Role.MANAGER,)),
-]
 
 
 def staff_navigation(request):
@@ -42,10 +10,15 @@ def staff_navigation(request):
         return {"nav_items": []}
     current = getattr(getattr(request, "resolver_match", None), "view_name", "")
     items, management = [], []
-    for name, label, icon, roles in NAVIGATION:
-        if user.has_role(*roles):
-            item = {"url": reverse(name), "label": label, "icon": icon, "active": name == current}
-            (management if name in MANAGEMENT else items).append(item)
+    for nav in nav_items():
+        if user.has_role(*nav.roles):
+            item = {
+                "url": reverse(nav.url_name),
+                "label": nav.label,
+                "icon": nav.icon,
+                "active": nav.url_name == current,
+            }
+            (management if nav.management else items).append(item)
     role = user.role
     return {
         "nav_items": items,

@@ -11,6 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from clinic_crm.audit.models import AuditAction
@@ -166,11 +167,34 @@ def logout_view(request: HttpRequest) -> HttpResponse:
     return redirect(settings.LOGOUT_REDIRECT_URL)
 
 
+# Each role's home page: its heading and the line under it (the cards and panels are
+# registered by the apps, clinic_crm.staff.home).
+HOME_HEADINGS = {
+    Role.ADMINISTRATOR: (
+        gettext_lazy("Front desk"),
+        gettext_lazy("Book, move and route patients so that nobody is lost between visits."),
+    ),
+    Role.DOCTOR: (
+        gettext_lazy("My patients"),
+        gettext_lazy("Today's patients and their treatment timelines."),
+    ),
+    Role.CURATOR: (
+        gettext_lazy("My worklist"),
+        gettext_lazy("Journeys you own: stalled plans, handoffs to book, patients to call back."),
+    ),
+    Role.MANAGER: (
+        gettext_lazy("Clinic overview"),
+        gettext_lazy("Loyalty, staff and the audit trail."),
+    ),
+}
+
+
 def home_view(request: HttpRequest) -> HttpResponse:
     role = request.user.role
     if role is None:
         return render(request, "staff/no_role.html", status=403)
-    context = {"role": role}
+    heading, intro = HOME_HEADINGS[Role(role)]
+    context: dict[str, object] = {"role": role, "home_heading": heading, "home_intro": intro}
     profile = getattr(request.user, "profile", None)
     if role != Role.MANAGER and not (profile and (profile.branch_id or profile.all_branches)):
         messages.warning(
@@ -181,7 +205,7 @@ def home_view(request: HttpRequest) -> HttpResponse:
             ),
         )
     context.update(home_context(request, role))
-    return render(request, f"staff/home_{role}.html", context)
+    return render(request, "staff/home.html", context)
 
 
 @role_required(Role.MANAGER)
