@@ -25,12 +25,20 @@ class JourneysConfig(AppConfig):
         # The journeys' daily message rules, the links in messages, the reminders' guard.
         messages.register()
 
-        from patients.card import card_panel_register
+        from patients.card import card_link_register, card_panel_register
 
         from .views.card import journey_card_panel
 
-        # The journey summary and its actions on the patient card (patients.card).
+        # The journey summary and its actions on the patient card (patients.card), and
+        # the card's button to the treatment timeline.
         card_panel_register(key="journeys", provider=journey_card_panel, order=10)
+        card_link_register(
+            key="timeline",
+            url_name="journeys:timeline",
+            label=_("Treatment timeline"),
+            icon="clock-history",
+            order=10,
+        )
 
         from clinic_crm.staff.home import home_card_register, home_provider_register
         from clinic_crm.staff.roles import Role

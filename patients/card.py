@@ -20,6 +20,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.functional import Promise
 
 from .models import Patient
 
@@ -54,6 +56,42 @@ def card_panel_register(*, key: str, provider: CardPanelProvider, order: int = 1
 
 def card_panel_unregister(*, key: str) -> None:
     _providers.pop(key, None)
+
+
+@dataclass(frozen=True)
+class CardLink:
+    """A button in the card's header that opens another app's page of this patient
+    (journeys: the treatment timeline). ``url_name`` takes the patient's id."""
+
+    key: str
+    url_name: str
+    label: str | Promise
+    icon: str  # a Bootstrap Icons name
+    order: int
+
+
+_links: dict[str, CardLink] = {}
+
+
+def card_link_register(
+    *, key: str, url_name: str, label: str | Promise, icon: str, order: int = 100
+) -> None:
+    """Adds (or replaces, for the same ``key``) a header button of the card; the pages
+    it opens check their own access."""
+    _links[key] = CardLink(key, url_name, label, icon, order)
+
+
+def card_links(*, patient: Patient) -> list[dict[str, object]]:
+    """The header buttons of this card, in order, each with its URL."""
+    return [
+        {
+            "key": link.key,
+            "url": reverse(link.url_name, args=[patient.pk]),
+            "label": link.label,
+            "icon": link.icon,
+        }
+        for link in sorted(_links.values(), key=lambda link: (link.order, link.key))
+    ]
 
 
 def card_panels(*, request: HttpRequest, patient: Patient) -> list[CardPanel]:

@@ -144,6 +144,7 @@ def patient_detail_view(request: HttpRequest, patient_id: int) -> HttpResponse:
     context = _detail_context(request, patient)
     # What higher apps show on the card (the journey summary…), registered with card.
     context["card_panels"] = card.card_panels(request=request, patient=patient)
+    context["card_links"] = card.card_links(patient=patient)
     return render(request, "patients/patient_detail.html", context)
 
 

@@ -65,3 +65,33 @@ def test_no_model_points_at_a_model_of_a_higher_layer():
             if _layer_of(target.__module__, layers) < here:
                 upward.append(f"{model._meta.label}.{field.name} -> {target._meta.label}")
     assert upward == []
+
+
+# The URL namespaces of each layer, lowest first, and the templates each layer renders.
+URL_LAYERS = [("staff", "audit"), ("patients",), ("messaging",), ("journeys",), ("feedback",)]
+TEMPLATE_LAYERS = {
+    "": 0,  # base.html and the shared partials
+    "staff": 0,
+    "audit": 0,
+    "patients": 1,
+    "messaging": 2,
+}
+
+
+def test_no_template_of_a_lower_layer_names_a_page_of_a_higher_one():
+    """A URL name in a template ("journeys:timeline") is a coupling import-linter can't
+    see: a lower layer's pages link upwards only through what the higher app registers
+    (navigation, home cards, card links)."""
+    import re
+
+    url = re.compile(r"{% url ['\"]([a-z_]+):")
+    upward = []
+    for folder, layer in TEMPLATE_LAYERS.items():
+        directory = ROOT / "templates" / folder
+        files = directory.glob("*.html") if not folder else directory.rglob("*.html")
+        higher = {ns for names in URL_LAYERS[layer + 1 :] for ns in names} | {"metrics"}
+        for path in files:
+            for namespace in url.findall(path.read_text()):
+                if namespace in higher:
+                    upward.append(f"{path.relative_to(ROOT)}: {namespace}")
+    assert upward == []
