@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Q
@@ -80,20 +80,23 @@ def journey_message_plan(
 ) -> Message:
     """Plans one message about a visit, plan or stage (``message_plan``: once per key) and
     notes what it is about, in the same transaction."""
-    message = message_plan(
+    about = visit is not None or plan is not None or stage is not None
+
+    def note(message: Message) -> None:
+        if about:
+            JourneyMessage.objects.create(message=message, visit=visit, plan=plan, stage=stage)
+
+    # Both run only for a new row: planning a key again (every visit change re-plans its
+    # reminders) reads and writes nothing more.
+    return message_plan(
         patient=patient,
         kind=kind,
         key=key,
         scheduled_for=scheduled_for,
-        facts=_facts(kind=kind, patient=patient, visit=visit, stage=stage, plan=plan),
+        facts=lambda: _facts(kind=kind, patient=patient, visit=visit, stage=stage, plan=plan),
         context=context,
+        on_created=note,
     )
-    if visit is not None or plan is not None or stage is not None:
-        JourneyMessage.objects.bulk_create(
-            [JourneyMessage(message=message, visit=visit, plan=plan, stage=stage)],
-            ignore_conflicts=True,  # planned before: the row is there
-        )
-    return message
 
 
 def visit_messages_suppress(*, visit: Visit, reason: str, keep_keys: Iterable[str] = ()) -> int:
@@ -387,22 +390,18 @@ def reminder_timeliness(
 ) -> dict[int, Timeliness]:
     """A reminder is moot once its visit is cancelled or over, and too late once the
     patient could no longer act on it. One query for the batch's reminders."""
-    visits = {
-        row.message_id: row.visit
-        for row in JourneyMessage.objects.filter(
-            message__in=[m.pk for m in messages], visit__isnull=False
-        ).select_related("visit")
-    }
+    rows = JourneyMessage.objects.filter(
+        message__in=[m.pk for m in messages], visit__isnull=False
+    ).select_related("visit")
     answers: dict[int, Timeliness] = {}
-    for message_id, visit in visits.items():
-        if visit is None:
-            continue
+    for row in rows:
+        visit = cast(Visit, row.visit)  # visit__isnull=False
         if visit.status in Visit.CANCELLED:
-            answers[message_id] = Timeliness(moot=SuppressReason.VISIT_CANCELLED)
+            answers[row.message_id] = Timeliness(moot=SuppressReason.VISIT_CANCELLED)
         elif visit.status not in Visit.UPCOMING:
-            answers[message_id] = Timeliness(moot=SuppressReason.VISIT_OVER)
+            answers[row.message_id] = Timeliness(moot=SuppressReason.VISIT_OVER)
         else:
-            answers[message_id] = Timeliness(latest_useful=_latest_useful(visit, config))
+            answers[row.message_id] = Timeliness(latest_useful=_latest_useful(visit, config))
     return answers
 
 

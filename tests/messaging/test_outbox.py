@@ -95,6 +95,30 @@ def test_planning_again_writes_nothing_new(clinic, morning, providers):
     assert Message.objects.filter(journey__visit=visit).count() == 1
 
 
+def test_planning_a_key_again_reads_no_journey_rows_and_writes_nothing(clinic, morning, providers):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from journeys.models import JourneyMessage, Visit
+    from journeys.services.messages import visit_reminders_plan
+
+    visit = Visit.objects.get(pk=book(clinic, starts_at=_tomorrow(morning, 11)).pk)
+    with CaptureQueriesContext(connection) as queries:
+        visit_reminders_plan(visit=visit)
+    statements = [q["sql"] for q in queries.captured_queries]
+    assert all(sql.startswith("SELECT") for sql in statements), statements
+    # The existing row is looked up; no facts (doctor, branch, service) are read.
+    facts_tables = (
+        '"staff_user"',
+        '"staff_staffprofile"',
+        '"journeys_branch"',
+        '"journeys_service"',
+    )
+    assert not [sql for sql in statements if any(t in sql for t in facts_tables)], statements
+    assert not [sql for sql in statements if '"journeys_journeymessage"' in sql], statements
+    assert JourneyMessage.objects.filter(visit=visit).count() == 1
+
+
 def test_moving_a_visit_replans_its_reminder(clinic, morning, providers):
     visit = book(clinic, starts_at=_tomorrow(morning, 11))
     old = Message.objects.get(journey__visit=visit)

@@ -4,7 +4,7 @@ dispatch once that transaction commits (``dispatch_soon``)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -40,16 +40,19 @@ def message_plan(
     kind: str,
     key: str,
     scheduled_for: datetime,
-    facts: Mapping[str, Any] | None = None,
+    facts: Callable[[], Mapping[str, Any]] | None = None,
     context: dict[str, Any] | None = None,
+    on_created: Callable[[Message], None] | None = None,
 ) -> Message:
     """Writes one message into the outbox, once per ``key``: planning the same thing
     again returns the row already there. A patient who can't be reached gets the row
     too, suppressed with the reason, so staff see why nothing went out.
 
-    ``facts`` are the template variables of what the message is about, from the layer
+    ``facts()`` gives the template variables of what the message is about, from the layer
     that plans it (not stored: its registered facts provider gives them again when the
-    message is re-rendered); ``context`` is extra data no row holds, stored with it."""
+    message is re-rendered); ``context`` is extra data no row holds, stored with it.
+    ``on_created(message)`` runs, in the same transaction, only for a new row (the layer
+    that plans it notes what it is about). Neither runs when the key is planned already."""
     existing = Message.objects.filter(idempotency_key=key).first()
     if existing is not None:
         return existing
@@ -72,13 +75,15 @@ def message_plan(
     elif not channels:
         reason = SuppressReason.NO_CONTACT
     message.subject, message.body = message_text(
-        message, channel=message.channel, facts=facts or {}
+        message, channel=message.channel, facts=facts() if facts is not None else {}
     )
     if reason:
         message.status = Message.Status.SUPPRESSED
         message.suppressed_reason = reason
         message.closed_at = timezone.now()
     message.save()
+    if on_created is not None:
+        on_created(message)
     if not reason and scheduled_for <= timezone.now():
         dispatch_soon()
     return message
