@@ -234,10 +234,26 @@ CELERY_BEAT_SCHEDULE = {
         "task": "metrics.tasks.cohorts_snapshot_task",
         "schedule": crontab(hour=3, minute=0),
     },
+    "survey-reminders": {
+        "task": "feedback.tasks.survey_reminders_plan_task",
+        "schedule": timedelta(minutes=15),
+    },
+    "recovery-escalate": {
+        "task": "feedback.tasks.recovery_escalate_task",
+        "schedule": timedelta(minutes=15),
+    },
     "clear-expired-sessions": {
         "task": "clinic_crm.staff.tasks.sessions_clear_expired",
         "schedule": timedelta(hours=1),
     },
+}
+# The weekly pattern report of complaint reasons, emailed to the managers: Monday 08:00
+# in the clinic's zone (TIME_ZONE, daylight saving included), not UTC like the above.
+from metrics.schedules import ClinicCrontab  # noqa: E402
+
+CELERY_BEAT_SCHEDULE["metrics-weekly-reason-report"] = {
+    "task": "metrics.tasks.weekly_reason_report_task",
+    "schedule": ClinicCrontab(hour=8, minute=0, day_of_week=1),
 }
 
 # --- Journey rules. ----------------------------------------------------------------------
@@ -461,6 +477,11 @@ VISIT_STATUS_UNDO_MINUTES = env_int("VISIT_STATUS_UNDO_MINUTES", 10)
 MESSAGING_BATCH_SIZE = env_int("MESSAGING_BATCH_SIZE", 200)
 # Provider calls a dispatcher makes at once (threads; they wait on the network).
 MESSAGING_SEND_CONCURRENCY = env_int("MESSAGING_SEND_CONCURRENCY", 16)
+
+# --- Feedback: the reception tablet (kiosk mode). ---------------------------------------
+# Seconds without a touch after which the tablet sends what was answered and goes back to
+# its start screen for the next patient.
+KIOSK_IDLE_SECONDS = env_int("KIOSK_IDLE_SECONDS", 45)
 
 # --- Metrics ---------------------------------------------------------------------------
 # How long dashboards keep figures computed for a filter set (in the cache, until the

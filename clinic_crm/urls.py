@@ -15,8 +15,12 @@ urlpatterns = [
     path("", include("clinic_crm.messaging.urls")),
     path("patients/", include("patients.urls")),
     path("metrics/", include("metrics.urls")),
+    path("feedback/", include("feedback.urls_staff")),
+    path("kiosk/", include("feedback.urls_kiosk")),
     path("api/", include((patient_api, "api"))),
     path("", include("journeys.urls")),
+    path("", include("feedback.urls")),
+    path("", include("feedback.urls_improvements")),
     path("", include("clinic_crm.staff.urls")),
 ]
 

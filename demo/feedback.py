@@ -5,6 +5,7 @@ data set (over a million responses with a million patients)."""
 
 from __future__ import annotations
 
+import json
 import random
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -16,7 +17,8 @@ from django.utils import timezone
 from clinic_crm.db import values_sql
 from feedback.defaults import defaults_create
 from feedback.models import CsiAttribute, ReasonTag, Response, Survey
-from feedback.services import RECOVERY_SLA, FeedbackError, reasons_in, survey_response_record
+from feedback.reasons import complaint_reasons
+from feedback.services import RECOVERY_SLA, FeedbackError, survey_response_record
 from journeys.models import Task, Visit
 from journeys.services.worklist import task_close
 
@@ -47,12 +49,14 @@ LATE_SHARE = 0.12
 OVERDUE_SHARE = 0.08
 # Answers of the last day: this share already called back, the rest still to call.
 RECENT_CALLED_SHARE = 0.7
+# What the curators wrote, with how each call ended (Task.Result).
 OUTCOMES = [
-    "Позвонили, извинились за ожидание; пациент записан на следующий этап.",
-    "Объяснили стоимость лечения по пунктам, пациент доволен разъяснением.",
-    "Поговорили с пациентом, передали замечание главному врачу.",
-    "Перезвонили, предложили другое время приёма без очереди.",
-    "Пациент благодарен за звонок, претензий больше нет.",
+    ("Позвонили, извинились за ожидание; пациент записан на следующий этап.", "reached_solved"),
+    ("Объяснили стоимость лечения по пунктам, пациент доволен разъяснением.", "reached_solved"),
+    ("Поговорили с пациентом, передали замечание главному врачу.", "reached_not_solved"),
+    ("Перезвонили, предложили другое время приёма без очереди.", "reached_solved"),
+    ("Пациент благодарен за звонок, претензий больше нет.", "reached_solved"),
+    ("Пациент не захотел обсуждать визит.", "refused"),
 ]
 
 
@@ -145,7 +149,8 @@ def demo_recovery_create(*, rng: random.Random, now: datetime | None = None, cal
         if kind == "in_time" and called_at > response.submitted_at + RECOVERY_SLA:
             kind = "late"
         task = response.recovery_task
-        task_close(actor=task.assignee or caller, task=task, outcome=rng.choice(OUTCOMES))
+        outcome, result = rng.choice(OUTCOMES)
+        task_close(actor=task.assignee or caller, task=task, outcome=outcome, result=result)
         Task.objects.filter(pk=task.pk).update(closed_at=called_at)
         counts[kind] += 1
     # A recovery task is opened when the answer arrives.
@@ -179,12 +184,12 @@ CASE WHEN abs(hashtext('w' || v.id)) %% 100 < 5 THEN 2
 RESPONSES_SQL = f"""
 INSERT INTO feedback_response (survey_id, patient_id, visit_id, day, branch_id, doctor_id,
     specialty_id, service_id, service_category, stage_id, stage_kind, channel, submitted_at,
-    nps_score, comment, negative)
+    nps_score, comment, tagged_reasons, negative)
 SELECT %(survey)s, v.patient_id, v.id, (v.starts_at AT TIME ZONE b.time_zone)::date,
        v.branch_id, v.doctor_id, s.specialty_id, v.service_id, s.category, v.stage_id,
        CASE WHEN v.stage_id IS NULL THEN 'none'
             WHEN st.significant THEN 'significant' ELSE 'stage' END,
-       'sms', v.starts_at + interval '20 hours', x.nps, '',
+       'sms', v.starts_at + interval '20 hours', x.nps, '', '[]'::jsonb,
        x.nps <= 6 OR x.communication <= 2 OR x.waiting <= 2
 FROM journeys_visit v
 JOIN journeys_branch b ON b.id = v.branch_id
@@ -243,8 +248,8 @@ _BANDS = {
     "detractor": [c for c, (_l, high) in COMMENTS if c and high <= 6],
 }
 COMMENTS_SQL = """
-UPDATE feedback_response r SET comment = c.comment
-FROM (VALUES {values}) AS c(band, n, k, comment)
+UPDATE feedback_response r SET comment = c.comment, tagged_reasons = c.tagged::jsonb
+FROM (VALUES {values}) AS c(band, n, k, comment, tagged)
 WHERE r.id > %(after_response)s AND abs(hashtext('why' || r.id)) %% 10 < 3
   AND c.band = CASE WHEN r.nps_score >= 9 THEN 'promoter'
                     WHEN r.nps_score >= 7 THEN 'passive' ELSE 'detractor' END
@@ -260,24 +265,24 @@ WHERE r.id > %(after_response)s
 
 def scale_comments_create(cursor, *, after_response: int) -> int:
     """Comments for about three in ten answers after ``after_response``, tagged with
-    their reasons by the service's own stem matching; returns the comments written."""
+    their reasons by the service's own tagger; returns the comments written."""
+    tags = {tag.key: tag for tag in ReasonTag.objects.filter(is_active=True)}
+    found = {
+        text: [key for key in complaint_reasons(text) if key in tags]
+        for texts in _BANDS.values()
+        for text in texts
+    }
     comments = [
-        (band, len(texts), k, text)
+        (band, len(texts), k, text, json.dumps(found[text]))
         for band, texts in _BANDS.items()
         for k, text in enumerate(texts)
     ]
     cursor.execute(
-        COMMENTS_SQL.format(values=values_sql(cursor, "(%s, %s, %s, %s)", comments)),
+        COMMENTS_SQL.format(values=values_sql(cursor, "(%s, %s, %s, %s, %s)", comments)),
         {"after_response": after_response},
     )
     written = cursor.rowcount
-    tags = list(ReasonTag.objects.all())
-    pairs = [
-        (text, tag.pk)
-        for texts in _BANDS.values()
-        for text in texts
-        for tag in reasons_in(text, tags)
-    ]
+    pairs = [(text, tags[key].pk) for text, keys in found.items() for key in keys]
     if pairs:
         cursor.execute(
             REASONS_SQL.format(values=values_sql(cursor, "(%s, %s)", pairs)),

@@ -1,6 +1,8 @@
 """The surveys, CSI aspects and complaint reasons a clinic starts with (editable by
 managers in the admin)."""
 
+from .reason_lexicon import LEXICON
+
 ATTRIBUTES = [
     # key, name, name_en, question, question_en, importance
     (
@@ -45,35 +47,19 @@ ATTRIBUTES = [
     ),
 ]
 
-REASONS = [
-    (
-        "waiting",
-        "Долгое ожидание",
-        "Long wait",
-        "ожида\nждал\nждать\nждала\nочеред\nопозд\nwait\nlate\nqueue",
-    ),
-    (
-        "price",
-        "Цена и оплата",
-        "Price and payment",
-        "дорог\nцен\nстоимост\nоплат\nсчёт\nсчет\nprice\nexpensive\ncost\nbill",
-    ),
-    (
-        "explanation",
-        "Непонятные объяснения",
-        "Unclear explanations",
-        "непонят\nобъясн\nunclear\nexplain\nconfus",
-    ),
-    ("rudeness", "Невежливость", "Rudeness", "груб\nхам\nневежл\nrude\nimpolite"),
-    ("pain", "Боль и дискомфорт", "Pain and discomfort", "больно\nболь\nнеприятн\npain\nhurt"),
-    (
-        "booking",
-        "Запись и связь",
-        "Booking and contact",
-        "запис\nдозвон\nперезвон\nbooking\nappointment",
-    ),
-    ("cleanliness", "Чистота", "Cleanliness", "гряз\nчистот\ndirty\nclean"),
+# key, name, name_en; the keywords are the tagger's starting ones (feedback.reason_lexicon).
+REASON_NAMES = [
+    ("waiting", "Долгое ожидание", "Long wait"),
+    ("price", "Цена и оплата", "Price and payment"),
+    ("explanation", "Непонятные объяснения", "Unclear explanations"),
+    ("rudeness", "Невежливость", "Rudeness"),
+    ("pain", "Боль и дискомфорт", "Pain and discomfort"),
+    ("booking", "Запись и связь", "Booking and contact"),
+    ("cleanliness", "Чистота", "Cleanliness"),
+    ("documents", "Ошибки в документах", "Errors in documents, lost results"),
+    ("results", "Лечение не помогло", "Treatment did not help or differs from what was promised"),
 ]
+REASONS = [(key, name, name_en, "\n".join(LEXICON[key])) for key, name, name_en in REASON_NAMES]
 
 
 def defaults_create(CsiAttribute, Survey, ReasonTag) -> None:  # noqa: N803 - models
@@ -97,6 +83,15 @@ def defaults_create(CsiAttribute, Survey, ReasonTag) -> None:  # noqa: N803 - mo
         visit.attributes.set(CsiAttribute.objects.filter(key__in=["communication", "waiting"]))
         stage = Survey.objects.create(kind="stage", name="После значимого этапа")
         stage.attributes.set(CsiAttribute.objects.all())
+    recovery_survey_create(Survey)
     if not ReasonTag.objects.exists():
         for key, name, name_en, keywords in REASONS:
             ReasonTag.objects.create(key=key, name=name, name_en=name_en, keywords=keywords)
+
+
+def recovery_survey_create(Survey) -> None:  # noqa: N803 - a model
+    """The one question asked after a recovery call reached the patient."""
+    if not Survey.objects.filter(kind="recovery").exists():
+        Survey.objects.create(
+            kind="recovery", name="После звонка по отзыву", asks_nps=True, asks_comment=False
+        )

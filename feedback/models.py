@@ -12,6 +12,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from patients.models import Channel
@@ -87,6 +88,7 @@ class Survey(models.Model):
     class Kind(models.TextChoices):
         VISIT = "visit", _("After a visit (micro-survey)")
         STAGE = "stage", _("After a significant stage")
+        RECOVERY = "recovery", _("After a recovery call (one question)")
 
     MICRO_ATTRIBUTES_MAX = 2
 
@@ -117,7 +119,7 @@ class Survey(models.Model):
 
 class ReasonTag(models.Model):
     """A recurring reason patients give ("waited too long", "unclear price"), found in
-    comments by its keywords (Russian and English word stems, one per line)."""
+    comments by its keywords (one per line, in the syntax of ``feedback.reasons``)."""
 
     key = models.SlugField(_("key"), max_length=40, unique=True)
     name = models.CharField(_("name"), max_length=120)
@@ -125,9 +127,11 @@ class ReasonTag(models.Model):
     keywords = models.TextField(
         _("keywords"),
         blank=True,
-        help_text=_("Word stems that mark this reason in a comment, one per line."),
+        help_text=_("Words that mark this reason in a comment, one keyword per line."),
     )
     is_active = models.BooleanField(_("active"), default=True)
+    # Tells the processes' cached keywords that they changed (feedback.reason_tags).
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:
         verbose_name = _("reason")
@@ -140,8 +144,8 @@ class ReasonTag(models.Model):
     def label(self, language: str) -> str:
         return self.name_en if language == "en" and self.name_en else self.name
 
-    def stems(self) -> list[str]:
-        return [line.strip().lower() for line in self.keywords.splitlines() if line.strip()]
+    def keyword_lines(self) -> list[str]:
+        return [line.strip() for line in self.keywords.splitlines() if line.strip()]
 
 
 class Response(models.Model):
@@ -215,11 +219,26 @@ class Response(models.Model):
     reasons = models.ManyToManyField(
         ReasonTag, related_name="responses", blank=True, verbose_name=_("reasons")
     )
+    # The tagger's own answer (reason keys), kept when staff correct ``reasons``, so that
+    # its agreement with them can be measured. None: answered before it was kept.
+    tagged_reasons = models.JSONField(
+        _("reasons found by the tagger"), null=True, blank=True, default=list
+    )
     negative = models.BooleanField(
         _("negative"),
         default=False,
         help_text=_("A detractor (0–6) or an aspect rated 1–2: recovery within 24 hours."),
     )
+    # The recovery loop: overdue calls escalate to the branch's manager; a patient reached
+    # is asked again later ("how do you feel about the clinic now?", 0–10).
+    escalated_at = models.DateTimeField(_("escalated"), null=True, blank=True)
+    resurvey_score = models.PositiveSmallIntegerField(
+        _("score after the recovery call, 0–10"),
+        null=True,
+        blank=True,
+        validators=[MaxValueValidator(NPS_MAX)],
+    )
+    resurvey_at = models.DateTimeField(_("answered after the recovery call"), null=True, blank=True)
     # The curator's call: the task's closing (done, with its outcome) is the contact.
     recovery_task = models.ForeignKey(
         "journeys.Task",
@@ -287,3 +306,170 @@ class AttributeAnswer(models.Model):
 
     def __str__(self) -> str:
         return f"{self.attribute}: {self.score}"
+
+
+class ReasonCorrection(models.Model):
+    """Staff set a response's reasons: what they were before and what staff chose.
+    Append-only history; the response's ``reasons`` hold the latest choice."""
+
+    response = models.ForeignKey(
+        Response,
+        on_delete=models.CASCADE,
+        related_name="reason_corrections",
+        verbose_name=_("response"),
+    )
+    reasons_before = models.JSONField(_("reasons before"), default=list, blank=True)
+    reasons_after = models.JSONField(_("reasons after"), default=list, blank=True)
+    corrected_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("corrected by"),
+    )
+    corrected_at = models.DateTimeField(_("corrected"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("reason correction")
+        verbose_name_plural = _("reason corrections")
+        ordering = ["-corrected_at", "-id"]
+        indexes = [
+            models.Index(fields=["response", "-corrected_at"], name="reason_correction_response"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.response_id} · {self.corrected_at:%Y-%m-%d %H:%M}"
+
+
+class FeedbackSettings(models.Model):
+    """When and how often patients are asked: one row, edited by managers in the admin."""
+
+    surveys = models.BooleanField(_("ask patients for feedback after visits"), default=True)
+    delay_minutes = models.PositiveIntegerField(
+        _("invitation goes out, minutes after the visit ends"),
+        default=120,
+        validators=[MaxValueValidator(7 * 24 * 60)],
+        help_text=_("Inside the patient's allowed hours; most answers come within an hour."),
+    )
+    interval_days = models.PositiveSmallIntegerField(
+        _("at most one survey per patient per, days"),
+        default=7,
+        validators=[MaxValueValidator(365)],
+        help_text=_("A survey after a significant stage is sent even so."),
+    )
+    stale_hours = models.PositiveSmallIntegerField(
+        _("an invitation not sent by then is dropped, hours after the visit"),
+        default=72,
+        validators=[MinValueValidator(1), MaxValueValidator(24 * 30)],
+    )
+    reminder_hours = models.PositiveSmallIntegerField(
+        _("one reminder to a patient who has not answered, hours after the invitation"),
+        default=48,
+        validators=[MinValueValidator(1), MaxValueValidator(24 * 14)],
+    )
+    link_days = models.PositiveSmallIntegerField(
+        _("a survey link works for, days"),
+        default=7,
+        validators=[MinValueValidator(1), MaxValueValidator(90)],
+    )
+    resurvey_days = models.PositiveSmallIntegerField(
+        _("ask again after a recovery call, days"),
+        default=14,
+        validators=[MinValueValidator(1), MaxValueValidator(180)],
+        help_text=_("“How do you feel about the clinic now?” to a patient who was reached."),
+    )
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("feedback settings")
+        verbose_name_plural = _("feedback settings")
+
+    def __str__(self) -> str:
+        return str(_("Feedback settings"))
+
+    @classmethod
+    def current(cls) -> FeedbackSettings:
+        return cls.objects.get_or_create(pk=1)[0]
+
+
+class SurveyInvitation(models.Model):
+    """One patient asked about one visit: the short link's key, the questions it asks
+    (the micro-survey's aspects rotate), the outbox messages that carry it, and the
+    funnel (sent, opened, first answer, finished). The link works until it expires or
+    the patient has finished; each answer is saved as it is given."""
+
+    patient = models.ForeignKey(
+        "patients.Patient",
+        on_delete=models.PROTECT,
+        related_name="survey_invitations",
+        verbose_name=_("patient"),
+    )
+    visit = models.ForeignKey(
+        "journeys.Visit",
+        on_delete=models.PROTECT,
+        related_name="survey_invitations",
+        verbose_name=_("visit"),
+    )
+    survey = models.ForeignKey(
+        Survey, on_delete=models.PROTECT, related_name="invitations", verbose_name=_("survey")
+    )
+    # The random part of the short link; the link adds a signature of it (feedback.links).
+    key = models.CharField(_("link key"), max_length=16, unique=True, editable=False)
+    attribute_keys = models.JSONField(_("aspects asked"), default=list, blank=True)
+    message = models.OneToOneField(
+        "messaging.Message",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="survey_invitation",
+        verbose_name=_("invitation message"),
+    )
+    reminder = models.OneToOneField(
+        "messaging.Message",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="survey_reminder_of",
+        verbose_name=_("reminder message"),
+    )
+    response = models.OneToOneField(
+        Response,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="invitation",
+        verbose_name=_("response"),
+    )
+    # A re-survey: the negative response whose recovery it checks (its answer is kept
+    # there, not as a response of its own, so it never enters the NPS).
+    recovers = models.ForeignKey(
+        Response,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="resurveys",
+        verbose_name=_("recovery of"),
+    )
+    created_at = models.DateTimeField(_("planned"), auto_now_add=True)
+    stale_at = models.DateTimeField(_("dropped if not sent by"), null=True, blank=True)
+    expires_at = models.DateTimeField(_("link expires"))
+    opened_at = models.DateTimeField(_("opened"), null=True, blank=True)
+    answered_at = models.DateTimeField(_("first answer"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("survey invitation")
+        verbose_name_plural = _("survey invitations")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["patient", "-created_at"], name="invitation_patient"),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["visit", "survey"], name="invitation_once_per_visit")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.patient_id} · {self.visit_id} · {self.survey_id}"
+
+
+from .models_improvements import Improvement  # noqa: E402,F401
+from .models_kiosk import KioskDevice  # noqa: E402,F401

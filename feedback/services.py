@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -24,11 +23,11 @@ from .models import (
     NPS_MAX,
     AttributeAnswer,
     CsiAttribute,
-    ReasonTag,
     Response,
     StageKind,
     Survey,
 )
+from .reason_tags import comment_reason_tags
 from .scales import nps_class
 from .texts import RECOVERY_CALL, attribute_names
 
@@ -41,7 +40,6 @@ class FeedbackError(ValidationError):
 
 
 COMMENT_MAX = 2000
-_WORD = re.compile(r"\w+", re.UNICODE)
 
 
 @dataclass(frozen=True)
@@ -78,15 +76,6 @@ def visit_grouping(visit: Visit) -> Grouping:
     )
 
 
-def reasons_in(comment: str, tags: list[ReasonTag]) -> list[ReasonTag]:
-    """The reasons whose keywords start a word of the comment (case-insensitive), so a
-    stem such as "ожида" finds "ожидание" and "ожидал", and "wait" finds "waiting"."""
-    words = [word.lower() for word in _WORD.findall(comment or "")]
-    if not words:
-        return []
-    return [tag for tag in tags if any(w.startswith(s) for s in tag.stems() for w in words)]
-
-
 def _clean_nps(survey: Survey, value: object) -> int | None:
     if value in (None, ""):
         return None
@@ -109,9 +98,10 @@ def _clean_nps(survey: Survey, value: object) -> int | None:
     return score
 
 
-def _clean_answers(survey: Survey, answers: Mapping[str, object]) -> dict[CsiAttribute, int]:
-    """Attribute key → score 1–5, only for the survey's own attributes."""
-    attributes = {a.key: a for a in survey.attributes.all()}
+def _clean_answers(
+    attributes: Mapping[str, CsiAttribute], answers: Mapping[str, object]
+) -> dict[CsiAttribute, int]:
+    """Attribute key → score 1–5, only for the aspects asked (``attributes`` by key)."""
     cleaned: dict[CsiAttribute, int] = {}
     for key, value in answers.items():
         if value in (None, ""):
@@ -163,7 +153,7 @@ def survey_response_record(
             {"comment": _("Please keep it under %(max)s characters.") % {"max": COMMENT_MAX}}
         )
     score = _clean_nps(survey, nps_score)
-    scores = _clean_answers(survey, answers or {})
+    scores = _clean_answers({a.key: a for a in survey.attributes.all()}, answers or {})
     if score is None and not scores:
         raise FeedbackError(_("Answer at least one question."))
     if comment and not survey.asks_comment:
@@ -172,6 +162,7 @@ def survey_response_record(
     negative = (score is not None and nps_class(score) == "detractor") or any(
         s <= NEGATIVE_ATTRIBUTE_MAX for s in scores.values()
     )
+    tags = comment_reason_tags(comment)
     response = Response(
         survey=survey,
         patient_id=visit.patient_id,
@@ -181,6 +172,7 @@ def survey_response_record(
         nps_score=score,
         comment=comment,
         negative=negative,
+        tagged_reasons=[tag.key for tag in tags],
         **grouping.__dict__,
     )
     try:
@@ -194,7 +186,6 @@ def survey_response_record(
         AttributeAnswer(response=response, attribute=attribute, score=value)
         for attribute, value in scores.items()
     )
-    tags = reasons_in(comment, list(ReasonTag.objects.filter(is_active=True)))
     if tags:
         response.reasons.set(tags)
     _journey_note(response, visit, scores)

@@ -79,12 +79,18 @@ class JourneysConfig(AppConfig):
 
         from clinic_crm.staff.roles import crud, role_permissions_register
 
-        # Managers keep doctors' hours, days off and the visit checklists (admin site).
+        # Managers keep doctors' hours, days off, the visit checklists and the pre-visit
+        # questionnaires (admin site).
         role_permissions_register(
             "journeys",
             {
                 Role.MANAGER: crud(
-                    "workinghours", "scheduleexception", "checklisttemplate", "checklistitem"
+                    "workinghours",
+                    "scheduleexception",
+                    "checklisttemplate",
+                    "checklistitem",
+                    "screeningform",
+                    "screeningquestion",
                 )
             },
         )

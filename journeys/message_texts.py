@@ -30,6 +30,7 @@ VARIABLES: dict[str, tuple[str, ...] | None] = {
     "calendar_url": None,
     "confirm_url": None,
     "feel_url": None,
+    "screening_url": None,
 }
 
 EXAMPLES: dict[str, Any] = {
@@ -59,6 +60,7 @@ EXAMPLES: dict[str, Any] = {
     "calendar_url": "https://crm.example/p/calendar/…/",
     "confirm_url": "https://crm.example/p/visit/…/",
     "feel_url": "https://crm.example/p/feel/…/",
+    "screening_url": "https://crm.example/p/screening/…/",
 }
 
 # Built-in wording per kind and language (and "sms" when SMS needs a shorter one). A
@@ -75,6 +77,7 @@ WORDINGS: dict[tuple[str, str, str], Wording] = {
         "Адрес: {{ branch.address }}."
         "{% if branch.directions %} {{ branch.directions }}{% endif %}\n"
         "{% if confirm_url %}Подтвердить, отменить или перенести: {{ confirm_url }}\n{% endif %}"
+        "{% if screening_url %}Анкета перед визитом (2 минуты): {{ screening_url }}\n{% endif %}"
         "{% if calendar_url %}Ваш план лечения: {{ calendar_url }}{% endif %}",
     ),
     (MessageKind.REMINDER, "ru", "sms"): Wording(
@@ -94,7 +97,9 @@ WORDINGS: dict[tuple[str, str, str], Wording] = {
         "Address: {{ branch.address }}."
         "{% if branch.directions %} {{ branch.directions }}{% endif %}\n"
         "{% if confirm_url %}Confirm, cancel or ask to reschedule: {{ confirm_url }}\n"
-        "{% endif %}{% if calendar_url %}Your treatment plan: {{ calendar_url }}{% endif %}",
+        "{% endif %}{% if screening_url %}Questionnaire before your visit (2 minutes): "
+        "{{ screening_url }}\n{% endif %}"
+        "{% if calendar_url %}Your treatment plan: {{ calendar_url }}{% endif %}",
     ),
     (MessageKind.REMINDER, "en", "sms"): Wording(
         "",

@@ -126,7 +126,7 @@ def patient_timeline(*, patient: Patient, kinds: list[str] | None = None) -> Tim
         plans.append(PlanProgress(plan=plan, stages=stages, done=done, total=len(stages)))
     visits = list(
         Visit.objects.filter(patient_id=patient.pk)
-        .select_related("doctor", "service", "branch", "stage")
+        .select_related("doctor", "service", "branch", "stage", "screening")
         .order_by("-starts_at")
     )
     now = timezone.now()

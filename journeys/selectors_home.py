@@ -15,7 +15,8 @@ if TYPE_CHECKING:
 
 
 def doctor_day(*, doctor: User, day: date | None = None) -> QuerySet[Visit]:
-    """The doctor's visits of a day (the clinic's time zone), cancelled ones left out."""
+    """The doctor's visits of a day (the clinic's time zone), cancelled ones left out,
+    each with the pre-visit questionnaire's answers if the patient sent them."""
     day = day or timezone.localdate()
     zone = timezone.get_current_timezone()
     start = datetime.combine(day, time.min, tzinfo=zone)
@@ -24,6 +25,6 @@ def doctor_day(*, doctor: User, day: date | None = None) -> QuerySet[Visit]:
             doctor=doctor, starts_at__gte=start, starts_at__lt=start + timedelta(days=1)
         )
         .exclude(status__in=Visit.CANCELLED)
-        .select_related("patient", "service", "stage", "branch")
+        .select_related("patient", "service", "stage", "branch", "screening")
         .order_by("starts_at")
     )

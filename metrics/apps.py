@@ -35,3 +35,11 @@ class MetricsConfig(AppConfig):
             roles=[Role.ADMINISTRATOR, Role.DOCTOR, Role.CURATOR],
             order=70,
         )
+        nav_item_register(
+            url_name="metrics:weekly",
+            label=_("Weekly reasons"),
+            icon="calendar-week",
+            roles=[Role.MANAGER],
+            order=86,
+            management=True,
+        )

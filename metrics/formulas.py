@@ -283,6 +283,102 @@ def recovered_return(returned: int, negative_patients: int) -> Figure:
     return proportion(returned, negative_patients)
 
 
+def recovered_by_resurvey(recovered: int, asked_again: int) -> Figure:
+    """Recovered share = patients reached after a negative answer who, asked again
+    ("how do you feel about the clinic now?", 0–10), answer 7 or more / those who answered
+    that question. Confirmed by the patient, not assumed from the call."""
+    return proportion(recovered, asked_again)
+
+
 def handoff_conversion(converted: int, handoffs: int) -> Figure:
     """Handoff conversion = handoffs booked (or completed) / handoffs made."""
     return proportion(converted, handoffs)
+
+
+# --- Changes that are unlikely to be noise ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class ProportionTest:
+    """The result of :func:`two_proportion_z_test`: the statistic and its two-sided
+    p-value."""
+
+    z: float
+    p_value: float
+
+
+def two_proportion_z_test(hits: int, n: int, base_hits: int, base_n: int) -> ProportionTest | None:
+    """Two-sided two-proportion z-test with the pooled proportion: is the share
+    x₁ / n₁ (this period) different from x₂ / n₂ (the baseline)?
+
+        p̂₁ = x₁ / n₁,   p̂₂ = x₂ / n₂,   p̂ = (x₁ + x₂) / (n₁ + n₂),
+        z = (p̂₁ − p̂₂) / √(p̂ · (1 − p̂) · (1/n₁ + 1/n₂)),
+        p = 2 · (1 − Φ(|z|)) = erfc(|z| / √2),
+
+    Φ the standard normal distribution function. None when a sample is empty or the
+    pooled share is 0 or 1 (no variance: nothing to test). The normal approximation is
+    poor for small counts; :func:`share_change` asks a minimum count besides p.
+    """
+    if n <= 0 or base_n <= 0:
+        return None
+    if not (0 <= hits <= n and 0 <= base_hits <= base_n):
+        raise ValueError(f"{hits}/{n} or {base_hits}/{base_n} is not a proportion")
+    pooled = (hits + base_hits) / (n + base_n)
+    if pooled in (0.0, 1.0):
+        return None
+    error = math.sqrt(pooled * (1 - pooled) * (1 / n + 1 / base_n))
+    z = (hits / n - base_hits / base_n) / error
+    return ProportionTest(z=z, p_value=math.erfc(abs(z) / math.sqrt(2)))
+
+
+CHANGE_ALPHA = 0.05  # the p-value below which a change is flagged
+CHANGE_MIN_COUNT = 5  # and the fewest answers it must stand on
+
+
+def benjamini_hochberg(p_values: Sequence[float]) -> list[float]:
+    """Benjamini–Hochberg adjusted p-values, in the order given: with the m p-values
+    sorted p₍₁₎ ≤ … ≤ p₍ₘ₎,
+
+        q₍ᵢ₎ = min over j ≥ i of (m / j · p₍ⱼ₎), at most 1.
+
+    Flagging the tests with q < α keeps the expected share of false flags among all the
+    flags at most α (the false discovery rate), however many tests are run at once — a
+    week's report tests every reason in every group, where a plain p < 0.05 would flag
+    one test in twenty of pure chance."""
+    m = len(p_values)
+    order = sorted(range(m), key=lambda i: p_values[i])
+    adjusted = [1.0] * m
+    running = 1.0
+    for rank in range(m, 0, -1):
+        index = order[rank - 1]
+        running = min(running, m / rank * p_values[index])
+        adjusted[index] = min(running, 1.0)
+    return adjusted
+
+
+def share_change(
+    hits: int,
+    n: int,
+    base_hits: int,
+    base_n: int,
+    *,
+    alpha: float = CHANGE_ALPHA,
+    min_count: int = CHANGE_MIN_COUNT,
+    p_value: float | None = None,
+) -> tuple[str, ProportionTest | None]:
+    """Whether a share rose ("up"), fell ("down") or did neither ("") against its
+    baseline, flagged only when unlikely to be noise: the two-proportion z-test
+    (:func:`two_proportion_z_test`) gives p < ``alpha`` AND the larger of the observed
+    count x₁ and the count expected at the baseline share, n₁ · x₂ / n₂, is at least
+    ``min_count`` (a rise needs that many answers this period; a fall, that many
+    expected). ``p_value``, when given, is judged instead of the test's own (one
+    corrected for the other tests run with it, :func:`benjamini_hochberg`). Returns the
+    direction and the test (None when nothing could be tested)."""
+    test = two_proportion_z_test(hits, n, base_hits, base_n)
+    judged_p = test.p_value if test is not None and p_value is None else p_value
+    if test is None or judged_p is None or judged_p >= alpha or test.z == 0:
+        return "", test
+    expected = n * base_hits / base_n
+    if max(hits, expected) < min_count:
+        return "", test
+    return ("up" if test.z > 0 else "down"), test

@@ -150,6 +150,43 @@ class DailyReasonRollup(RollupGroup):
         return f"{self.day} · {self.reason_id}"
 
 
+class DailyChannelRollup(RollupGroup):
+    """A group's survey funnel and scores by the channel the answer came by (SMS,
+    email, Telegram, web link, clinic tablet, phone call) and the survey asked: answers
+    by telephone, web link and tablet differ systematically, so they are read apart.
+    ``invited`` … ``answered`` count invitations that went out (kept current for the
+    doctor-day with each answer, and nightly); the scores count answers."""
+
+    channel = models.CharField(max_length=16)
+    survey_kind = models.CharField(max_length=16)
+    invited = models.PositiveIntegerField(default=0)
+    delivered = models.PositiveIntegerField(default=0)
+    opened = models.PositiveIntegerField(default=0)
+    answered = models.PositiveIntegerField(default=0)
+    responses = models.PositiveIntegerField(default=0)
+    promoters = models.PositiveIntegerField(default=0)
+    passives = models.PositiveIntegerField(default=0)
+    detractors = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("daily channel rollup")
+        verbose_name_plural = _("daily channel rollups")
+        constraints = [
+            models.UniqueConstraint(
+                fields=[*GROUP_FIELDS, "channel", "survey_kind"],
+                name="channel_rollup_one_row_per_group",
+                nulls_distinct=False,
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["day"], name="channel_rollup_day"),
+            models.Index(fields=["doctor", "day"], name="channel_rollup_doctor_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} · {self.channel} · {self.survey_kind}"
+
+
 class PeriodRollup(RollupCounts):
     """The same sums over a *bucket*: the days a calendar week and a calendar month have
     in common (``day`` is the bucket's first day). A bucket lies in one week and one
@@ -340,3 +377,31 @@ class CohortFigure(models.Model):
 
     def __str__(self) -> str:
         return f"{self.metric} · {self.month}"
+
+
+class WeeklyReasonReport(models.Model):
+    """The weekly pattern report of one clinic week (Monday to Sunday, by the clinic day
+    of the visit): the reasons patients named overall, by branch, doctor and stage kind,
+    and the changes against the four weeks before that are unlikely to be noise
+    (``metrics.weekly_report``). ``data`` holds the computed rows; the page and the
+    email are rendered from them on demand. Built again, a week's row is replaced."""
+
+    week_start = models.DateField(_("week"), unique=True)
+    built_at = models.DateTimeField(_("built"))
+    # Claimed once by the Monday job (a conditional UPDATE), so a job run twice or a
+    # rebuild never emails the managers again.
+    emailed_at = models.DateTimeField(_("emailed"), null=True, blank=True)
+    data = models.JSONField(_("figures"), default=dict)
+
+    class Meta:
+        verbose_name = _("weekly reasons report")
+        verbose_name_plural = _("weekly reasons reports")
+        ordering = ["-week_start"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(week_start__iso_week_day=1), name="weekly_report_on_monday"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.week_start}"

@@ -118,7 +118,58 @@ FROM ({_NAMED_REASONS}) x
 GROUP BY day, branch_id, doctor_id, specialty_id, stage_kind, reason_id
 """  # noqa: S608 - constants only
 
-_TABLES = ("metrics_dailyrollup", "metrics_dailyattributerollup", "metrics_dailyreasonrollup")
+# The survey funnel by channel: invitations that went out (their visit's group, the
+# channel their message went by) and the answers (by the channel they came by).
+_INVITATION_ROWS = """
+SELECT (v.starts_at AT TIME ZONE b.time_zone)::date AS day, v.branch_id, v.doctor_id,
+       s.specialty_id,
+       CASE WHEN v.stage_id IS NULL THEN 'none'
+            WHEN st.significant THEN 'significant' ELSE 'stage' END AS stage_kind,
+       m.channel, sv.kind AS survey_kind,
+       1 AS invited, (m.delivery = 'delivered')::int AS delivered,
+       (i.opened_at IS NOT NULL)::int AS opened, (i.answered_at IS NOT NULL)::int AS answered,
+       0 AS responses, 0 AS promoters, 0 AS passives, 0 AS detractors
+FROM feedback_surveyinvitation i
+JOIN messaging_message m ON m.id = i.message_id AND m.status = 'sent'
+JOIN feedback_survey sv ON sv.id = i.survey_id
+JOIN journeys_visit v ON v.id = i.visit_id
+JOIN journeys_branch b ON b.id = v.branch_id
+JOIN journeys_service s ON s.id = v.service_id
+LEFT JOIN journeys_stage st ON st.id = v.stage_id
+{visit_join}
+WHERE {visit_where}
+"""
+
+_CHANNEL_ANSWER_ROWS = """
+SELECT r.day, r.branch_id, r.doctor_id, r.specialty_id, r.stage_kind, r.channel, sv.kind,
+       0, 0, 0, 0,
+       1,
+       COALESCE((r.nps_score >= 9)::int, 0),
+       COALESCE((r.nps_score BETWEEN 7 AND 8)::int, 0),
+       COALESCE((r.nps_score <= 6)::int, 0)
+FROM feedback_response r
+JOIN feedback_survey sv ON sv.id = r.survey_id
+{response_join}
+WHERE {response_where}
+"""
+
+_CHANNEL_ROWS = f"""
+INSERT INTO metrics_dailychannelrollup (
+    day, branch_id, doctor_id, specialty_id, stage_kind, channel, survey_kind,
+    invited, delivered, opened, answered, responses, promoters, passives, detractors)
+SELECT day, branch_id, doctor_id, specialty_id, stage_kind, channel, survey_kind,
+       sum(invited), sum(delivered), sum(opened), sum(answered),
+       sum(responses), sum(promoters), sum(passives), sum(detractors)
+FROM ({_INVITATION_ROWS} UNION ALL {_CHANNEL_ANSWER_ROWS}) x
+GROUP BY day, branch_id, doctor_id, specialty_id, stage_kind, channel, survey_kind
+"""  # noqa: S608 - constants only
+
+_TABLES = (
+    "metrics_dailyrollup",
+    "metrics_dailyattributerollup",
+    "metrics_dailyreasonrollup",
+    "metrics_dailychannelrollup",
+)
 _PERIOD_TABLES = ("metrics_periodrollup", "metrics_periodattributerollup")
 
 _COUNT_COLUMNS = (
@@ -215,6 +266,7 @@ def _compute(
     cursor.execute(_ROWS.format(**parts), params)
     cursor.execute(_ATTRIBUTE_ROWS.format(**parts), params)
     cursor.execute(_REASON_ROWS.format(**parts), params)
+    cursor.execute(_CHANNEL_ROWS.format(**parts), params)
 
 
 # --- Refresh of queued doctor-days -----------------------------------------------------

@@ -1,7 +1,10 @@
+from datetime import date
+
 from celery import shared_task
 
 from .cohorts import cohorts_snapshot
 from .rollups import rollups_rebuild, rollups_refresh
+from .weekly_report import last_week_start, weekly_report_build, weekly_report_send
 
 # A run refreshes at most this many batches, then queues the next run itself when work
 # is left, so a burst of changes never holds one task past its time limit.
@@ -29,3 +32,13 @@ def rollups_rebuild_task() -> dict[str, float]:
 def cohorts_snapshot_task() -> dict[str, float]:
     """The nightly snapshot of the cohort metrics (return, CLV, dormant…)."""
     return cohorts_snapshot()
+
+
+@shared_task(acks_late=True, soft_time_limit=600, time_limit=660)
+def weekly_reason_report_task(week_start: str | None = None) -> dict[str, object]:
+    """Monday morning (clinic time): builds last week's pattern report of complaint
+    reasons (or the week of ``week_start``, an ISO date of its Monday) and emails it to
+    the managers. Run twice, it builds the week again and emails nobody again."""
+    week = date.fromisoformat(week_start) if week_start else last_week_start()
+    report = weekly_report_build(week)
+    return {"week_start": week.isoformat(), "emailed": weekly_report_send(report)}

@@ -158,6 +158,27 @@ def _no_cached_messaging_rows():
 
 
 @pytest.fixture(autouse=True)
+def _reason_keywords_of_this_test(request):
+    """The tagger reads the reason tags, cached for a few seconds per process
+    (feedback.reason_tags): each test starts from its own database's. A test without the
+    database reads the starting keywords (feedback.reason_lexicon), as an installation
+    without the source would."""
+    from feedback import reason_tags
+    from feedback.reasons import LEXICON, lexicon_source_register
+
+    uses_db = request.node.get_closest_marker("django_db") is not None or bool(
+        {"db", "transactional_db"} & set(request.fixturenames)
+    )
+    reason_tags.forget()
+    if not uses_db:
+        lexicon_source_register(lambda: ("builtin", LEXICON))
+    yield
+    if not uses_db:
+        lexicon_source_register(reason_tags.clinic_lexicon)
+    reason_tags.forget()
+
+
+@pytest.fixture(autouse=True)
 def _english_messages_in_test_code():
     """Service and form messages raised in the test's own thread are asserted in English;
     requests still pick their language as users' do (LocaleMiddleware, Russian default)."""

@@ -160,6 +160,12 @@ CASES: dict[str, Case] = {
     ),
     # Managers only, and managers read every patient: other roles get 403.
     "messaging:retry": Case("message", None, get=None),
+    "feedback_staff:response_reasons": Case(
+        "response", "curator_c", get=None, post=lambda w: {"reasons": ["price"], "next": "/"}
+    ),
+    # The front desk of the visit's branch asks for its tablet code; nobody has a care
+    # relationship that lets them print another branch's slip.
+    "kiosk:visit_code": Case("visit_c", None, get=None),
 }
 # URLs with an id that names no patient's record.
 NOT_PATIENT_DATA = {
@@ -168,9 +174,20 @@ NOT_PATIENT_DATA = {
     "staff:staff_deactivate",
     "staff:staff_reactivate",
     "staff:staff_invitation_resend",
+    "improvements:branch",  # the public "you said, we did" of a branch
+    "kiosk:device_revoke",  # a tablet, not a patient
+    "kiosk:device_pairing",
 }
 
-KWARG_OBJECTS = {"patient_id", "plan_id", "visit_id", "task_id", "message_id", "item_id"}
+KWARG_OBJECTS = {
+    "patient_id",
+    "plan_id",
+    "visit_id",
+    "task_id",
+    "message_id",
+    "item_id",
+    "response_id",
+}
 
 
 def _object_urls() -> dict[str, str]:

@@ -102,6 +102,7 @@ def _url_for(route: str, w) -> str:
         "task_id": w.task.pk,
         "message_id": w.message.pk,
         "item_id": w.item.pk,
+        "response_id": w.response.pk,
         "user_id": w.curator_c.pk,
         "channel": "sms",
     }

@@ -68,7 +68,13 @@ def test_no_model_points_at_a_model_of_a_higher_layer():
 
 
 # The URL namespaces of each layer, lowest first, and the templates each layer renders.
-URL_LAYERS = [("staff", "audit"), ("patients",), ("messaging",), ("journeys",), ("feedback",)]
+URL_LAYERS = [
+    ("staff", "audit"),
+    ("patients",),
+    ("messaging",),
+    ("journeys",),
+    ("feedback", "feedback_staff", "kiosk", "improvements"),
+]
 TEMPLATE_LAYERS = {
     "": 0,  # base.html and the shared partials
     "staff": 0,

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from clinic_crm.messaging.models import Message
 from clinic_crm.staff.roles import Role
+from feedback.models import ReasonCorrection, ReasonTag, Response, Survey
 from journeys.models import (
     ChecklistCompletion,
     ChecklistItem,
@@ -51,6 +52,8 @@ WATCHED = (
     ChecklistCompletion,
     Message,
     WaitlistEntry,
+    Response,
+    ReasonCorrection,
 )
 
 
@@ -158,4 +161,23 @@ def world(make_staff):
         status=Message.Status.FAILED,
         idempotency_key=f"test:{w.p.pk}",
     )
+    # An answer about the visit with the carer doctor, whose reasons staff may correct.
+    survey, _created = Survey.objects.get_or_create(
+        kind=Survey.Kind.VISIT, is_active=True, defaults={"name": "После визита"}
+    )
+    for key, name in (("waiting", "Долгое ожидание"), ("price", "Цена и оплата")):
+        ReasonTag.objects.get_or_create(key=key, defaults={"name": name, "keywords": key})
+    w.response = Response.objects.create(
+        survey=survey,
+        patient=w.p,
+        day=now.date(),
+        branch=w.a,
+        doctor=w.doctor_c,
+        channel="sms",
+        submitted_at=now,
+        nps_score=4,
+        comment="Долго ждала",
+        tagged_reasons=["waiting"],
+    )
+    w.response.reasons.set(ReasonTag.objects.filter(key="waiting"))
     return w

@@ -29,12 +29,13 @@ class MessageKind(models.TextChoices):
     HOLIDAY = "holiday", _("Holiday greeting")
     EDUCATION = "education", _("Stage materials")
     NEW_DOCTOR = "new_doctor", _("“Meet your new doctor”")
+    WE_DID = "we_did", _("“You said, we did”")
 
 
 # Messages about care the patient has booked or is in; the rest are "non-transactional":
 # they count against the weekly cap and carry a one-click opt-out link.
 TRANSACTIONAL_KINDS = frozenset(
-    {MessageKind.REMINDER, MessageKind.FOLLOW_UP, MessageKind.SURVEY, MessageKind.NEW_DOCTOR}
+    {MessageKind.REMINDER, MessageKind.FOLLOW_UP, MessageKind.NEW_DOCTOR}
 )
 # Which consent a kind needs: care messages need the reminders consent, the rest marketing.
 MARKETING_KINDS = frozenset({MessageKind.REACTIVATION, MessageKind.BIRTHDAY, MessageKind.HOLIDAY})
@@ -47,6 +48,8 @@ PATIENT_KIND_LABELS = {
     MessageKind.BIRTHDAY: _("birthday greetings"),
     MessageKind.HOLIDAY: _("holiday greetings"),
     MessageKind.EDUCATION: _("materials about your treatment"),
+    MessageKind.SURVEY: _("short surveys about your visits"),
+    MessageKind.WE_DID: _("news about what the clinic changed after your feedback"),
 }
 
 
@@ -73,6 +76,19 @@ class SuppressReason(models.TextChoices):
     VISIT_OVER = "visit_over", _("The visit already took place")
     RULE_OFF = "rule_off", _("This rule is switched off")
     STAFF = "staff", _("Stopped by staff")
+    # The feedback layer's reasons for survey invitations.
+    SURVEY_RECENT = "survey_recent", _("The patient was asked for feedback within the last days")
+    RECOVERY_OPEN = "recovery_open", _("A recovery call with the patient is still open")
+    SURVEY_REPLACED = "survey_replaced", _("Replaced by the survey after a significant stage")
+    ANSWERED = "answered", _("The patient has already answered")
+    STALE = "stale", _("Too old to be meaningful any more")
+
+
+class WaitReason(models.TextChoices):
+    """Why a pending message was put back to wait by the dispatcher (not a retry)."""
+
+    QUIET_HOURS = "quiet_hours", _("the patient's quiet hours")
+    WEEKLY_CAP = "weekly_cap", _("the weekly limit of non-urgent messages")
 
 
 # Failures the dispatcher stores in English (``last_error``) and pages show in the
@@ -130,13 +146,18 @@ class Message(models.Model):
     body = models.TextField(_("text"))
     scheduled_for = models.DateTimeField(_("scheduled for"))
     # When the dispatcher may take it next: scheduled_for, later after a transient failure
-    # (backoff) or while the patient's quiet hours last.
+    # (backoff), while the patient's quiet hours last or until the weekly cap allows it.
     due_at = models.DateTimeField(_("due"))
     status = models.CharField(
         _("status"), max_length=16, choices=Status.choices, default=Status.PENDING
     )
     suppressed_reason = models.CharField(
         _("suppressed because"), max_length=20, choices=SuppressReason.choices, blank=True
+    )
+    # Set while the dispatcher has put it back to wait (quiet hours, the weekly cap);
+    # cleared with any other outcome.
+    waiting_reason = models.CharField(
+        _("waiting because"), max_length=20, choices=WaitReason.choices, blank=True
     )
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
     last_error = models.TextField(_("last error"), blank=True)

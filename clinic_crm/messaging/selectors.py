@@ -62,6 +62,7 @@ def outbox_messages(
             "channel",
             "status",
             "suppressed_reason",
+            "waiting_reason",
             "last_error",
             "attempts",
             "scheduled_for",

@@ -1,6 +1,6 @@
 """The journeys' models, by responsibility (the same names as in services, selectors and
 views): availability, plans, visits, handoffs, events, worklist, waitlist, checklists,
-and the messages about them."""
+the pre-visit screening, and the messages about them."""
 
 from .answers import LinkAnswer
 from .availability import ScheduleException, Weekday, WorkingHours
@@ -9,6 +9,7 @@ from .events import JourneyEvent
 from .handoffs import Handoff
 from .messages import JourneyMessage
 from .plans import PlanOption, Stage, TreatmentPlan
+from .screening import Screening, ScreeningForm, ScreeningQuestion
 from .visits import TsTzRange, Visit
 from .waitlist import WaitlistEntry
 from .worklist import Task
@@ -23,6 +24,9 @@ __all__ = [
     "JourneyMessage",
     "PlanOption",
     "ScheduleException",
+    "Screening",
+    "ScreeningForm",
+    "ScreeningQuestion",
     "Stage",
     "Task",
     "TreatmentPlan",

@@ -30,6 +30,17 @@ class Task(models.Model):
         DONE = "done", _("Done")
         CANCELLED = "cancelled", _("Cancelled")
 
+    class Result(models.TextChoices):
+        """How a call to the patient ended (required when a recovery call is closed)."""
+
+        REACHED_SOLVED = "reached_solved", _("Reached, problem solved")
+        REACHED_NOT_SOLVED = "reached_not_solved", _("Reached, not solved")
+        REFUSED = "refused", _("Refused to talk")
+        UNREACHABLE = "unreachable", _("Unreachable after three attempts")
+
+    REACHED = (Result.REACHED_SOLVED, Result.REACHED_NOT_SOLVED)
+    UNREACHABLE_AFTER_ATTEMPTS = 3
+
     OPEN_STATES = (State.OPEN, State.IN_PROGRESS)
 
     kind = models.CharField(_("kind"), max_length=24, choices=Kind.choices)
@@ -93,6 +104,9 @@ class Task(models.Model):
     risk = models.PositiveSmallIntegerField(_("dropout risk"), default=0)
     state = models.CharField(_("state"), max_length=20, choices=State.choices, default=State.OPEN)
     outcome = models.TextField(_("outcome"), blank=True)
+    result = models.CharField(
+        _("result"), max_length=24, choices=Result.choices, blank=True, default="", db_default=""
+    )
     # Calls that reached nobody (or "call back later"): the task stays open.
     attempts = models.PositiveSmallIntegerField(_("contact attempts"), default=0, db_default=0)
     last_attempt_at = models.DateTimeField(_("last contact attempt"), null=True, blank=True)

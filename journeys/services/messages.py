@@ -41,7 +41,9 @@ from patients.zones import patient_zone
 from ..message_texts import journey_facts
 from ..models import JourneyMessage, Stage, TreatmentPlan, Visit
 from ..patient_links import calendar_path, feel_link_url, visit_link_url
+from ..screening_links import screening_link_url
 from ..selectors import recall_answered, visit_recalls_due
+from ..selectors_screening import screening_offered
 
 
 def _latest_useful(visit: Visit, config: MessagingSettings) -> datetime:
@@ -63,6 +65,8 @@ def _facts(
     facts = journey_facts(patient=patient, visit=visit, stage=stage, plan=plan)
     if kind == MessageKind.REMINDER and visit is not None:
         facts["confirm_url"] = visit_link_url(visit=visit)
+        if screening_offered(visit=visit):
+            facts["screening_url"] = screening_link_url(visit=visit)
     return facts
 
 
@@ -77,9 +81,11 @@ def journey_message_plan(
     plan: TreatmentPlan | None = None,
     stage: Stage | None = None,
     context: dict[str, Any] | None = None,
+    suppressed: str = "",
 ) -> Message:
     """Plans one message about a visit, plan or stage (``message_plan``: once per key) and
-    notes what it is about, in the same transaction."""
+    notes what it is about, in the same transaction. ``suppressed``: written suppressed
+    with that reason (``message_plan``)."""
     about = visit is not None or plan is not None or stage is not None
 
     def note(message: Message) -> None:
@@ -96,6 +102,7 @@ def journey_message_plan(
         facts=lambda: _facts(kind=kind, patient=patient, visit=visit, stage=stage, plan=plan),
         context=context,
         on_created=note,
+        suppressed=suppressed,
     )
 
 

@@ -4,6 +4,7 @@ so no patient leaves a completed visit without a path."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -63,6 +64,18 @@ class FinishCare:
 
 
 NextStep = BookNextVisit | HandOff | FinishCare
+
+CompletionHook = Callable[[Visit], None]
+_completion_hooks: list[CompletionHook] = []
+
+
+def visit_completed_register(hook: CompletionHook) -> None:
+    """Adds ``hook(visit)``, run inside the transaction of every visit completion after
+    its next step is saved (feedback plans its survey invitation there, so a completion
+    and its invitation commit or roll back together). ``visit.stage`` is loaded and
+    already done. Registered in ``AppConfig.ready`` by the layers above."""
+    if hook not in _completion_hooks:
+        _completion_hooks.append(hook)
 
 
 @dataclass
@@ -183,6 +196,8 @@ def visit_complete(
         # the patient back by itself; inside a plan, the plan's observation period does.
         visit.recall_due_on = timezone.localdate() + timedelta(days=interval)
         Visit.objects.filter(pk=visit.pk).update(recall_due_on=visit.recall_due_on)
+    for hook in _completion_hooks:
+        hook(visit)
     after_journey_change(patient_id=visit.patient_id)
     return result
 

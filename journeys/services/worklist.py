@@ -8,6 +8,7 @@ twice does nothing the second time.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypedDict, cast
@@ -330,20 +331,56 @@ def _open_task_for_update(task: Task) -> Task:
     return current
 
 
+TaskClosedHook = Callable[[Task], None]
+_closed_hooks: list[TaskClosedHook] = []
+
+
+def task_closed_register(hook: TaskClosedHook) -> None:
+    """Adds ``hook(task)``, run inside the transaction that closes a task (feedback plans
+    the re-survey of a patient reached after negative feedback). Registered in
+    ``AppConfig.ready`` by the layers above."""
+    if hook not in _closed_hooks:
+        _closed_hooks.append(hook)
+
+
+def _result_check(task: Task, result: str) -> None:
+    if result and result not in Task.Result.values:
+        raise JourneyError(_("Choose how the call ended."))
+    if task.kind == Task.Kind.NEGATIVE_FEEDBACK and not result:
+        raise JourneyError(
+            _("Choose how the call ended: reached (solved or not), refused, or unreachable.")
+        )
+    if result == Task.Result.UNREACHABLE and task.attempts < Task.UNREACHABLE_AFTER_ATTEMPTS:
+        raise JourneyError(
+            _(
+                "Try at least %(n)s times before closing as unreachable "
+                "(%(done)s so far: press “No answer” after each call)."
+            )
+            % {"n": Task.UNREACHABLE_AFTER_ATTEMPTS, "done": task.attempts}
+        )
+
+
 @transaction.atomic
-def task_close(*, actor: User, task: Task, outcome: str) -> Task:
+def task_close(*, actor: User, task: Task, outcome: str, result: str = "") -> Task:
+    """Closes an open task with what came of it. A recovery call (negative feedback) also
+    needs its ``result`` (``Task.Result``); "unreachable" only after three attempts."""
     outcome = (outcome or "").strip()
-    if not outcome:
+    result = (result or "").strip()
+    if not outcome and not result:
         raise JourneyError(_("Write what came of it."))
-    problem = limits.text_problem(outcome, limit=limits.OUTCOME)
+    problem = limits.text_problem(outcome, limit=limits.OUTCOME) if outcome else None
     if problem:
         raise JourneyError(problem)
     current = _open_task_for_update(task)
+    _result_check(current, result)
     current.state = Task.State.DONE
-    current.outcome = outcome
+    current.outcome = outcome or str(Task.Result(result).label)
+    current.result = result
     current.closed_at = timezone.now()
-    current.save(update_fields=["state", "outcome", "closed_at"])
-    _task_event(current, actor=actor, action="closed", outcome=outcome)
+    current.save(update_fields=["state", "outcome", "result", "closed_at"])
+    _task_event(current, actor=actor, action="closed", outcome=current.outcome, result=result)
+    for hook in _closed_hooks:
+        hook(current)
     if current.kind == Task.Kind.NEGATIVE_FEEDBACK:
         # "contacted within 24 h" may have changed
         counted_change.send(sender=Task, patient_id=current.patient_id)

@@ -20,6 +20,7 @@ from clinic_crm.staff.roles import Role
 from journeys import access, selectors, selectors_worklist
 from journeys.errors import JourneyError
 from journeys.forms import WorklistFilterForm
+from journeys.models import Task
 from journeys.services.worklist import task_assign, task_attempt_record, task_close
 from patients.access import scope_of
 
@@ -90,6 +91,7 @@ def worklist_view(request: HttpRequest) -> HttpResponse:
         "colleagues": colleagues,
         "more_url": _more_url(request, shown) if has_more and shown < MAX_SHOWN else "",
         "now": timezone.now(),
+        "results": Task.Result.choices,
         "is_curator": is_curator,
         "back": request.get_full_path(),
     }
@@ -124,7 +126,12 @@ def task_close_view(request: HttpRequest, task_id: int | None = None) -> HttpRes
             )
     for task in tasks:
         try:
-            task_close(actor=request.user, task=task, outcome=request.POST.get("outcome", ""))
+            task_close(
+                actor=request.user,
+                task=task,
+                outcome=request.POST.get("outcome", ""),
+                result=request.POST.get("result", ""),
+            )
         except JourneyError as exc:
             messages.error(request, f"{task.patient.full_name}: {exc}")
         else:

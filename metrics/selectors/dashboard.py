@@ -15,11 +15,12 @@ from .. import formulas
 from ..models import MetricsSettings
 from ..trend import AUTO, Trend, nps_trend
 from .caching import kept_figures, rollup_state
+from .channels import ChannelFigures, channel_figures
 from .figures import Figures, csi_aspects
 from .filters import Filters, this_week
 from .league import LeagueRow, league_rows
 from .reasons import top_reasons
-from .recovery import recovery_tasks
+from .recovery import recovered_by_resurvey, recovery_tasks
 
 # The league lists the best-ranked doctors; a branch filter shows that branch's whole team.
 LEAGUE_ROWS = 20
@@ -49,6 +50,8 @@ class DashboardPage:
     reasons: list[tuple[str, int]]  # (reason, answers naming it)
     recovery_open: int
     recovery_overdue: int
+    recovered: formulas.Figure  # asked again after the call, now 7–10
+    channels: ChannelFigures  # the channel mix and the survey funnel
     min_sample: int
     as_of: datetime | None
     cohorts_as_of: datetime | None
@@ -119,6 +122,8 @@ def dashboard_page(
         reasons=top_reasons(this_week(filters)),
         recovery_open=recovery["open"],
         recovery_overdue=recovery["overdue"],
+        recovered=recovered_by_resurvey(filters),
+        channels=channel_figures(filters),
         min_sample=config.min_sample,
         as_of=as_of,
         cohorts_as_of=state.cohorts_at if state else None,

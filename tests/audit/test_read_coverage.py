@@ -135,6 +135,15 @@ NO_PATIENT_DATA = {
     "metrics:dashboard",
     "metrics:dashboard_export",  # aggregates; audited as an export
     "journeys:checklist_rates",
+    "feedback_staff:reason_agreement",  # counts per reason
+    "metrics:weekly",  # weeks and counts
+    "metrics:weekly_detail",  # counts per reason and group, comments without names
+    "improvements:clinic",  # the clinic's public "you said, we did"
+    "improvements:branch",
+    "kiosk:start",  # the tablet's neutral screen
+    "kiosk:pair",
+    "kiosk:devices",  # tablets, not patients
+    "kiosk:current",  # a link, no name
     "staff:login",
     "staff:otp",
     "staff:enrol",
@@ -145,8 +154,23 @@ NO_PATIENT_DATA = {
     "staff:staff_edit",
     "staff:set_password",  # the invited member's own link
 }
+# A patient's own survey or pre-visit questionnaire link: its GET must write nothing (a
+# link-preview bot that fetches it records nothing, tests/feedback/test_survey_page.py),
+# it shows only the patient's first name and the visit's date, and each answer (a POST)
+# is audited.
+NO_WRITE_ON_GET = {"feedback:survey", "journeys:screening"}
+# The clinic tablet's pages need a paired tablet, not a staff login: their read rows are
+# asserted in tests/feedback/test_kiosk.py (the survey greets by first name: audited; the
+# front desk's list of today's surveys: a list read).
+KIOSK_READS = {"kiosk:survey", "kiosk:visits"}
 # POST only: the services audit what they change.
 POST_ONLY = {
+    "feedback:survey_opened",  # the page's own beacon; writes only the time it was opened
+    "kiosk:answer",
+    "kiosk:push",
+    "kiosk:visit_code",
+    "kiosk:device_revoke",
+    "kiosk:device_pairing",
     "messaging:retry",
     "patients:consent_record",
     "patients:family_link",
@@ -164,6 +188,7 @@ POST_ONLY = {
     "journeys:tasks_close",
     "journeys:tasks_assign",
     "journeys:checklist_item_toggle",
+    "feedback_staff:response_reasons",
     "staff:reset_2fa",
     "staff:staff_deactivate",
     "staff:staff_reactivate",
@@ -175,7 +200,7 @@ def test_every_page_is_classified():
     names = {
         name for route, name in walk_urls(get_resolver().url_patterns) if "admin/" not in route
     }
-    assert names == set(READS) | NO_PATIENT_DATA | POST_ONLY
+    assert names == set(READS) | NO_PATIENT_DATA | POST_ONLY | NO_WRITE_ON_GET | KIOSK_READS
 
 
 @pytest.fixture

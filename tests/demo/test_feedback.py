@@ -5,7 +5,7 @@ import pytest
 from demo.feedback import scale_responses_create
 from demo.scale import scale_data_create
 from feedback.models import ReasonTag, Response
-from feedback.services import reasons_in
+from feedback.reasons import complaint_reasons
 from journeys.models import Visit
 
 pytestmark = pytest.mark.django_db
@@ -30,13 +30,16 @@ def test_scale_answers_carry_aspects_recovery_tasks_and_tagged_comments():
     with_comment = Response.objects.exclude(comment="").prefetch_related("reasons")
     assert counts["comments"] == len(with_comment)
     assert 0.2 * answered < len(with_comment) < 0.4 * answered
-    tags = list(ReasonTag.objects.all())
+    tags = {tag.key: tag.pk for tag in ReasonTag.objects.filter(is_active=True)}
     tagged = 0
     for response in with_comment:
-        expected = {t.pk for t in reasons_in(response.comment, tags)}
+        keys = [key for key in complaint_reasons(response.comment) if key in tags]
+        expected = {tags[key] for key in keys}
         assert {t.pk for t in response.reasons.all()} == expected
+        assert response.tagged_reasons == keys
         tagged += bool(expected)
         if response.nps_score <= 6:
             assert "спасибо" not in response.comment.lower()
     assert tagged > 0
     assert not Response.objects.filter(comment="", reasons__isnull=False).exists()
+    assert not Response.objects.filter(comment="").exclude(tagged_reasons=[]).exists()

@@ -147,3 +147,16 @@ def zone_where_it_is_late_morning() -> str:
         return "Etc/GMT"
     # POSIX-style names: Etc/GMT-3 is three hours *ahead* of UTC.
     return f"Etc/GMT{'-' if offset > 0 else '+'}{abs(offset)}"
+
+
+def serious_violations(page, context: str | None = None) -> list[str]:
+    """axe-core's serious and critical findings on the page (or on the part ``context``
+    selects), from the copy bundled with axe-playwright-python: nothing is downloaded."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page, context=context)
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} — {[n['target'] for n in v['nodes']]}"
+        for v in results.response["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]

@@ -14,8 +14,8 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from clinic_crm.messaging.models import Message
-from feedback.models import Response
-from feedback.services import survey_response_record
+from feedback.links import survey_token
+from feedback.models import Response, SurveyInvitation
 from journeys.models import Handoff, Stage, Task, Visit
 from metrics.cohorts import cohorts_snapshot
 from metrics.rollups import rollups_refresh
@@ -235,15 +235,23 @@ def test_a_clinic_day_from_booking_to_the_loyalty_dashboard(
     assert rebook.state == Task.State.DONE
     assert rebook.outcome == "Called, booked for Friday"
 
-    # 7. A answers the survey badly: a recovery task lands on the curator's worklist.
-    answer = survey_response_record(
-        survey=visit_survey,
-        visit=a_visit,
-        channel="sms",
-        nps_score=3,
-        answers={"communication": 2, "waiting": 2},
-        comment="Ждал сорок минут",
-    )
+    # 7. The completion planned A's survey invitation for two hours after the visit; A
+    # opens the short link on a phone and answers badly: a recovery task lands on the
+    # curator's worklist with what A said, and the curator records how the call ended.
+    invitation = SurveyInvitation.objects.select_related("message").get(visit=a_visit)
+    assert invitation.message.kind == "survey"
+    assert invitation.message.scheduled_for == a_visit.ends_at + timedelta(hours=2)
+    patient = colleague_page()
+    patient.set_viewport_size({"width": 390, "height": 844})
+    patient.goto(f"/s/{survey_token(invitation.key)}")
+    patient.get_by_test_id("nps-3").click()
+    patient.locator("label[for=a-communication-2]").click()
+    patient.locator("label[for=a-waiting-2]").click()
+    patient.get_by_test_id("survey-comment").fill("Ждал сорок минут")
+    patient.get_by_test_id("survey-send").click()
+    expect(patient.get_by_test_id("survey-thanks-negative")).to_be_visible()
+    _screenshot(patient, "day-7-patient-survey-thanks")
+    answer = Response.objects.get(visit=a_visit)
     recovery = answer.recovery_task
     assert recovery is not None
     assert (recovery.kind, recovery.assignee) == (Task.Kind.NEGATIVE_FEEDBACK, clinic.curator)
@@ -252,6 +260,13 @@ def test_a_clinic_day_from_booking_to_the_loyalty_dashboard(
     expect(row).to_contain_text(day.a.last_name)
     expect(row).to_contain_text("Ждал сорок минут")
     _screenshot(curator, "day-7-worklist-recovery")
+    row.get_by_test_id("task-result").select_option("reached_solved")
+    row.locator("input[name=outcome]").fill("Apologised; the next visit without waiting")
+    row.get_by_role("button", name=re.compile("Закрыть|Close")).click()
+    expect(curator.get_by_test_id(f"task-{recovery.pk}")).to_have_count(0)
+    # Reached: the patient is asked again in 14 days how they feel about the clinic now.
+    again = SurveyInvitation.objects.get(recovers=answer)
+    assert again.survey.kind == "recovery"
 
     # 8. The manager reads the loyalty dashboard once the rollups are refreshed.
     answered_visits(clinic, visit_survey, 32, score=10, day=today - timedelta(days=40))
@@ -265,6 +280,10 @@ def test_a_clinic_day_from_booking_to_the_loyalty_dashboard(
     expect(manager.get_by_test_id("tile-nps").get_by_test_id("value")).to_have_text("94")
     expect(manager.get_by_test_id("tile-csi")).to_contain_text("n = 33")
     expect(manager.locator("#nps-chart")).to_have_attribute("style", re.compile("height"))
-    expect(manager.get_by_test_id("recovery")).to_contain_text("Открытые задачи: 1")
+    # A's recovery call was made at once: nothing open, called back within 24 hours.
+    expect(manager.get_by_test_id("recovery")).to_contain_text("Открытые задачи: 0")
+    expect(manager.get_by_test_id("recovery")).to_contain_text(
+        "Перезвонили в течение 24 часов за период: 1 / 1"
+    )
     _screenshot(manager, "day-8-dashboard")
     assert desk_errors == []

@@ -6,9 +6,11 @@ import pytest
 
 from feedback.reasons import LEXICON, complaint_reasons
 
-# The held-out set's macro-F1 was 0.69 when the tagger landed (the issue asks for 0.85:
-# not reached yet, see the closing note); it may only go up.
-MACRO_F1 = 0.68
+# The held-out set's macro-F1 was 0.69 when the tagger landed; the issue asks for 0.85.
+# With the keywords and the engine tuned on the larger DEV set (over a thousand comments)
+# it is 0.861; the floor is the issue's 0.85 (a keyword edit that loses one held-out hit
+# must not fail the build at 0.86), and it may only go up.
+MACRO_F1 = 0.85
 
 EXAMPLES = [
     ("Совсем не больно, спасибо!", []),
@@ -33,6 +35,20 @@ EXAMPLES = [
     ("Prices are too high", ["price"]),
     ("They lost my test results", ["documents"]),
     ("It didn't help", ["results"]),
+    # Typos and words glued to "не", read as the keyword they misspell.
+    ("балит после удаления", ["pain"]),
+    ("врач ничё не обьяснил", ["explanation"]),
+    ("пломба выпола через 2 дня", ["results"]),
+    ("необьяснили ничего", ["explanation"]),
+    # A negation about the other word of a ">" keyword, or after the word.
+    ("Цены не высокие", []),
+    ("Never had to wait more than five minutes", []),
+    ("Боли не почувствовала вообще", []),
+    ("Терпеть не могу стоматологов, но здесь всё прошло спокойно", []),
+    ("Nobody told me about the side effects", ["explanation"]),
+    # A dash joins a topic to what is said of it; "сдавать кровь" is no blood on the floor.
+    ("Записаться — целый квест", ["booking"]),
+    ("Сдавала кровь в 8 утра, всё быстро", []),
     ("", []),
     ("   ", []),
 ]
@@ -51,6 +67,12 @@ def test_a_managers_keywords_replace_the_starting_ones():
     ]
     assert complaint_reasons("Парковка удобная", lexicon) == []
     assert complaint_reasons("Долго ждала", lexicon) == []  # not a reason of this lexicon
+
+
+def test_a_typo_is_read_only_as_a_word_of_the_lexicon_in_use():
+    lexicon = {"parking": ["парковка>платный|негде"]}
+    assert complaint_reasons("Парковка платнаяя", lexicon) == ["parking"]
+    assert complaint_reasons("балит после удаления", lexicon) == []
 
 
 def test_hostile_input_is_read_as_text():

@@ -7,7 +7,8 @@ import pytest
 from django.db import IntegrityError
 
 from feedback.models import AttributeAnswer, ReasonTag, Response
-from feedback.services import FeedbackError, reasons_in, survey_response_record
+from feedback.reasons import complaint_reasons
+from feedback.services import FeedbackError, survey_response_record
 from journeys.models import JourneyEvent, Task, Visit
 from tests.journeys.factories import StageFactory, TreatmentPlanFactory, VisitFactory
 
@@ -129,23 +130,33 @@ def test_passives_and_promoters_open_nothing(clinic, survey):
     assert not Task.objects.filter(kind=Task.Kind.NEGATIVE_FEEDBACK).exists()
 
 
-def test_reasons_are_found_by_word_stems_in_both_languages(clinic, survey):
-    ReasonTag.objects.all().delete()  # the clinic's own list, not the starting one
-    waiting = ReasonTag.objects.create(key="waiting", name="Ожидание", keywords="ожида\nждал\nwait")
-    price = ReasonTag.objects.create(key="price", name="Цена", keywords="дорог\nprice")
-    ReasonTag.objects.create(key="old", name="Old", keywords="ждал", is_active=False)
-    assert reasons_in("Долго ЖДАЛ в очереди, и дорого", [waiting, price]) == [waiting, price]
-    assert reasons_in("Waiting room was fine", [waiting, price]) == [waiting]
-    assert reasons_in("", [waiting, price]) == []
-    assert reasons_in("Неожиданно хорошо", [waiting]) == []  # a stem starts a word
+def test_the_clinics_active_reasons_are_found_in_the_comment_and_kept_as_the_taggers(
+    clinic, survey
+):
+    ReasonTag.objects.filter(key="price").update(is_active=False)
     response = survey_response_record(
         survey=survey,
         visit=completed_visit(clinic),
         channel="sms",
         nps_score=5,
-        comment="Ждал долго",
+        comment="Долго ждала в очереди, и дорого",
     )
     assert list(response.reasons.values_list("key", flat=True)) == ["waiting"]
+    response.refresh_from_db()
+    assert response.tagged_reasons == ["waiting"]  # an inactive reason is not looked for
+
+
+def test_a_negated_complaint_tags_nothing(clinic, survey):
+    response = survey_response_record(
+        survey=survey,
+        visit=completed_visit(clinic),
+        channel="sms",
+        nps_score=9,
+        comment="Ждать не пришлось, спасибо",
+    )
+    assert not response.reasons.exists()
+    response.refresh_from_db()
+    assert response.tagged_reasons == []
 
 
 @pytest.mark.parametrize(
@@ -200,10 +211,8 @@ def test_the_database_refuses_scores_out_of_range(clinic, survey):
 
 
 def test_the_starting_reasons_find_common_complaints_in_russian_and_english(visit_survey):
-    tags = list(ReasonTag.objects.all())
-    found = {t.key for t in reasons_in("Очень долго ждала, и цена выросла", tags)}
-    assert found == {"waiting", "price"}
-    assert {t.key for t in reasons_in("The doctor was rude and it hurt", tags)} == {
-        "rudeness",
-        "pain",
-    }
+    assert complaint_reasons("долго ждала в очереди") == ["waiting"]
+    assert complaint_reasons("ждать не пришлось") == []
+    assert complaint_reasons("Очень долго ждала, и цена выросла") == ["waiting", "price"]
+    assert complaint_reasons("The doctor was rude and it hurt") == ["rudeness", "pain"]
+    assert complaint_reasons("Неожиданно хорошо") == []

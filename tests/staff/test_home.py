@@ -13,6 +13,7 @@ CARDS = {
         "journeys:calendar_day",
         "patients:create",
         "patients:list",
+        "kiosk:visits",
     ],
     "doctor": ["journeys:calendar_day", "patients:list"],
     "curator": ["journeys:worklist", "journeys:routing_queue", "patients:list"],
@@ -24,6 +25,7 @@ CARDS = {
         "admin:app_list/catalogue",
         "admin:app_list/journeys",
         "patients:list",
+        "kiosk:devices",
     ],
 }
 
@@ -47,6 +49,9 @@ def test_every_card_of_a_home_page_opens_for_that_role(role, staff_client):
         assert url.encode() in response.content
         assert client.get(url).status_code == 200, url
     panels = response.context["home_panels"]
-    assert panels == (["journeys/_home_doctor_day.html"] if role == "doctor" else [])
+    assert panels == {
+        "doctor": ["journeys/_home_doctor_day.html"],
+        "manager": ["feedback/_home_escalations.html"],  # overdue recovery calls
+    }.get(role, [])
     if role == "doctor":
         assert b'data-testid="today-visits"' in response.content

@@ -19,6 +19,8 @@ BAR = [
     ("metrics:dashboard", "graph-up", {M}, False),
     ("metrics:report", "graph-up", {A, D, C}, False),
     ("journeys:checklist_rates", "ui-checks", {M}, True),
+    ("feedback_staff:reason_agreement", "tags", {M}, True),
+    ("metrics:weekly", "calendar-week", {M}, True),
     ("messaging:outbox", "envelope", {M}, True),
     ("staff:staff_list", "person-badge", {M}, True),
     ("audit:list", "journal-text", {M}, True),

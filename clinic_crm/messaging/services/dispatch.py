@@ -8,6 +8,7 @@ where the provider can be asked, and failed as "delivery unknown" where it can't
 
 from __future__ import annotations
 
+import bisect
 import logging
 import time
 import uuid
@@ -148,10 +149,10 @@ def _deliver(
     # below if it does not go out.
     capped = not message.transactional
     if capped:
-        batch.weekly[message.patient_id] += 1
+        bisect.insort(batch.weekly.setdefault(message.patient_id, []), now)
     outcome = yield from _send_on_some_channel(message, now=now, batch=batch, backends=backends)
     if capped and outcome.status != Message.Status.SENT:
-        batch.weekly[message.patient_id] -= 1
+        batch.weekly[message.patient_id].remove(now)
     return outcome
 
 
@@ -270,6 +271,7 @@ SET status = v.status,
     body = COALESCE(v.body, m.body),
     provider_id = v.provider_id,
     suppressed_reason = v.reason,
+    waiting_reason = v.waiting_reason,
     last_error = CASE WHEN v.error = '' THEN m.last_error ELSE v.error END,
     due_at = COALESCE(v.due_at, m.due_at),
     attempts = m.attempts - v.attempts_back,
@@ -278,8 +280,8 @@ SET status = v.status,
     claim = NULL,
     lease_until = NULL,
     attempt_started_at = CASE WHEN v.maybe_sent THEN m.attempt_started_at END
-FROM (VALUES %(rows)s) AS v(id, status, channel, subject, body, provider_id, reason, error,
-                            due_at, attempts_back, sent, maybe_sent)
+FROM (VALUES %(rows)s) AS v(id, status, channel, subject, body, provider_id, reason,
+                            waiting_reason, error, due_at, attempts_back, sent, maybe_sent)
 WHERE m.id = v.id AND m.claim = %(claim)s AND m.status = 'sending'
 """
 
@@ -291,7 +293,7 @@ def _record(claim: uuid.UUID, outcomes: dict[int, Outcome], now: datetime) -> in
     if not outcomes:
         return 0
     template = (
-        "(%s::bigint, %s, %s, %s::text, %s::text, %s, %s, %s, %s::timestamptz, %s::int,"
+        "(%s::bigint, %s, %s, %s::text, %s::text, %s, %s, %s, %s, %s::timestamptz, %s::int,"
         " %s::boolean, %s::boolean)"
     )
     with transaction.atomic(), connection.cursor() as cursor:
@@ -307,6 +309,7 @@ def _record(claim: uuid.UUID, outcomes: dict[int, Outcome], now: datetime) -> in
                     o.body,
                     o.provider_id,
                     o.reason,
+                    o.waiting_reason,
                     o.error,
                     o.due_at,
                     1 if o.attempts_back else 0,

@@ -5,12 +5,10 @@ fetched in one query each (``send_batch_context``)."""
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.db.models import Count
 from django.utils import timezone
 
 from patients.models import ConsentKind, ConsentRecord, Patient
@@ -23,9 +21,13 @@ from ..models import (
     MessageOptOut,
     MessagingSettings,
     SuppressReason,
+    WaitReason,
     consent_kind_for,
 )
 from .reach import channels_for, patient_inactive
+
+# The weekly cap counts what went out in the trailing seven days.
+CAP_WINDOW = timedelta(days=7)
 
 
 @dataclass
@@ -39,7 +41,8 @@ class Outcome:
     error: str = ""
     due_at: datetime | None = None
     sent: bool = False
-    attempts_back: bool = False  # waiting (quiet hours) is not an attempt
+    attempts_back: bool = False  # waiting (quiet hours, weekly cap) is not an attempt
+    waiting_reason: str = ""  # a WaitReason when it goes back to wait
     maybe_sent: bool = False  # keep attempt_started_at: the last call's fate is unknown
 
 
@@ -51,7 +54,9 @@ class SendBatch:
     # patient id -> the consent_states of the patient
     consents: dict[int, dict[tuple[str, str], ConsentRecord]] = field(default_factory=dict)
     opted_out: set[tuple[int, str]] = field(default_factory=set)  # (patient id, kind)
-    weekly: Counter[int] = field(default_factory=Counter)  # patient id -> sent this week
+    # patient id -> when each non-transactional message sent in the last 7 days went
+    # out, oldest first (the dispatcher adds the batch's own sends as it makes them)
+    weekly: dict[int, list[datetime]] = field(default_factory=dict)
     # message id -> its kind's timeliness, for kinds with a registered guard
     timeliness: dict[int, Timeliness] = field(default_factory=dict)
 
@@ -60,10 +65,14 @@ class SendBatch:
 class Timeliness:
     """What a kind's guard says of a message about to go out: ``moot`` (a SuppressReason:
     what it is about is gone, e.g. the visit was cancelled) or the ``latest_useful``
-    moment to send it (past it: too late; quiet hours lasting past it: too late too)."""
+    moment to send it (past it: too late; quiet hours lasting past it: too late too).
+
+    ``defer``: when the weekly cap blocks it, wait until the cap allows instead of
+    suppressing; suppressed WEEKLY_CAP only when that moment is after ``latest_useful``."""
 
     moot: str = ""
     latest_useful: datetime | None = None
+    defer: bool = False
 
 
 KindGuard = Callable[[list[Message], MessagingSettings], dict[int, Timeliness]]
@@ -91,6 +100,16 @@ def quiet_until(patient: Patient, now: datetime, config: MessagingSettings) -> d
     return datetime.combine(day, end, tzinfo=zone)
 
 
+def weekly_cap_frees_at(sent: list[datetime], cap: int) -> datetime | None:
+    """When a patient who was sent ``sent`` (oldest first) in the trailing week may get
+    one more non-transactional message under ``cap``: the moment the (n - cap + 1)-th
+    oldest turns seven days old. None when the cap allows it already, or never will (a
+    cap of 0)."""
+    if len(sent) < cap or cap == 0:
+        return None
+    return sent[len(sent) - cap] + CAP_WINDOW
+
+
 def message_guard(message: Message, now: datetime, batch: SendBatch) -> Outcome | None:
     """Why the message must not go out now (suppressed or waiting), or None."""
     config, patient = batch.config, message.patient
@@ -101,11 +120,12 @@ def message_guard(message: Message, now: datetime, batch: SendBatch) -> Outcome 
     if patient_inactive(patient):
         return suppress(SuppressReason.PATIENT_INACTIVE)
     latest_useful = None
+    defer = False
     timeliness = batch.timeliness.get(message.pk)
     if timeliness is not None:
         if timeliness.moot:
             return suppress(timeliness.moot)
-        latest_useful = timeliness.latest_useful
+        latest_useful, defer = timeliness.latest_useful, timeliness.defer
         if latest_useful is not None and now > latest_useful:
             return suppress(SuppressReason.TOO_LATE)
     if not message.transactional and (patient.pk, message.kind) in batch.opted_out:
@@ -114,10 +134,24 @@ def message_guard(message: Message, now: datetime, batch: SendBatch) -> Outcome 
     if quiet_end is not None:
         if latest_useful is not None and quiet_end > latest_useful:
             return suppress(SuppressReason.QUIET_HOURS_TOO_LATE)
-        return Outcome(Message.Status.PENDING, due_at=quiet_end, attempts_back=True)
+        return Outcome(
+            Message.Status.PENDING,
+            due_at=quiet_end,
+            attempts_back=True,
+            waiting_reason=WaitReason.QUIET_HOURS,
+        )
     if not message.transactional:
-        if batch.weekly[patient.pk] >= config.weekly_cap:
-            return suppress(SuppressReason.WEEKLY_CAP)
+        sent = batch.weekly.get(patient.pk, [])
+        if len(sent) >= config.weekly_cap:
+            frees_at = weekly_cap_frees_at(sent, config.weekly_cap) if defer else None
+            if frees_at is None or (latest_useful is not None and frees_at > latest_useful):
+                return suppress(SuppressReason.WEEKLY_CAP)
+            return Outcome(
+                Message.Status.PENDING,
+                due_at=frees_at,
+                attempts_back=True,
+                waiting_reason=WaitReason.WEEKLY_CAP,
+            )
     return None
 
 
@@ -146,19 +180,22 @@ def send_batch_context(messages: list[Message]) -> SendBatch:
         batch.opted_out = set(
             MessageOptOut.objects.filter(patient_id__in=marketing).values_list("patient_id", "kind")
         )
-        week_ago = timezone.now() - timedelta(days=7)
-        batch.weekly = Counter(
-            dict(
-                Message.objects.filter(
-                    patient_id__in=marketing,
-                    status=Message.Status.SENT,
-                    sent_at__gte=week_ago,
-                )
-                .exclude(kind__in=TRANSACTIONAL_KINDS)
-                .values_list("patient_id")
-                .annotate(n=Count("id"))
+        # Strictly younger than a week: a message sent exactly seven days ago no longer
+        # counts, so one deferred to that moment goes out when it comes.
+        week_ago = timezone.now() - CAP_WINDOW
+        sent = (
+            Message.objects.filter(
+                patient_id__in=marketing,
+                status=Message.Status.SENT,
+                sent_at__gt=week_ago,
             )
+            .exclude(kind__in=TRANSACTIONAL_KINDS)
+            .order_by("sent_at")
+            .values_list("patient_id", "sent_at")
         )
+        for patient_id, sent_at in sent:
+            if sent_at is not None:  # always set here (sent_at__gt); for the type checker
+                batch.weekly.setdefault(patient_id, []).append(sent_at)
     for kind, guard in _kind_guards.items():
         of_kind = [m for m in messages if m.kind == kind]
         if of_kind:

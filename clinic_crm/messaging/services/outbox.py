@@ -43,6 +43,7 @@ def message_plan(
     facts: Callable[[], Mapping[str, Any]] | None = None,
     context: dict[str, Any] | None = None,
     on_created: Callable[[Message], None] | None = None,
+    suppressed: str = "",
 ) -> Message:
     """Writes one message into the outbox, once per ``key``: planning the same thing
     again returns the row already there. A patient who can't be reached gets the row
@@ -52,7 +53,9 @@ def message_plan(
     that plans it (not stored: its registered facts provider gives them again when the
     message is re-rendered); ``context`` is extra data no row holds, stored with it.
     ``on_created(message)`` runs, in the same transaction, only for a new row (the layer
-    that plans it notes what it is about). Neither runs when the key is planned already."""
+    that plans it notes what it is about). Neither runs when the key is planned already.
+    ``suppressed`` (a SuppressReason) writes the row suppressed with that reason: the
+    layer that plans it knows why it must not go out, and staff see it on the outbox."""
     existing = Message.objects.filter(idempotency_key=key).first()
     if existing is not None:
         return existing
@@ -69,10 +72,10 @@ def message_plan(
     )
     if message.channel not in MessageChannel.values:
         message.channel = MessageChannel.SMS
-    reason = ""
-    if patient_inactive(patient):
+    reason = suppressed
+    if not reason and patient_inactive(patient):
         reason = SuppressReason.PATIENT_INACTIVE
-    elif not channels:
+    elif not reason and not channels:
         reason = SuppressReason.NO_CONTACT
     message.subject, message.body = message_text(
         message, channel=message.channel, facts=facts() if facts is not None else {}
