@@ -160,9 +160,12 @@ def survey_answer_record(
         response.tagged_reasons = [tag.key for tag in tags]
         if tags:
             response.reasons.add(*tags)
-    all_scores = {
-        answer.attribute: answer.score for answer in response.answers.select_related("attribute")
-    }
+    # Just created, its aspects are the ones given now; otherwise read what it has.
+    all_scores = (
+        dict(scores)
+        if created
+        else {a.attribute: a.score for a in response.answers.select_related("attribute")}
+    )
     was_negative = response.negative
     response.negative = (
         response.nps_score is not None and nps_class(response.nps_score) == "detractor"
@@ -181,11 +184,13 @@ def survey_answer_record(
                 response, {a.label(translation.get_language()): v for a, v in all_scores.items()}
             )
         )
-    # Saved every time, also when only aspects were added: the update is what tells the
-    # metrics triggers to recount the doctor's day.
-    response.save(
-        update_fields=["nps_score", "comment", "tagged_reasons", "negative", "recovery_task"]
-    )
+    # Saved every time it existed before, also when only aspects were added: the update
+    # is what tells the metrics triggers to recount the doctor's day (a new row's insert
+    # told them already, so it is saved again only when this step changed it).
+    if not created or response.negative or response.comment:
+        response.save(
+            update_fields=["nps_score", "comment", "tagged_reasons", "negative", "recovery_task"]
+        )
     if finish:
         invitation.finished_at = now
     invitation.save(update_fields=["response", "answered_at", "finished_at"])

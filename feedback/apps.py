@@ -40,7 +40,21 @@ class FeedbackConfig(AppConfig):
         audit.register()
         kiosk.register()  # the reception tablets' home cards (feedback.kiosk)
 
-        from django.db.models.signals import post_delete, post_save
+        from django.db.models.signals import m2m_changed, post_delete, post_save
+
+        from clinic_crm.messaging import caching
+
+        from .models import CsiAttribute, FeedbackSettings, Survey
+
+        # Every completion reads the settings and the active surveys: kept a few seconds
+        # per process (invitations.active_surveys); a saved change forgets them at once.
+        for model in (FeedbackSettings, Survey, CsiAttribute):
+            name = model.__name__
+            post_save.connect(caching.forget, sender=model, dispatch_uid=f"forget-{name}")
+            post_delete.connect(caching.forget, sender=model, dispatch_uid=f"forget-{name}-d")
+        m2m_changed.connect(
+            caching.forget, sender=Survey.attributes.through, dispatch_uid="forget-survey-aspects"
+        )
 
         from . import reason_tags
         from .models import ReasonTag

@@ -20,13 +20,16 @@ reminder, and what the outbox asks of feedback at sending time.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from clinic_crm.messaging.caching import shortly_cached
 from clinic_crm.messaging.models import Message, MessageKind, MessagingSettings, SuppressReason
+from clinic_crm.messaging.services.compose import message_text
 from clinic_crm.messaging.services.guards import Timeliness
 from journeys.models import Task, Visit
 from journeys.services.messages import journey_message_plan
@@ -37,18 +40,28 @@ from .models import CsiAttribute, FeedbackSettings, Survey, SurveyInvitation
 REMINDER_BATCH = 500
 
 
-def _survey_for(visit: Visit) -> Survey | None:
+def active_surveys() -> dict[str, tuple[Survey, list[CsiAttribute]]]:
+    """The active survey of each kind with its active aspects in order, read at most every
+    few seconds per process (saving a survey or an aspect forgets it, feedback/apps.py):
+    every completion asks for them."""
+
+    def load() -> dict[str, tuple[Survey, list[CsiAttribute]]]:
+        surveys = Survey.objects.filter(is_active=True).prefetch_related("attributes")
+        return {s.kind: (s, [a for a in s.attributes.all() if a.is_active]) for s in surveys}
+
+    return shortly_cached("feedback.surveys", load)
+
+
+def _survey_for(visit: Visit) -> tuple[Survey, list[CsiAttribute]] | None:
     significant = visit.stage is not None and visit.stage.significant
-    kind = Survey.Kind.STAGE if significant else Survey.Kind.VISIT
-    return Survey.objects.filter(kind=kind, is_active=True).first()
+    return active_surveys().get(Survey.Kind.STAGE if significant else Survey.Kind.VISIT)
 
 
-def asked_attributes(survey: Survey, *, turn: int) -> list[CsiAttribute]:
+def asked_attributes(survey: Survey, pool: list[CsiAttribute], *, turn: int) -> list[CsiAttribute]:
     """The aspects an invitation asks: every active aspect of a stage survey; of a
     micro-survey, ``Survey.MICRO_ATTRIBUTES_MAX`` of its aspects, starting at ``turn``
     (the patient's count of earlier invitations), so a returning patient is asked about
     the others in turn."""
-    pool = [a for a in survey.attributes.all() if a.is_active]
     if survey.kind == Survey.Kind.STAGE or len(pool) <= Survey.MICRO_ATTRIBUTES_MAX:
         return pool
     start = (turn * Survey.MICRO_ATTRIBUTES_MAX) % len(pool)
@@ -56,10 +69,15 @@ def asked_attributes(survey: Survey, *, turn: int) -> list[CsiAttribute]:
 
 
 def _why_not(
-    visit: Visit, survey: Survey, config: FeedbackSettings, now: datetime
+    visit: Visit,
+    survey: Survey,
+    earlier: Sequence[tuple[int, str, str | None, datetime]],
+    config: FeedbackSettings,
+    now: datetime,
 ) -> tuple[str, list[int]]:
     """Why this patient is not asked now (a SuppressReason, or ""), and the invitations a
-    stage survey replaces (micro-surveys not sent yet)."""
+    stage survey replaces (micro-surveys not sent yet). ``earlier``: the patient's
+    invitations as (id, survey kind, message status, planned)."""
     recovery_open = Task.objects.filter(
         patient_id=visit.patient_id,
         kind=Task.Kind.NEGATIVE_FEEDBACK,
@@ -67,14 +85,12 @@ def _why_not(
     ).exists()
     if recovery_open:
         return SuppressReason.RECOVERY_OPEN, []
-    recent = list(
-        SurveyInvitation.objects.filter(
-            patient_id=visit.patient_id,
-            created_at__gte=now - timedelta(days=config.interval_days),
-        )
-        .exclude(message__status=Message.Status.SUPPRESSED)
-        .values_list("pk", "survey__kind", "message__status")
-    )
+    since = now - timedelta(days=config.interval_days)
+    recent = [
+        (pk, kind, status)
+        for pk, kind, status, created in earlier
+        if created >= since and status != Message.Status.SUPPRESSED and kind != Survey.Kind.RECOVERY
+    ]
     if not recent:
         return "", []
     if survey.kind == Survey.Kind.STAGE:
@@ -94,14 +110,23 @@ def visit_survey_plan(visit: Visit, *, now: datetime | None = None) -> SurveyInv
     config = FeedbackSettings.current()
     if not config.surveys or visit.status != Visit.Status.COMPLETED:
         return None
-    survey = _survey_for(visit)
-    if survey is None:
+    asked = _survey_for(visit)
+    if asked is None:
         return None
-    existing = SurveyInvitation.objects.filter(visit=visit, survey=survey).first()
-    if existing is not None:
-        return existing
+    survey, pool = asked
+    # The patient's invitations, one query: this visit's (planned already?), the recent
+    # ones (the interval) and how many (whose turn of aspects this is).
+    earlier_rows = list(
+        SurveyInvitation.objects.filter(patient_id=visit.patient_id).values_list(
+            "pk", "visit_id", "survey_id", "survey__kind", "message__status", "created_at"
+        )
+    )
+    for pk, visit_id, survey_id, *_rest in earlier_rows:
+        if visit_id == visit.pk and survey_id == survey.pk:
+            return SurveyInvitation.objects.get(pk=pk)
+    earlier = [(pk, kind, status, created) for pk, _v, _s, kind, status, created in earlier_rows]
     now = now or timezone.now()
-    reason, replaced = _why_not(visit, survey, config, now)
+    reason, replaced = _why_not(visit, survey, earlier, config, now)
     if replaced:
         Message.objects.filter(
             survey_invitation__pk__in=replaced, status=Message.Status.PENDING
@@ -110,37 +135,44 @@ def visit_survey_plan(visit: Visit, *, now: datetime | None = None) -> SurveyInv
             suppressed_reason=SuppressReason.SURVEY_REPLACED,
             closed_at=now,
         )
-    turn = SurveyInvitation.objects.filter(patient_id=visit.patient_id).count()
     send_at = max(visit.ends_at + timedelta(minutes=config.delay_minutes), now)
-    invitation = SurveyInvitation(
-        patient_id=visit.patient_id,
-        visit=visit,
-        survey=survey,
-        key=new_key(),
-        attribute_keys=[a.key for a in asked_attributes(survey, turn=turn)],
-        stale_at=visit.ends_at + timedelta(hours=config.stale_hours),
-        expires_at=send_at + timedelta(days=config.link_days),
-    )
-    for _attempt in range(3):  # a random key that is taken (one in trillions): draw again
-        try:
-            with transaction.atomic():
-                invitation.save()
-            break
-        except IntegrityError:
-            if SurveyInvitation.objects.filter(visit=visit, survey=survey).exists():
-                raise
-            invitation.key = new_key()
-    invitation.message = journey_message_plan(
+    key = new_key()
+    # The message first (its text carries the link, made from the key), then the
+    # invitation naming it: no second write.
+    message = journey_message_plan(
         patient=visit.patient,
         kind=MessageKind.SURVEY,
         key=f"survey:visit:{visit.pk}:{survey.kind}",
         scheduled_for=send_at,
         visit=visit,
-        context={"survey_url": survey_url(invitation.key), "survey_reminder": ""},
+        context={"survey_url": survey_url(key), "survey_reminder": ""},
         suppressed=reason,
     )
-    invitation.save(update_fields=["message"])
-    return invitation
+    # A random key that is taken (rare, but keys are short) is drawn again; the message
+    # is looked up by the link's key only through the invitation, so its text is rewritten.
+    for _attempt in range(5):
+        try:
+            with transaction.atomic():
+                return SurveyInvitation.objects.create(
+                    patient_id=visit.patient_id,
+                    visit=visit,
+                    survey=survey,
+                    key=key,
+                    attribute_keys=[
+                        a.key for a in asked_attributes(survey, pool, turn=len(earlier))
+                    ],
+                    message=message,
+                    stale_at=visit.ends_at + timedelta(hours=config.stale_hours),
+                    expires_at=send_at + timedelta(days=config.link_days),
+                )
+        except IntegrityError:
+            if not SurveyInvitation.objects.filter(key=key).exists():
+                raise
+            key = new_key()
+            message.context = {**message.context, "survey_url": survey_url(key)}
+            message.subject, message.body = message_text(message, channel=message.channel)
+            message.save(update_fields=["context", "subject", "body"])
+    raise IntegrityError("no free survey link key after five draws")
 
 
 def survey_timeliness(messages: list[Message], config: MessagingSettings) -> dict[int, Timeliness]:

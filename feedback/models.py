@@ -388,7 +388,11 @@ class FeedbackSettings(models.Model):
 
     @classmethod
     def current(cls) -> FeedbackSettings:
-        return cls.objects.get_or_create(pk=1)[0]
+        """The clinic's settings; read at most every few seconds per process (a change
+        saved anywhere applies within that time, at once in the saving process)."""
+        from clinic_crm.messaging.caching import shortly_cached
+
+        return shortly_cached("feedback.settings", lambda: cls.objects.get_or_create(pk=1)[0])
 
 
 class SurveyInvitation(models.Model):

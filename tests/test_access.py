@@ -22,6 +22,18 @@ PUBLIC_URL_NAMES = {
     "journeys:visit_answer",  # signed link from a reminder; tested in tests/messaging
     "journeys:feel_answer",  # signed link from a follow-up; tested in tests/messaging
     "messaging:delivery_callback",  # provider's, secret token in the path; tests/messaging
+    "journeys:screening",  # signed link from a reminder; tests/journeys/test_screening.py
+    "feedback:survey",  # the survey's short signed link; tests/feedback/test_survey_page.py
+    "feedback:survey_opened",  # that page's beacon, the same link
+    "improvements:clinic",  # the public "you said, we did"; tests/feedback
+    "improvements:branch",
+    # The reception tablet's pages: a paired device's credential (a cookie), never a staff
+    # session; an unpaired or revoked browser is refused (tests/feedback/test_kiosk.py).
+    "kiosk:start",
+    "kiosk:pair",
+    "kiosk:current",
+    "kiosk:survey",
+    "kiosk:answer",
 }
 PASSWORD_ONLY_URL_NAMES = {"staff:otp", "staff:enrol"}
 SAMPLE_VALUES = {

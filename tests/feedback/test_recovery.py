@@ -142,5 +142,6 @@ def test_the_managers_home_lists_escalated_calls_and_marks_those_out_of_sla(
     assert 'data-testid="escalation"' not in home
 
 
-def test_the_recovery_survey_exists_for_a_new_clinic():
+def test_the_recovery_survey_exists_for_a_new_clinic(visit_survey):
+    """What the data migration (0007) and a new clinic's defaults write."""
     assert Survey.objects.filter(kind="recovery", is_active=True).exists()

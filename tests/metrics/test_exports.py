@@ -32,7 +32,9 @@ def test_a_doctor_branch_or_reason_named_like_a_formula_comes_out_as_text(
     clinic.doctor.save()
     clinic.branch.name = "@SUM(A1:A9)"
     clinic.branch.save()
-    ReasonTag.objects.create(key="formula", name="-2+3+cmd|' /C calc'!A0", keywords="грязн")
+    # The only reason that names dirt: the clinic's own is switched off.
+    ReasonTag.objects.filter(key="cleanliness").update(is_active=False)
+    ReasonTag.objects.create(key="formula", name="-2+3+cmd|' /C calc'!A0", keywords="грязно")
     answered_visits(clinic, visit_survey, 30, score=1, comment="Грязно")
     rows = _export_rows(clinic)
     cells = [cell for row in rows for cell in row]
