@@ -31,10 +31,14 @@ pytestmark = pytest.mark.django_db
 HOSTILE = '<script>alert("x")</script><img src=x onerror=alert(1)>'
 
 
-@pytest.fixture
+@pytest.fixture(autouse=True)
 def default_form():
     """The default form the data migration writes (complaints, medicines, allergies,
-    what to discuss)."""
+    what to discuss), written again where a transactional test flushed it."""
+    from journeys.models import ScreeningQuestion
+    from journeys.screening_defaults import default_form_create
+
+    default_form_create(ScreeningForm, ScreeningQuestion)
     return ScreeningForm.objects.get(service__isnull=True)
 
 
